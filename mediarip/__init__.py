@@ -1,0 +1,19 @@
+"""media-rip: a self-hosted web app that downloads video and audio with yt-dlp.
+
+The public face is small: load settings, and serve them.
+"""
+
+__version__ = "0.1.0"
+
+from .config import ConfigError, Settings, load_settings
+from .server import ServerHandle, run, serve
+
+__all__ = [
+    "ConfigError",
+    "ServerHandle",
+    "Settings",
+    "__version__",
+    "load_settings",
+    "run",
+    "serve",
+]

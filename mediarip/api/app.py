@@ -1,0 +1,51 @@
+"""The Quart-Trio application: blueprints, session cookies, security headers, JSON errors."""
+
+from __future__ import annotations
+
+from quart import Response, request
+from quart_trio import QuartTrio
+
+from ..services import Services
+from . import cookies, downloads, events, openapi, probes, spa, system
+from .errors import register_error_handlers
+from .sessions import SessionTracker
+
+__all__ = ["create_app"]
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https: http:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+MAX_BODY = 2 * 1024 * 1024  # a 1 MiB cookies.txt in multipart, with room to spare
+
+
+def create_app(services: Services) -> QuartTrio:
+    app = QuartTrio("mediarip")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.config["RESPONSE_TIMEOUT"] = None
+    app.config["JSON_SORT_KEYS"] = False
+    app.extensions["mediarip.services"] = services
+    tracker = SessionTracker(services)
+    app.extensions["mediarip.sessions"] = tracker
+
+    for module in (downloads, events, probes, cookies, system, openapi, spa):
+        app.register_blueprint(module.blueprint)
+    register_error_handlers(app)
+
+    @app.after_request
+    async def finish(response: Response) -> Response:
+        tracker.set_cookie(response)
+        headers = response.headers
+        headers["Content-Security-Policy"] = CSP
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Referrer-Policy"] = "no-referrer"
+        headers["X-Frame-Options"] = "DENY"
+        headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        if request.scheme == "https":
+            headers["Strict-Transport-Security"] = "max-age=31536000"
+        if request.path.startswith("/api/") and "Cache-Control" not in headers:
+            headers["Cache-Control"] = "no-store"
+        return response
+
+    return app

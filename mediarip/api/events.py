@@ -1,0 +1,58 @@
+"""``GET /api/events``: the live Server-Sent Events stream of the caller's jobs.
+
+The stream subscribes inside the generator, not in the handler, so a client that goes away
+before the first byte leaves no subscription behind; the ``finally`` ends the subscription the
+moment the client disconnects (Hypercorn cancels the generator within milliseconds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from quart import Blueprint, Response, request
+
+from ..broker import Resync, encode_frame
+from ..models import job_to_api
+from .context import services, sessions
+
+__all__ = ["blueprint"]
+
+blueprint = Blueprint("events", __name__)
+
+RETRY_MS = 2000
+
+
+@blueprint.get("/api/events")
+async def events() -> Response:
+    scope = await sessions().scope()
+    last_event_id = request.headers.get("Last-Event-ID") or None
+    response = Response(
+        _stream(scope, last_event_id),
+        content_type="text/event-stream",
+        headers={"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"},
+    )
+    response.timeout = None  # Quart would cut the stream after RESPONSE_TIMEOUT otherwise
+    return response
+
+
+async def _stream(scope: str | None, last_event_id: str | None) -> AsyncIterator[bytes]:
+    svc = services()
+    broker, downloads = svc.broker, svc.downloads
+    mailbox = broker.subscribe(scope, last_event_id)
+    try:
+        yield f"retry: {RETRY_MS}\n\n".encode()
+        while True:
+            batch = await mailbox.next_batch()
+            if batch is None:
+                return  # the server is shutting down
+            if isinstance(batch, Resync):
+                # The id before the snapshot: events after it are queued behind this init.
+                event_id = broker.last_event_id
+                jobs = await downloads.list(scope, limit=None)
+                yield encode_frame("init", event_id, {"jobs": [job_to_api(j) for j in jobs]})
+            elif batch:
+                yield b"".join(event.frame for event in batch)
+            else:
+                yield encode_frame("ping", broker.last_event_id, {})
+    finally:
+        broker.unsubscribe(mailbox)

@@ -1,0 +1,66 @@
+"""``/api/health`` and ``/api/config/public``: how the server is, and what the UI needs."""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+import time
+
+import trio
+import yt_dlp.version
+from quart import Blueprint, Response
+
+from .. import __version__
+from ..models import AUDIO_FORMATS, VIDEO_FORMATS
+from .context import services
+
+__all__ = ["blueprint"]
+
+blueprint = Blueprint("system", __name__)
+
+
+@functools.cache
+def ffmpeg_version() -> str | None:
+    """The ffmpeg version, asked once (blocking: first call from a worker thread)."""
+    try:
+        result = subprocess.run(
+            ["ffmpeg", "-version"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    first = result.stdout.split("\n", 1)[0]
+    parts = first.split()
+    return parts[2] if len(parts) > 2 and parts[0] == "ffmpeg" else None
+
+
+@blueprint.get("/api/health")
+async def health() -> Response:
+    svc = services()
+    body = {
+        "status": "ok",
+        "version": __version__,
+        "yt_dlp_version": yt_dlp.version.__version__,
+        "ffmpeg_version": await trio.to_thread.run_sync(ffmpeg_version),
+        "uptime_s": round(time.monotonic() - svc.started_at, 1),
+        "queue_depth": svc.downloads.queued_count,
+        "active": svc.downloads.active_count,
+    }
+    return Response(json.dumps(body), content_type="application/json")
+
+
+@blueprint.get("/api/config/public")
+async def public_config() -> Response:
+    settings = services().settings
+    body = {
+        "version": __version__,
+        "session_mode": settings.session.mode,
+        "welcome_message": settings.ui.welcome_message,
+        "theme_dark": settings.ui.theme_dark,
+        "theme_light": settings.ui.theme_light,
+        "theme_default_mode": settings.ui.theme_default_mode,
+        "max_concurrent": settings.downloads.max_concurrent,
+        "output_formats": {"video": list(VIDEO_FORMATS), "audio": list(AUDIO_FORMATS)},
+        "admin_enabled": settings.admin.enabled,
+    }
+    return Response(json.dumps(body), content_type="application/json")

@@ -1,0 +1,15 @@
+"""The download engine: yt-dlp jobs under trio. It knows nothing of HTTP."""
+
+from .errors import UserFacingError
+from .netguard import check_url
+from .service import Conflict, DownloadService, JobNotFound, ProbeFailed, StopReason
+
+__all__ = [
+    "Conflict",
+    "DownloadService",
+    "JobNotFound",
+    "ProbeFailed",
+    "StopReason",
+    "UserFacingError",
+    "check_url",
+]

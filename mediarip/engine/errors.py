@@ -1,0 +1,124 @@
+"""Turning whatever yt-dlp, ffmpeg or the disk raised into a :class:`JobError` a person can act on.
+
+yt-dlp wraps most failures in ``DownloadError`` whose message is a line meant for a terminal
+("ERROR: [generic] Unable to download webpage: HTTP Error 404: Not Found (caused by ...)").
+We look at the original exception where there is one and at the message otherwise, and say
+what happened and what to do next. The full text still goes to the log.
+"""
+
+from __future__ import annotations
+
+import errno
+import re
+
+from ..models import JobError
+from .netguard import BlockedAddressError
+
+__all__ = ["UserFacingError", "describe_failure"]
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class UserFacingError(Exception):
+    """A failure already described for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.error = JobError(code, message)
+
+
+def _clean(message: str) -> str:
+    message = _ANSI.sub("", message).strip()
+    message = re.sub(r"^ERROR:\s*", "", message)
+    message = re.sub(r"\s*\(caused by .*\)$", "", message, flags=re.DOTALL)
+    return message[:500]
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    found: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(found) < 10:
+        found.append(current)
+        exc_info = getattr(current, "exc_info", None)
+        nested = exc_info[1] if isinstance(exc_info, tuple) and len(exc_info) > 1 else None
+        current = nested or current.__cause__ or current.__context__
+    return found
+
+
+def describe_failure(exc: BaseException, blocked: BlockedAddressError | None = None) -> JobError:
+    """What to tell the person whose job failed with ``exc``."""
+    chain = _chain(exc)
+    for item in chain:
+        if isinstance(item, UserFacingError):
+            return item.error
+    if blocked is None:
+        blocked = next((e for e in chain if isinstance(e, BlockedAddressError)), None)
+    if blocked is not None:
+        return JobError(
+            "blocked_address",
+            f"Refused to connect to {blocked.host} ({blocked.address}): it is a private or "
+            "reserved network address. An admin can allow this with "
+            "downloads.allow_private_networks.",
+        )
+    for item in chain:
+        if isinstance(item, OSError) and item.errno == errno.ENOSPC:
+            return JobError(
+                "disk_full", "The downloads folder is full. Free some space, then retry."
+            )
+    text = " ".join(_clean(str(item)) for item in chain[:3])
+    status = re.search(r"HTTP Error (\d{3})", text)
+    if "Unsupported URL" in text:
+        return JobError(
+            "unsupported_url",
+            "No video or audio was found at this address. Check the URL; the site may not be "
+            "supported.",
+        )
+    if status:
+        code = int(status.group(1))
+        if code in (401, 403):
+            return JobError(
+                "forbidden",
+                f"The site refused access (HTTP {code}). If it needs a login, upload a "
+                "cookies.txt for your session and retry.",
+            )
+        if code == 404 or code == 410:
+            return JobError(
+                "not_found",
+                f"The site says this media does not exist (HTTP {code}). Check the URL.",
+            )
+        if code == 429:
+            return JobError(
+                "rate_limited", "The site is limiting requests (HTTP 429). Retry later."
+            )
+        if code >= 500:
+            return JobError("source_error", f"The site's server failed (HTTP {code}). Retry later.")
+        return JobError("http_error", f"The site answered HTTP {code}. Check the URL.")
+    if "Requested format is not available" in text:
+        return JobError(
+            "format_unavailable",
+            "The chosen format is not available for this media. Pick another format or 'best'.",
+        )
+    if re.search(r"timed out|timeout", text, re.IGNORECASE):
+        return JobError(
+            "timeout",
+            "The site stopped answering (timed out). Retry; if it keeps failing, the "
+            "site may be down.",
+        )
+    if re.search(
+        r"Content.?Too.?Short|IncompleteRead|Connection (reset|aborted|refused)|"
+        r"did not receive|RemoteDisconnected|bytes read",
+        text,
+        re.IGNORECASE,
+    ):
+        return JobError(
+            "network_error",
+            "The connection broke before the download finished. Retry the job.",
+        )
+    if re.search(r"ffmpeg|ffprobe|Postprocessing|Conversion failed", text, re.IGNORECASE):
+        return JobError(
+            "postprocessing_failed",
+            f"Converting the downloaded file failed ({_clean(text)[:200]}). Try another output "
+            "format.",
+        )
+    message = _clean(str(chain[0])) or type(chain[0]).__name__
+    return JobError("download_failed", f"The download failed: {message}")

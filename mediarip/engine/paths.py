@@ -1,0 +1,113 @@
+"""Where files go: output templates, per-job working folders, and confinement.
+
+Every job downloads into its own working folder, ``<downloads>/.mediarip-partial/<job id>/``.
+That folder is the answer to three problems at once: yt-dlp leaves ``.part``, ``.ytdl`` and
+fragment files behind when stopped (we remove the folder); two jobs with the same output name
+would collide on those files (each has its own folder); and the finished file must be moved
+into place atomically (the folder is on the same filesystem as its destination, so the move is
+a rename). Only when a job has finished is its file moved to its final place, which is checked
+to lie inside the downloads folder after resolving every symlink.
+
+Output templates come from ``downloads.source_templates`` (domain -> yt-dlp template, ``*`` the
+default). yt-dlp replaces ``/`` in the values it fills in, so only the template's own literal
+folders can make subfolders; configuration refuses templates with ``..`` or absolute paths, and
+:func:`confine` refuses anything that would still end up outside.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
+
+__all__ = [
+    "WORK_FOLDER_NAME",
+    "PathEscapeError",
+    "confine",
+    "place_file",
+    "remove_empty_parents",
+    "remove_work_dir",
+    "template_for",
+    "work_dir_for",
+]
+
+WORK_FOLDER_NAME = ".mediarip-partial"
+DEFAULT_TEMPLATE = "%(title)s [%(id)s].%(ext)s"
+
+
+class PathEscapeError(ValueError):
+    """A path would leave the downloads folder."""
+
+
+def template_for(url: str, templates: Mapping[str, str]) -> str:
+    """The output template for ``url``: the most specific matching domain, else ``*``."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    labels = host.split(".")
+    for start in range(len(labels)):
+        candidate = ".".join(labels[start:])
+        if candidate in templates:
+            return templates[candidate]
+    return templates.get("*", DEFAULT_TEMPLATE)
+
+
+def work_dir_for(downloads_dir: Path, job_id: str) -> Path:
+    return downloads_dir / WORK_FOLDER_NAME / job_id
+
+
+def confine(root: Path, relative: str | os.PathLike[str]) -> Path:
+    """``root / relative``, refusing any path that would lie outside ``root`` once symlinks
+    are resolved."""
+    rel = PurePosixPath(os.fspath(relative))
+    if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+        raise PathEscapeError(f"{os.fspath(relative)!r} is not a path inside the downloads folder")
+    real_root = root.resolve()
+    target = (real_root / rel).resolve()
+    if target != real_root and real_root not in target.parents:
+        raise PathEscapeError(f"{os.fspath(relative)!r} leads outside the downloads folder")
+    return target
+
+
+def place_file(work_dir: Path, produced: Path, downloads_dir: Path) -> Path:
+    """Move a finished file from the job's working folder to its place in the downloads folder,
+    keeping the template's subfolders and never overwriting: ``name (1).ext`` if taken.
+
+    Returns the final path. Runs in a worker thread (it touches the disk)."""
+    relative = produced.resolve().relative_to(work_dir.resolve())
+    target = confine(downloads_dir, relative)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Check the folder we just made (or found) again: a symlink planted in the downloads
+    # folder must not redirect the move.
+    confine(downloads_dir, target.relative_to(downloads_dir.resolve()))
+    candidate, number = target, 1
+    while True:
+        try:
+            # O_EXCL reservation, then an atomic rename over the empty placeholder.
+            fd = os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            candidate = target.with_name(f"{target.stem} ({number}){target.suffix}")
+            number += 1
+            continue
+        os.close(fd)
+        break
+    os.replace(produced, candidate)
+    return candidate
+
+
+def remove_work_dir(work_dir: Path) -> None:
+    """Remove a job's working folder and everything in it (partial files)."""
+    shutil.rmtree(work_dir, ignore_errors=True)
+    remove_empty_parents(work_dir.parent, work_dir.parent.parent)
+
+
+def remove_empty_parents(folder: Path, root: Path) -> None:
+    """Remove ``folder`` and its parents while they are empty, stopping at ``root``."""
+    real_root = root.resolve()
+    current = folder.resolve()
+    while current != real_root and real_root in current.parents:
+        try:
+            current.rmdir()
+        except OSError:  # not empty (or gone): stop here
+            return
+        current = current.parent

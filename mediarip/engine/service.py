@@ -1,0 +1,783 @@
+"""The download service: every job's life, from submit to its final status.
+
+Structure. The service owns one nursery (opened by :meth:`DownloadService.open`); each job that
+is waiting or running is one task in it, wrapped in its own cancel scope, and its yt-dlp run is
+one ``trio.to_thread.run_sync`` inside that task. The task waits for a slot of
+``CapacityLimiter(downloads.max_concurrent)`` while the job is ``queued``; probes
+(``url-info``, ``formats``) use a separate limiter, so they are never stuck behind downloads.
+
+Stopping a job. A job is stopped for one of three reasons (:class:`StopReason`): the person
+cancelled it, deleted it, or the server is shutting down. The stopper records the reason,
+sets the job's :class:`~mediarip.engine.ytdl.CancelToken` (which reaches into the worker
+thread: hooks, sockets, ffmpeg) and cancels the task's scope. The thread cannot outlive the
+task: ``to_thread.run_sync`` does not abandon it, so the task waits for it to unwind, which the
+token makes prompt. Only then does the task clean up, shielded, according to the reason:
+cancelled jobs lose their partial files, deleted ones their rows, and on shutdown jobs go
+back to ``queued`` with their partial files kept, so the next start resumes them where they
+were. The stopper waits for that cleanup, so "cancelled" in an answer means the worker has
+stopped and the partial files are gone; the slot is free by then.
+
+Progress. yt-dlp's hooks run in the worker thread; the worker throttles them and hands each
+report to trio with ``TrioToken.run_sync_soon``, which never blocks the download. On the trio
+side a report updates the job's live copy, is published at most every 1 % or 250 ms (status
+changes at once), and is written to SQLite at most every 0.5 % or second by a small per-job
+writer task (status changes at once). Listings and the events' ``init`` overlay the live
+copies on the stored rows, so nobody sees a state older than what was published.
+
+Request handlers call the public coroutines. Each is safe to cancel: the steps that must not
+be cut in half (insert a job and schedule it; mark a job queued and schedule it again) run
+in shielded scopes, so a client that disconnects leaves either the whole change or none.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import attrs
+import trio
+
+from ..broker import Broker
+from ..config import Settings
+from ..cookies import cookie_path
+from ..models import (
+    ACTIVE_STATUSES,
+    TERMINAL_STATUSES,
+    FormatInfo,
+    Job,
+    JobError,
+    JobKind,
+    JobStatus,
+    NewJob,
+    UrlInfo,
+    converter,
+    job_to_api,
+    new_job_id,
+    utcnow,
+)
+from ..store import Store
+from . import paths
+from .errors import UserFacingError, describe_failure
+from .lifecycle import RETRYABLE_STATUSES, playlist_summary
+from .netguard import check_url
+from .probe import list_formats, probe_url
+from .worker import (
+    Downloaded,
+    InfoFound,
+    PhaseChanged,
+    PlaylistFound,
+    ProgressReport,
+    Report,
+    WorkRequest,
+    run_job,
+)
+from .ytdl import CancelToken, DownloadCancelled, base_params
+
+__all__ = ["Conflict", "DownloadService", "JobNotFound", "ProbeFailed", "StopReason"]
+
+log = logging.getLogger("mediarip.engine")
+T = TypeVar("T")
+
+PUBLISH_STEP, PUBLISH_INTERVAL = 1.0, 0.25  # percent, seconds
+WRITE_STEP, WRITE_INTERVAL = 0.5, 1.0
+PROBE_TIMEOUT = 120.0
+_PROGRESS_FIELDS = ("progress", "downloaded_bytes", "total_bytes", "speed", "eta")
+
+
+class JobNotFound(LookupError):
+    pass
+
+
+class Conflict(Exception):
+    """The job is not in a state that allows this (HTTP 409)."""
+
+
+class ProbeFailed(Exception):
+    def __init__(self, error: JobError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+class StopReason(enum.Enum):
+    CANCEL = "cancel"
+    DELETE = "delete"
+    SHUTDOWN = "shutdown"
+
+
+class _Run:
+    """A job's task while it waits or runs: its live copy, its stop handle, its throttles."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.token = CancelToken()
+        self.scope = trio.CancelScope()
+        self.stop_reason: StopReason | None = None
+        self.done = trio.Event()
+        self.settled = False  # a final status was written; a late stop changes nothing
+        self.unsaved: dict[str, Any] = {}
+        self.wake_writer = trio.Event()
+        self.published_at = (-math.inf, -100.0)  # (monotonic time, progress)
+        self.written_progress = -100.0
+
+    def stop(self, reason: StopReason) -> None:
+        if self.stop_reason is None or reason is StopReason.DELETE:
+            self.stop_reason = reason
+        self.token.cancel()
+        self.scope.cancel()
+
+
+@attrs.define
+class _Playlist:
+    """A playlist parent's live copy and what it knows of its children."""
+
+    job: Job
+    children: dict[str, tuple[JobStatus, float]]
+
+
+class DownloadService:
+    """Create with :meth:`open`; everything else is for request handlers and the server."""
+
+    def __init__(
+        self, store: Store, broker: Broker, settings: Settings, nursery: trio.Nursery
+    ) -> None:
+        self._store = store
+        self._broker = broker
+        self._settings = settings
+        self._nursery = nursery
+        self._trio_token = trio.lowlevel.current_trio_token()
+        downloads = settings.downloads
+        self._slots = trio.CapacityLimiter(downloads.max_concurrent)
+        # Threads get their own limiter (the task already holds a slot; borrowing the same
+        # limiter twice would deadlock) and never share trio's default one with SQLite.
+        self._download_threads = trio.CapacityLimiter(downloads.max_concurrent)
+        self._probe_threads = trio.CapacityLimiter(downloads.max_probes)
+        self._runs: dict[str, _Run] = {}
+        self._playlists: dict[str, _Playlist] = {}
+        self._accepting = True
+        #: Bumped whenever a job visibly changes, so a cached listing knows it went stale.
+        self.revision = 0
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls, store: Store, broker: Broker, settings: Settings
+    ) -> AsyncIterator[DownloadService]:
+        """Run the service; on exit every job is stopped (left ``queued``) and awaited."""
+        async with trio.open_nursery() as nursery:
+            service = cls(store, broker, settings, nursery)
+            try:
+                yield service
+            finally:
+                service.stop_all()
+
+    # -- the public face ----------------------------------------------------------------------
+
+    @property
+    def downloads_dir(self) -> Path:
+        return Path(self._settings.downloads.output_dir)
+
+    @property
+    def active_count(self) -> int:
+        return sum(1 for run in self._runs.values() if run.job.status is not JobStatus.QUEUED)
+
+    @property
+    def queued_count(self) -> int:
+        return sum(1 for run in self._runs.values() if run.job.status is JobStatus.QUEUED)
+
+    def set_max_concurrent(self, value: int) -> None:
+        self._slots.total_tokens = value
+        self._download_threads.total_tokens = value
+
+    async def submit(self, session_id: str, new: NewJob) -> Job:
+        """Create a job and schedule it; answers at once (extraction happens in the job)."""
+        if not self._accepting:
+            raise Conflict("The server is shutting down; try again in a moment.")
+        self._refuse_private(new.url)
+        job = Job(
+            id=new_job_id(),
+            session_id=session_id,
+            url=new.url,
+            created_at=utcnow(),
+            media_type=new.media_type,
+            format_id=new.format_id,
+            quality=new.quality,
+            output_format=new.output_format,
+            playlist_items=new.playlist_items,
+        )
+        # Shielded: a client that disconnects now must not leave a stored job nobody runs.
+        with trio.CancelScope(shield=True):
+            await self._store.insert_jobs([job])
+            self._start(job)
+            self._publish(job)
+        return job
+
+    async def get(self, job_id: str, session_id: str | None = None) -> Job:
+        """The job's current state; :class:`JobNotFound` outside ``session_id`` (None: any)."""
+        job = self._live(job_id) or await self._store.get_job(job_id)
+        if job is None or (session_id is not None and job.session_id != session_id):
+            raise JobNotFound(job_id)
+        return job
+
+    async def list(
+        self,
+        session_id: str | None,
+        *,
+        statuses: Iterable[JobStatus] | None = None,
+        limit: int | None = None,
+        before: str | None = None,
+    ) -> list[Job]:
+        """Jobs newest first, live copies overlaid on the stored rows."""
+        jobs = await self._store.list_jobs(
+            session_id=session_id, statuses=statuses, limit=limit, before=before
+        )
+        return [self._live(job.id) or job for job in jobs]
+
+    async def cancel(self, job_id: str, session_id: str | None = None) -> Job:
+        job = await self.get(job_id, session_id)
+        if job.kind is JobKind.PLAYLIST and job.id in self._playlists:
+            children = [c for c in self._playlists[job.id].children if c in self._runs]
+            if not children and job.id not in self._runs:
+                self._refuse_finished(job)
+            await self._stop_and_wait([job.id, *children], StopReason.CANCEL)
+        elif job.id in self._runs:
+            await self._stop_and_wait([job.id], StopReason.CANCEL)
+        else:
+            self._refuse_finished(job)
+        return await self.get(job_id)
+
+    async def retry(self, job_id: str, session_id: str | None = None) -> Job:
+        job = await self.get(job_id, session_id)
+        if job.kind is JobKind.PLAYLIST and job.id in self._playlists:
+            children = await self._store.list_jobs(parent_id=job.id)
+            retryable = [c for c in children if c.status in RETRYABLE_STATUSES]
+            if not retryable:
+                raise Conflict(f"Nothing to retry: the playlist is {job.status}.")
+            with trio.CancelScope(shield=True):
+                for child in reversed(retryable):  # oldest first keeps the playlist order
+                    await self._requeue(child)
+        elif job.status in RETRYABLE_STATUSES:
+            with trio.CancelScope(shield=True):
+                await self._requeue(job)
+        else:
+            raise Conflict(
+                f"Only failed or cancelled jobs can be retried; this one is {job.status}."
+            )
+        return await self.get(job_id)
+
+    async def delete(self, job_id: str, session_id: str | None = None) -> None:
+        """Stop the job if it runs, then remove its row, its file and its partial files."""
+        job = await self.get(job_id, session_id)
+        children = (
+            await self._store.list_jobs(parent_id=job.id) if job.kind is JobKind.PLAYLIST else []
+        )
+        doomed = [*children, job]
+        await self._stop_and_wait([j.id for j in doomed], StopReason.DELETE)
+        with trio.CancelScope(shield=True):
+            await self._store.delete_jobs(j.id for j in doomed)
+            self._playlists.pop(job.id, None)
+            for gone in doomed:
+                await trio.to_thread.run_sync(self._remove_files, gone)
+                self._broker.publish(
+                    "job_removed", {"id": gone.id}, session_id=gone.session_id, job_id=gone.id
+                )
+            if job.parent_id is not None:
+                await self._child_removed(job)
+            self.revision += 1
+
+    async def probe(self, url: str, cookie_file: Path | None) -> UrlInfo:
+        return await self._probe(probe_url, url, cookie_file)
+
+    async def formats(self, url: str, cookie_file: Path | None) -> list[FormatInfo]:
+        return await self._probe(list_formats, url, cookie_file)
+
+    async def recover(self) -> int:
+        """Deal with jobs a crash or stop left active: resume them (default) or fail them,
+        as ``downloads.recover_on_start`` says. Returns how many."""
+        jobs = await self._store.list_jobs(statuses=ACTIVE_STATUSES)
+        if not jobs:
+            return 0
+        if self._settings.downloads.recover_on_start == "fail":
+            error = JobError(
+                "interrupted", "The server stopped while this job was running. Retry it."
+            )
+            await self._store.update_jobs_where_status(
+                ACTIVE_STATUSES, status=JobStatus.FAILED, error=error, finished_at=utcnow()
+            )
+            for job in jobs:
+                if job.kind is JobKind.SINGLE:
+                    await trio.to_thread.run_sync(
+                        paths.remove_work_dir, paths.work_dir_for(self.downloads_dir, job.id)
+                    )
+            return len(jobs)
+        for job in reversed(jobs):  # oldest first, so the queue keeps its order
+            if job.kind is JobKind.PLAYLIST:
+                await self._load_playlist(job.id)
+                continue
+            queued = attrs.evolve(job, status=JobStatus.QUEUED, speed=None, eta=None)
+            await self._store.update_job(job.id, status=JobStatus.QUEUED, speed=None, eta=None)
+            if queued.parent_id is not None:
+                await self._load_playlist(queued.parent_id)
+            self._start(queued)
+        log.info("resumed %d interrupted job(s)", len(jobs))
+        return len(jobs)
+
+    def stop_all(self) -> None:
+        """Shutdown: stop every job, leaving it ``queued`` for the next start. Returns at once;
+        the service's nursery waits for the jobs' threads to unwind."""
+        self._accepting = False
+        for run in list(self._runs.values()):
+            run.stop(StopReason.SHUTDOWN)
+
+    # -- one job's task -----------------------------------------------------------------------
+
+    def _start(self, job: Job) -> None:
+        run = _Run(job)
+        self._runs[job.id] = run
+        self._nursery.start_soon(self._run_job, run, name=f"job {job.id}")
+
+    async def _run_job(self, run: _Run) -> None:
+        try:
+            with run.scope:
+                async with self._slots:
+                    await self._execute(run)
+        except Exception:  # a bug, not a download failure: keep the service alive
+            log.exception("job %s crashed", run.job.id)
+            if not run.settled:
+                with trio.CancelScope(shield=True):
+                    await self._settle(
+                        run,
+                        JobStatus.FAILED,
+                        error=JobError("internal_error", "An internal error stopped this job."),
+                    )
+        finally:
+            with trio.CancelScope(shield=True):
+                await self._after_stop(run)
+            del self._runs[run.job.id]
+            run.done.set()
+
+    async def _execute(self, run: _Run) -> None:
+        job = run.job
+        await self._change(run, status=JobStatus.EXTRACTING, started_at=utcnow(), error=None)
+        request = self._work_request(job)
+        report = functools.partial(self._report_from_thread, run)
+        try:
+            async with trio.open_nursery() as writer_nursery:
+                writer_nursery.start_soon(self._write_progress, run)
+                try:
+                    result = await self._in_thread(
+                        functools.partial(run_job, request, run.token, report),
+                        run.token,
+                        self._download_threads,
+                    )
+                finally:
+                    writer_nursery.cancel_scope.cancel()
+        except DownloadCancelled:
+            # Only a stop cancels the token, and a stop also cancels our scope: the next
+            # checkpoint raises Cancelled and _after_stop takes over.
+            await trio.lowlevel.checkpoint()
+            raise AssertionError("a job's token was cancelled without a stop") from None
+        except Exception as exc:
+            error = describe_failure(exc)
+            log.info("job %s failed: %s (%r)", job.id, error.code, exc)
+            await trio.to_thread.run_sync(paths.remove_work_dir, request.work_dir)
+            await self._settle(run, JobStatus.FAILED, error=error)
+            return
+        if isinstance(result, PlaylistFound):
+            await trio.to_thread.run_sync(paths.remove_work_dir, request.work_dir)
+            await self._expand(run, result)
+            return
+        await self._finish_download(run, request, result)
+
+    async def _finish_download(self, run: _Run, request: WorkRequest, result: Downloaded) -> None:
+        try:
+            final = await trio.to_thread.run_sync(
+                paths.place_file, request.work_dir, result.path, self.downloads_dir
+            )
+        except (OSError, paths.PathEscapeError) as exc:
+            log.warning("job %s: could not move %s into place: %r", run.job.id, result.path, exc)
+            await trio.to_thread.run_sync(paths.remove_work_dir, request.work_dir)
+            await self._settle(run, JobStatus.FAILED, error=describe_failure(exc))
+            return
+        await trio.to_thread.run_sync(paths.remove_work_dir, request.work_dir)
+        size = final.stat().st_size
+        await self._settle(
+            run,
+            JobStatus.COMPLETED,
+            filename=final.relative_to(self.downloads_dir.resolve()).as_posix(),
+            filesize=size,
+            progress=100.0,
+            downloaded_bytes=size,
+            total_bytes=size,
+            speed=None,
+            eta=None,
+            title=run.job.title or result.title,
+            thumbnail=run.job.thumbnail or result.thumbnail,
+        )
+
+    async def _expand(self, run: _Run, found: PlaylistFound) -> None:
+        parent = run.job
+        children = [
+            Job(
+                id=new_job_id(),
+                session_id=parent.session_id,
+                url=entry.url,
+                created_at=utcnow(),
+                parent_id=parent.id,
+                playlist_index=entry.index,
+                title=entry.title,
+                media_type=parent.media_type,
+                format_id=parent.format_id,
+                quality=parent.quality,
+                output_format=parent.output_format,
+            )
+            for entry in found.entries
+        ]
+        changes = {
+            "kind": JobKind.PLAYLIST,
+            "status": JobStatus.QUEUED,
+            "title": parent.title or found.title,
+            "thumbnail": parent.thumbnail or found.thumbnail,
+            "total_bytes": None,
+        }
+        await self._store.expand_playlist(parent.id, children, **changes)
+        run.settled = True
+        playlist = _Playlist(
+            attrs.evolve(parent, **changes),
+            {child.id: (JobStatus.QUEUED, 0.0) for child in children},
+        )
+        self._playlists[parent.id] = playlist
+        self._publish(playlist.job, {**changes, "kind": JobKind.PLAYLIST})
+        for child in children:
+            self._start(child)
+            self._publish(child)
+
+    async def _after_stop(self, run: _Run) -> None:
+        """Clean up after the task ended, according to why it was stopped (shielded)."""
+        reason, job = run.stop_reason, run.job
+        work_dir = paths.work_dir_for(self.downloads_dir, job.id)
+        if reason is None or run.settled:
+            if reason is StopReason.DELETE:
+                await trio.to_thread.run_sync(paths.remove_work_dir, work_dir)
+            return
+        await self._flush(run)
+        if reason is StopReason.SHUTDOWN:
+            # Partial files stay: the next start resumes the download where it stopped.
+            await self._store.update_job(job.id, status=JobStatus.QUEUED, speed=None, eta=None)
+            return
+        await trio.to_thread.run_sync(paths.remove_work_dir, work_dir)
+        if reason is StopReason.CANCEL:
+            await self._settle(run, JobStatus.CANCELLED, speed=None, eta=None)
+
+    async def _in_thread(
+        self, fn: Callable[[], T], token: CancelToken, limiter: trio.CapacityLimiter
+    ) -> T:
+        """Run ``fn`` in a worker thread that cannot outlive this call.
+
+        ``to_thread.run_sync`` does not abandon the thread when we are cancelled, so this call
+        returns only once ``fn`` has. To make that prompt, any cancellation of this task is
+        relayed to ``token``, which interrupts the thread wherever it is blocked."""
+
+        async def relay_cancellation() -> None:
+            try:
+                await trio.sleep_forever()
+            finally:
+                token.cancel()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(relay_cancellation)
+            try:
+                return await trio.to_thread.run_sync(fn, limiter=limiter)
+            finally:
+                # Ends the relay; it cancels a token whose thread is already done: harmless.
+                nursery.cancel_scope.cancel()
+
+    # -- progress: from the worker thread to everyone -----------------------------------------
+
+    def _report_from_thread(self, run: _Run, report: Report) -> None:
+        """Called in the worker thread; must not block."""
+        self._trio_token.run_sync_soon(self._on_report, run, report)
+
+    def _on_report(self, run: _Run, report: Report) -> None:
+        """Runs in the trio thread (from ``run_sync_soon``): never raise, never block."""
+        try:
+            if run.done.is_set() or run.token.cancelled:
+                return  # late news from a job that has ended or is being stopped
+            if isinstance(report, ProgressReport):
+                self._on_progress(run, report)
+            elif isinstance(report, PhaseChanged):
+                self._apply(run, {"status": report.status, "speed": None, "eta": None})
+                run.wake_writer.set()
+            elif isinstance(report, InfoFound):
+                self._apply(run, {"title": report.title, "thumbnail": report.thumbnail})
+                run.wake_writer.set()
+        except Exception:
+            log.exception("progress report for job %s failed", run.job.id)
+
+    def _on_progress(self, run: _Run, report: ProgressReport) -> None:
+        changes = attrs.asdict(report)
+        run.job = attrs.evolve(run.job, **changes)
+        run.unsaved.update(changes)
+        if report.progress - run.written_progress >= WRITE_STEP:
+            run.wake_writer.set()
+        now = time.monotonic()
+        last_time, last_progress = run.published_at
+        if report.progress - last_progress >= PUBLISH_STEP or now - last_time >= PUBLISH_INTERVAL:
+            run.published_at = (now, report.progress)
+            self._publish(run.job, changes, coalesce=True)
+            self._child_progress(run.job)
+
+    def _apply(self, run: _Run, changes: dict[str, Any]) -> None:
+        """Change the live copy, queue the write, publish at once (status and info changes)."""
+        run.job = attrs.evolve(run.job, **changes)
+        run.unsaved.update(changes)
+        self._publish(run.job, changes)
+        if "status" in changes:
+            self._child_status(run.job)
+
+    async def _write_progress(self, run: _Run) -> None:
+        """The job's writer: status changes at once, progress every 0.5 % or second."""
+        while True:
+            with trio.move_on_after(WRITE_INTERVAL):
+                await run.wake_writer.wait()
+            run.wake_writer = trio.Event()
+            await self._flush(run)
+
+    async def _flush(self, run: _Run) -> None:
+        if not run.unsaved:
+            return
+        changes, run.unsaved = run.unsaved, {}
+        if "progress" in changes:
+            run.written_progress = changes["progress"]
+        await self._store.update_job(run.job.id, **changes)
+
+    async def _change(self, run: _Run, **changes: Any) -> None:
+        """Write and publish a change at once (from the job's task)."""
+        run.job = attrs.evolve(run.job, **changes)
+        await self._store.update_job(run.job.id, **changes)
+        self._publish(run.job, changes)
+        if "status" in changes:
+            self._child_status(run.job)
+
+    async def _settle(self, run: _Run, status: JobStatus, **changes: Any) -> None:
+        """Give the job its final status (written before anything else can happen to it)."""
+        run.settled = True
+        run.unsaved.clear()
+        await self._change(run, status=status, finished_at=utcnow(), **changes)
+
+    # -- playlists ----------------------------------------------------------------------------
+
+    async def _load_playlist(self, parent_id: str) -> _Playlist | None:
+        if parent_id in self._playlists:
+            return self._playlists[parent_id]
+        parent = await self._store.get_job(parent_id)
+        if parent is None:
+            return None
+        children = await self._store.list_jobs(parent_id=parent_id)
+        playlist = _Playlist(parent, {c.id: (c.status, c.progress) for c in children})
+        self._playlists[parent_id] = playlist
+        return playlist
+
+    def _child_progress(self, child: Job) -> None:
+        playlist = self._playlists.get(child.parent_id or "")
+        if playlist is None:
+            return
+        playlist.children[child.id] = (child.status, child.progress)
+        _, progress = playlist_summary(playlist.children.values())
+        if progress != playlist.job.progress:
+            playlist.job = attrs.evolve(playlist.job, progress=progress)
+            self._publish(playlist.job, {"progress": progress}, coalesce=True)
+
+    def _child_status(self, child: Job) -> None:
+        playlist = self._playlists.get(child.parent_id or "")
+        if playlist is None:
+            return
+        playlist.children[child.id] = (child.status, child.progress)
+        status, progress = playlist_summary(playlist.children.values())
+        if status is playlist.job.status and progress == playlist.job.progress:
+            return
+        changes: dict[str, Any] = {"status": status, "progress": progress}
+        if status in TERMINAL_STATUSES:
+            changes["finished_at"] = utcnow()
+            changes["error"] = _playlist_error(playlist)
+        elif playlist.job.status in TERMINAL_STATUSES:
+            changes["finished_at"] = None
+            changes["error"] = None
+        playlist.job = attrs.evolve(playlist.job, **changes)
+        self._publish(playlist.job, changes)
+        self._nursery.start_soon(self._write_playlist, playlist.job.id, changes)
+
+    async def _write_playlist(self, parent_id: str, changes: dict[str, Any]) -> None:
+        with trio.CancelScope(shield=True):
+            await self._store.update_job(parent_id, **changes)
+
+    async def _child_removed(self, child: Job) -> None:
+        playlist = await self._load_playlist(child.parent_id or "")
+        if playlist is None:
+            return
+        playlist.children.pop(child.id, None)
+        if playlist.children:
+            self._child_status(attrs.evolve(child, status=JobStatus.COMPLETED))
+            playlist.children.pop(child.id, None)
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _live(self, job_id: str) -> Job | None:
+        run = self._runs.get(job_id)
+        if run is not None:
+            return run.job
+        playlist = self._playlists.get(job_id)
+        return playlist.job if playlist is not None else None
+
+    def _publish(
+        self, job: Job, changes: dict[str, Any] | None = None, coalesce: bool = False
+    ) -> None:
+        if changes is None:
+            data = job_to_api(job)
+        else:
+            data = {"id": job.id, **{k: converter.unstructure(v) for k, v in changes.items()}}
+        self.revision += 1
+        self._broker.publish(
+            "job_update", {"job": data}, session_id=job.session_id, job_id=job.id, coalesce=coalesce
+        )
+
+    async def _requeue(self, job: Job) -> None:
+        changes: dict[str, Any] = {
+            "status": JobStatus.QUEUED,
+            "error": None,
+            "progress": 0.0,
+            "downloaded_bytes": None,
+            "total_bytes": None,
+            "speed": None,
+            "eta": None,
+            "started_at": None,
+            "finished_at": None,
+        }
+        await self._store.update_job(job.id, **changes)
+        queued = attrs.evolve(job, **changes)
+        if queued.parent_id is not None:
+            await self._load_playlist(queued.parent_id)
+        self._start(queued)
+        self._publish(queued, changes)
+        self._child_status(queued)
+
+    async def _stop_and_wait(self, job_ids: Iterable[str], reason: StopReason) -> None:
+        runs = [self._runs[i] for i in job_ids if i in self._runs]
+        for run in runs:
+            run.stop(reason)
+        for run in runs:
+            await run.done.wait()
+
+    def _refuse_finished(self, job: Job) -> None:
+        if job.status is not JobStatus.CANCELLED:
+            raise Conflict(f"The job has already ended ({job.status}); there is nothing to cancel.")
+
+    def _refuse_private(self, url: str) -> None:
+        if self._settings.downloads.allow_private_networks:
+            return
+        reason = check_url(url)
+        if reason is not None:
+            raise ProbeFailed(
+                JobError(
+                    "blocked_address",
+                    f"Refused: {reason}. Downloads from private networks are off; an admin can "
+                    "allow them with downloads.allow_private_networks.",
+                )
+            )
+
+    def cookie_file(self, session_id: str) -> Path:
+        return cookie_path(Path(self._settings.server.data_dir), session_id)
+
+    def _work_request(self, job: Job) -> WorkRequest:
+        downloads = self._settings.downloads
+        return WorkRequest(
+            job_id=job.id,
+            url=job.url,
+            work_dir=paths.work_dir_for(self.downloads_dir, job.id),
+            template=paths.template_for(job.url, downloads.source_templates),
+            media_type=job.media_type,
+            format_id=job.format_id,
+            quality=job.quality,
+            output_format=job.output_format,
+            playlist_items=job.playlist_items,
+            expand_playlist=job.parent_id is None,
+            cookie_file=self.cookie_file(job.session_id),
+            socket_timeout=downloads.socket_timeout,
+            rate_limit=downloads.rate_limit,
+            extractor_args=self._ytdlp_extractor_args(),
+            extra_options=self._ytdlp_extra_options(),
+            guard_network=not downloads.allow_private_networks,
+        )
+
+    async def _probe(
+        self,
+        fn: Callable[[str, dict[str, Any], CancelToken, bool], T],
+        url: str,
+        cookie_file: Path | None,
+    ) -> T:
+        self._refuse_private(url)
+        downloads = self._settings.downloads
+        params = base_params(
+            socket_timeout=downloads.socket_timeout,
+            cookie_file=str(cookie_file) if cookie_file and cookie_file.is_file() else None,
+            extractor_args=self._ytdlp_extractor_args(),
+            extra_options=self._ytdlp_extra_options(),
+        )
+        token = CancelToken()
+        call = functools.partial(fn, url, params, token, not downloads.allow_private_networks)
+        try:
+            with trio.fail_after(PROBE_TIMEOUT):
+                return await self._in_thread(call, token, self._probe_threads)
+        except trio.TooSlowError:
+            raise ProbeFailed(
+                JobError("timeout", "Looking at this URL took too long. Try again later.")
+            ) from None
+        except UserFacingError as exc:
+            raise ProbeFailed(exc.error) from None
+        except DownloadCancelled:
+            raise
+        except Exception as exc:
+            raise ProbeFailed(describe_failure(exc)) from None
+
+    def _ytdlp_extractor_args(self) -> dict[str, Any]:
+        """yt-dlp wants plain dicts of lists; settings hold read-only maps of tuples."""
+        args = self._settings.ytdlp.extractor_args
+        return {name: {key: list(v) for key, v in values.items()} for name, values in args.items()}
+
+    def _ytdlp_extra_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        for key, value in self._settings.ytdlp.extra_options.items():
+            if isinstance(value, tuple):
+                value = list(value)
+            elif hasattr(value, "items"):
+                value = dict(value.items())
+            options[key] = value
+        return options
+
+    def _remove_files(self, job: Job) -> None:
+        """A deleted job's file and partial files (runs in a worker thread)."""
+        paths.remove_work_dir(paths.work_dir_for(self.downloads_dir, job.id))
+        if not job.filename:
+            return
+        try:
+            target = paths.confine(self.downloads_dir, job.filename)
+        except paths.PathEscapeError:
+            return
+        target.unlink(missing_ok=True)
+        paths.remove_empty_parents(target.parent, self.downloads_dir)
+
+
+def _playlist_error(playlist: _Playlist) -> JobError | None:
+    failed = sum(1 for status, _ in playlist.children.values() if status is JobStatus.FAILED)
+    if not failed:
+        return None
+    return JobError(
+        "playlist_items_failed",
+        f"{failed} of {len(playlist.children)} items failed. Retry the playlist to retry them.",
+    )

@@ -1,0 +1,307 @@
+"""What runs in a job's worker thread: one fresh ``YoutubeDL``, its hooks, and the result.
+
+Everything here is synchronous and blocking; the service calls :func:`run_job` through
+``trio.to_thread.run_sync`` and never touches these objects from the trio side, except for the
+thread-safe :class:`~mediarip.engine.ytdl.CancelToken` and the ``report`` callback, which must
+not block (the service passes one that hands the report to trio with ``run_sync_soon``).
+
+Reports are throttled here, in the thread, so a fast download costs the event loop a handful of
+wake-ups a second however often yt-dlp calls its hooks: progress goes out when it moved by
+:data:`REPORT_STEP` percent or :data:`REPORT_INTERVAL` seconds passed; a change of phase always.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ..models import JobStatus, MediaType, PlaylistEntry
+from .errors import UserFacingError
+from .ytdl import CancelToken, base_params, open_youtubedl, thumbnail_of
+
+__all__ = [
+    "Downloaded",
+    "InfoFound",
+    "PhaseChanged",
+    "PlaylistFound",
+    "ProgressReport",
+    "WorkRequest",
+    "format_options",
+    "parse_playlist_items",
+    "run_job",
+]
+
+REPORT_STEP = 0.5  # percent
+REPORT_INTERVAL = 0.25  # seconds
+# A fixed read size: hooks then fire about four times per MiB, which bounds how stale progress
+# and how slow a cancel can be on fast links; the socket shutdown covers slow ones.
+BUFFER_SIZE = 256 * 1024
+
+
+@attrs.frozen
+class WorkRequest:
+    job_id: str
+    url: str
+    work_dir: Path
+    template: str
+    media_type: MediaType
+    format_id: str | None
+    quality: str | None
+    output_format: str | None
+    playlist_items: str | None
+    expand_playlist: bool
+    cookie_file: Path | None
+    socket_timeout: float
+    rate_limit: int | None
+    extractor_args: dict[str, Any]
+    extra_options: dict[str, Any]
+    guard_network: bool
+
+
+@attrs.frozen
+class ProgressReport:
+    progress: float
+    downloaded_bytes: int | None
+    total_bytes: int | None
+    speed: float | None
+    eta: int | None
+
+
+@attrs.frozen
+class PhaseChanged:
+    status: JobStatus
+
+
+@attrs.frozen
+class InfoFound:
+    title: str | None
+    thumbnail: str | None
+
+
+@attrs.frozen
+class Downloaded:
+    path: Path
+    title: str | None
+    thumbnail: str | None
+
+
+@attrs.frozen
+class PlaylistFound:
+    title: str | None
+    thumbnail: str | None
+    entries: list[PlaylistEntry]
+
+
+Report = ProgressReport | PhaseChanged | InfoFound
+
+
+def parse_playlist_items(spec: str | None) -> set[int] | None:
+    """``"1-3,5"`` -> {1, 2, 3, 5}; None means every item."""
+    if not spec:
+        return None
+    chosen: set[int] = set()
+    for part in spec.split(","):
+        first, _, last = part.partition("-")
+        low, high = int(first), int(last or first)
+        if high < low or high - low > 10_000:
+            raise UserFacingError(
+                "bad_playlist_items", f"playlist_items: {part!r} is not a valid range"
+            )
+        chosen.update(range(low, high + 1))
+    return chosen
+
+
+def format_options(
+    media_type: MediaType, format_id: str | None, quality: str | None, output_format: str | None
+) -> dict[str, Any]:
+    """yt-dlp's format selection and post-processing for what the person asked for."""
+    if media_type is MediaType.AUDIO:
+        codec = output_format or "mp3"
+        # yt-dlp reads 0-9 as a VBR quality level and larger numbers as kbit/s.
+        audio_quality = quality if quality and quality.isdigit() else "0"
+        return {
+            "format": format_id or "bestaudio/best",
+            "postprocessors": [
+                {
+                    "key": "FFmpegExtractAudio",
+                    "preferredcodec": codec,
+                    "preferredquality": audio_quality,
+                }
+            ],
+        }
+    if format_id:
+        # "+bestaudio" is dropped by yt-dlp when the chosen format already carries audio.
+        selector = f"{format_id}+bestaudio/{format_id}"
+    elif quality and quality.isdigit():
+        h = int(quality)
+        selector = f"bv*[height<={h}]+ba/b[height<={h}]/bv*+ba/b"
+    elif quality == "worst":
+        selector = "wv*+wa/w"
+    else:
+        selector = "bv*+ba/b"
+    options: dict[str, Any] = {"format": selector}
+    if output_format:
+        options["merge_output_format"] = output_format
+        options["format_sort"] = {"mp4": ["ext:mp4:m4a"], "webm": ["ext:webm:webm"]}.get(
+            output_format, []
+        )
+        # webm can only hold VP8/9/AV1 with Vorbis/Opus, so it may need re-encoding;
+        # mp4 and mkv take what the sources have, so remuxing (no re-encode) is enough.
+        key = "FFmpegVideoConvertor" if output_format == "webm" else "FFmpegVideoRemuxer"
+        options["postprocessors"] = [{"key": key, "preferedformat": output_format}]
+    return options
+
+
+class _Reporter:
+    """The progress and phase hooks, throttled, merged over the streams of one job."""
+
+    def __init__(self, token: CancelToken, report: Callable[[Report], None]) -> None:
+        self._token = token
+        self._report = report
+        self._phase: JobStatus | None = None
+        self._last_progress = -100.0
+        self._last_time = 0.0
+
+    def phase(self, status: JobStatus) -> None:
+        if status is not self._phase:
+            self._phase = status
+            self._report(PhaseChanged(status))
+
+    def progress_hook(self, d: dict[str, Any]) -> None:
+        # Called by yt-dlp between reads: the natural place to notice a cancel.
+        self._token.raise_if_cancelled()
+        if d.get("status") != "downloading":
+            return
+        self.phase(JobStatus.DOWNLOADING)
+        downloaded = d.get("downloaded_bytes")
+        total = d.get("total_bytes") or d.get("total_bytes_estimate")
+        if total and downloaded is not None:
+            fraction = min(downloaded / total, 1.0)
+        elif d.get("fragment_count"):
+            fraction = min((d.get("fragment_index") or 0) / d["fragment_count"], 1.0)
+        else:
+            fraction = 0.0
+        # Separate video and audio streams are downloaded one after the other: count each as
+        # its share of the whole so the bar never runs backwards.
+        info = d.get("info_dict") or {}
+        parts = info.get("requested_formats") or ()
+        if len(parts) > 1:
+            ids = [p.get("format_id") for p in parts]
+            index = ids.index(info.get("format_id")) if info.get("format_id") in ids else 0
+            fraction = (index + fraction) / len(parts)
+        percent = round(fraction * 100, 1)
+        now = time.monotonic()
+        if percent - self._last_progress < REPORT_STEP and now - self._last_time < REPORT_INTERVAL:
+            return
+        self._last_progress, self._last_time = percent, now
+        speed, eta = d.get("speed"), d.get("eta")
+        self._report(
+            ProgressReport(
+                progress=percent,
+                downloaded_bytes=int(downloaded) if downloaded is not None else None,
+                total_bytes=int(total) if total else None,
+                speed=float(speed) if speed else None,
+                eta=int(eta) if eta is not None else None,
+            )
+        )
+
+    def postprocessor_hook(self, d: dict[str, Any]) -> None:
+        self._token.raise_if_cancelled()
+        # MoveFiles runs for every download; it is bookkeeping, not post-processing.
+        if d.get("status") == "started" and d.get("postprocessor") != "MoveFiles":
+            self.phase(JobStatus.POSTPROCESSING)
+
+
+def run_job(
+    request: WorkRequest, token: CancelToken, report: Callable[[Report], None]
+) -> Downloaded | PlaylistFound:
+    """Extract ``request.url`` and download it into ``request.work_dir``.
+
+    Returns :class:`PlaylistFound` without downloading when the URL is a playlist and
+    ``request.expand_playlist`` is set. Raises ``DownloadCancelled`` once ``token`` is
+    cancelled, and any yt-dlp or OS error as is (the service describes it)."""
+    request.work_dir.mkdir(parents=True, exist_ok=True)
+    reporter = _Reporter(token, report)
+    produced: list[str] = []
+    params = base_params(
+        socket_timeout=request.socket_timeout,
+        cookie_file=_job_cookie_copy(request),
+        extractor_args=request.extractor_args,
+        extra_options=request.extra_options,
+    )
+    params.update(
+        format_options(
+            request.media_type, request.format_id, request.quality, request.output_format
+        )
+    )
+    params.update(
+        {
+            "paths": {"home": str(request.work_dir), "temp": str(request.work_dir)},
+            "outtmpl": {"default": request.template},
+            "trim_file_name": 180,
+            "windowsfilenames": True,
+            "updatetime": False,
+            "continuedl": True,
+            "buffersize": BUFFER_SIZE,
+            "noresizebuffer": True,
+            "progress_hooks": [reporter.progress_hook],
+            "postprocessor_hooks": [reporter.postprocessor_hook],
+            "post_hooks": [produced.append],
+            "noplaylist": not request.expand_playlist,
+        }
+    )
+    if request.rate_limit:
+        params["ratelimit"] = request.rate_limit
+    with open_youtubedl(params, token, request.guard_network) as ydl:
+        token.raise_if_cancelled()
+        info = ydl.extract_info(request.url, download=False, process=False)
+        token.raise_if_cancelled()
+        if info is None:
+            raise UserFacingError("no_media", "No video or audio was found at this address.")
+        if info.get("_type") in ("playlist", "multi_video") and request.expand_playlist:
+            return _playlist(info, request.playlist_items)
+        report(InfoFound(info.get("title"), thumbnail_of(info)))
+        result = ydl.process_ie_result(info, download=True)
+    token.raise_if_cancelled()
+    if not produced:
+        raise UserFacingError("no_file", "yt-dlp finished without producing a file.")
+    return Downloaded(Path(produced[-1]), (result or {}).get("title"), thumbnail_of(result or {}))
+
+
+def _job_cookie_copy(request: WorkRequest) -> str | None:
+    """yt-dlp writes its cookie jar back when it ends; give it a copy so that jobs of one
+    session running side by side never write the session's file at the same time."""
+    if request.cookie_file is None or not request.cookie_file.is_file():
+        return None
+    copy = request.work_dir / ".cookies.txt"
+    shutil.copyfile(request.cookie_file, copy)
+    return str(copy)
+
+
+def _playlist(info: dict[str, Any], items: str | None) -> PlaylistFound:
+    chosen = parse_playlist_items(items)
+    entries: list[PlaylistEntry] = []
+    for index, entry in enumerate(info.get("entries") or [], start=1):
+        if chosen is not None and index not in chosen:
+            continue
+        if not entry:
+            continue
+        url = entry.get("webpage_url") or entry.get("url")
+        if not url:
+            continue
+        entries.append(
+            PlaylistEntry(
+                index=index, title=entry.get("title"), url=url, duration=entry.get("duration")
+            )
+        )
+    if not entries:
+        raise UserFacingError(
+            "empty_playlist",
+            "The playlist has no items" + (" matching playlist_items." if chosen else "."),
+        )
+    return PlaylistFound(info.get("title"), thumbnail_of(info), entries)

@@ -1,0 +1,249 @@
+"""The yt-dlp side of a job: a cancellable ``YoutubeDL`` and the options every run shares.
+
+How a job is stopped from outside its thread. yt-dlp has no cancel method; a thread cannot be
+killed. What we have instead, and use together through one :class:`CancelToken`:
+
+* the progress hook runs between buffer reads and raises ``DownloadCancelled`` once the token
+  is set (yt-dlp lets that exception through unwrapped, for plain HTTP and HLS alike);
+* a read blocked on a slow or stalled server fires no hook, so the token also shuts down the
+  sockets of the responses this job opened: the blocked ``recv`` returns at once, and the
+  retry that yt-dlp then attempts goes through :meth:`CancellableYoutubeDL.urlopen`, which
+  refuses to open anything for a cancelled job;
+* ffmpeg (merging, remuxing, audio extraction) runs as child processes: the token terminates
+  the ones this job started. yt-dlp starts them through its ``Popen`` class, which we wrap
+  once (below) to record each process against the job token of the thread that started it.
+
+The thread then unwinds normally and the job's working folder is removed by the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import yt_dlp
+from yt_dlp.utils import DownloadCancelled
+from yt_dlp.utils import _utils as ytdlp_utils
+
+from .netguard import guarded
+
+__all__ = [
+    "CancelToken",
+    "CancellableYoutubeDL",
+    "DownloadCancelled",
+    "base_params",
+    "open_youtubedl",
+    "thumbnail_of",
+]
+
+log = logging.getLogger("mediarip.engine")
+
+
+class CancelToken:
+    """Thread-safe "stop this job" flag that also reaches into blocked sockets and ffmpeg."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._processes: set[subprocess.Popen[Any]] = set()
+        self._responses: list[Any] = []
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        if self._event.is_set():
+            raise DownloadCancelled()
+
+    def cancel(self) -> None:
+        """Set the flag and interrupt whatever the job's thread is blocked on. Idempotent;
+        callable from any thread."""
+        self._event.set()
+        with self._lock:
+            processes, responses = list(self._processes), list(self._responses)
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for response in responses:
+            sock = _find_socket(response)
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def add_process(self, process: subprocess.Popen[Any]) -> None:
+        with self._lock:
+            self._processes.add(process)
+        if self.cancelled:  # started after the cancel: stop it right away
+            process.terminate()
+
+    def discard_process(self, process: subprocess.Popen[Any]) -> None:
+        with self._lock:
+            self._processes.discard(process)
+
+    def add_response(self, response: Any) -> None:
+        with self._lock:
+            # Keep the list short: closed responses have nothing left to interrupt.
+            self._responses = [r for r in self._responses if not getattr(r, "closed", False)]
+            self._responses.append(response)
+
+
+def _find_socket(obj: Any, depth: int = 6) -> socket.socket | None:
+    """The socket under a yt-dlp response, through whichever HTTP stack made it (urllib's
+    ``http.client`` or urllib3), without depending on one layout."""
+    seen: set[int] = set()
+    frontier = [obj]
+    for _ in range(depth):
+        following = []
+        for item in frontier:
+            if item is None or id(item) in seen:
+                continue
+            seen.add(id(item))
+            if isinstance(item, socket.socket):
+                return item
+            for name in ("fp", "_fp", "raw", "_sock", "sock", "_connection", "connection"):
+                following.append(getattr(item, name, None))
+        frontier = following
+    return None
+
+
+_thread_token = threading.local()
+
+
+@contextmanager
+def job_thread(token: CancelToken) -> Iterator[None]:
+    """Mark the current thread as working for the job of ``token`` (for ffmpeg tracking)."""
+    previous = getattr(_thread_token, "token", None)
+    _thread_token.token = token
+    try:
+        yield
+    finally:
+        _thread_token.token = previous
+
+
+def _track_ffmpeg_processes() -> None:
+    popen = ytdlp_utils.Popen
+    if getattr(popen, "_mediarip_tracked", False):
+        return
+    original_init = popen.__init__
+    original_wait = popen.wait
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        token = getattr(_thread_token, "token", None)
+        if token is not None:
+            self._mediarip_token = token
+            token.add_process(self)
+
+    def wait(self: Any, timeout: float | None = None) -> int:
+        code: int = original_wait(self, timeout)
+        token = getattr(self, "_mediarip_token", None)
+        if token is not None:
+            token.discard_process(self)
+        return code
+
+    popen.__init__ = __init__
+    popen.wait = wait
+    popen._mediarip_tracked = True
+
+
+_track_ffmpeg_processes()
+
+
+class CancellableYoutubeDL(yt_dlp.YoutubeDL):
+    """A ``YoutubeDL`` that belongs to one job: it will not open a connection once the job is
+    cancelled, and it registers each response so a cancel can interrupt a blocked read."""
+
+    def __init__(self, params: dict[str, Any], token: CancelToken) -> None:
+        self.cancel_token = token
+        super().__init__(params)
+
+    def urlopen(self, req: Any) -> Any:
+        self.cancel_token.raise_if_cancelled()
+        response = super().urlopen(req)
+        self.cancel_token.add_response(response)
+        if self.cancel_token.cancelled:
+            response.close()
+            raise DownloadCancelled()
+        return response
+
+
+class _Logger:
+    """Routes yt-dlp's messages to logging instead of the terminal."""
+
+    def debug(self, msg: str) -> None:
+        if not msg.startswith("[debug] "):
+            log.debug("%s", msg)
+
+    def info(self, msg: str) -> None:
+        log.debug("%s", msg)
+
+    def warning(self, msg: str) -> None:
+        log.info("yt-dlp: %s", msg)
+
+    def error(self, msg: str) -> None:
+        log.info("yt-dlp: %s", msg)
+
+
+def base_params(
+    *,
+    socket_timeout: float,
+    cookie_file: str | None,
+    extractor_args: dict[str, Any],
+    extra_options: dict[str, Any],
+) -> dict[str, Any]:
+    """Options every run shares, probe or download."""
+    params: dict[str, Any] = {
+        **extra_options,
+        "quiet": True,
+        "no_warnings": True,
+        "noprogress": True,
+        "logger": _Logger(),
+        "socket_timeout": socket_timeout,
+        "cachedir": False,
+        "color": {"stdout": "never", "stderr": "never"},
+        "extractor_args": extractor_args,
+        "noplaylist": False,
+    }
+    if cookie_file:
+        params["cookiefile"] = cookie_file
+    return params
+
+
+@contextmanager
+def open_youtubedl(
+    params: dict[str, Any], token: CancelToken, guard_network: bool
+) -> Iterator[CancellableYoutubeDL]:
+    """A job's ``YoutubeDL``, in a thread marked for the job and guarded against private
+    addresses. An error caused by a cancel comes out as ``DownloadCancelled``; one caused by
+    the guard as the guard's :class:`~mediarip.engine.netguard.BlockedAddressError`."""
+    with (
+        job_thread(token),
+        guarded(guard_network) as guard,
+        CancellableYoutubeDL(params, token) as ydl,
+    ):
+        try:
+            yield ydl
+        except DownloadCancelled:
+            raise
+        except Exception as exc:
+            if token.cancelled:
+                # The cancel broke a read or killed ffmpeg: that is the cause, not the error.
+                raise DownloadCancelled() from exc
+            if guard.blocked is not None:
+                raise guard.blocked from exc
+            raise
+
+
+def thumbnail_of(info: dict[str, Any]) -> str | None:
+    if info.get("thumbnail"):
+        return str(info["thumbnail"])
+    thumbnails = info.get("thumbnails") or []
+    return str(thumbnails[-1].get("url")) if thumbnails else None

@@ -1,0 +1,218 @@
+"""The values the whole app talks about: jobs, their statuses, requests and probe results.
+
+Everything here is a frozen attrs class or an enum, with behaviour kept in plain functions
+elsewhere. One cattrs converter (:data:`converter`) turns them into JSON-able dicts and back;
+the API, the store and the broker all use it, so a field means the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+import uuid
+from typing import Any
+
+import attrs
+import cattrs
+from cattrs.preconf.json import make_converter
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "AUDIO_FORMATS",
+    "PRIVATE_JOB_FIELDS",
+    "TERMINAL_STATUSES",
+    "VIDEO_FORMATS",
+    "FormatInfo",
+    "Job",
+    "JobError",
+    "JobKind",
+    "JobStatus",
+    "MediaType",
+    "NewJob",
+    "PlaylistEntry",
+    "UrlInfo",
+    "converter",
+    "job_to_api",
+    "new_job_id",
+    "utcnow",
+]
+
+
+class JobStatus(enum.StrEnum):
+    QUEUED = "queued"
+    EXTRACTING = "extracting"
+    DOWNLOADING = "downloading"
+    POSTPROCESSING = "postprocessing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_STATUSES = frozenset(
+    {JobStatus.QUEUED, JobStatus.EXTRACTING, JobStatus.DOWNLOADING, JobStatus.POSTPROCESSING}
+)
+TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+class JobKind(enum.StrEnum):
+    SINGLE = "single"
+    PLAYLIST = "playlist"
+
+
+class MediaType(enum.StrEnum):
+    VIDEO = "video"
+    AUDIO = "audio"
+
+
+VIDEO_FORMATS = ("mp4", "webm", "mkv")
+AUDIO_FORMATS = ("mp3", "m4a", "opus", "flac", "wav")
+
+
+def utcnow() -> dt.datetime:
+    """Now, in UTC, to the millisecond (what the API shows and the store keeps)."""
+    now = dt.datetime.now(dt.UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def new_job_id() -> str:
+    return str(uuid.uuid4())
+
+
+@attrs.frozen
+class JobError:
+    """Why a job failed, in words a person can act on (never a traceback)."""
+
+    code: str
+    message: str
+
+
+@attrs.frozen
+class Job:
+    """A download as the app knows it. ``session_id`` never leaves the server."""
+
+    id: str
+    session_id: str
+    url: str
+    created_at: dt.datetime
+    kind: JobKind = JobKind.SINGLE
+    parent_id: str | None = None
+    playlist_index: int | None = None
+    title: str | None = None
+    thumbnail: str | None = None
+    status: JobStatus = JobStatus.QUEUED
+    media_type: MediaType = MediaType.VIDEO
+    format_id: str | None = None
+    quality: str | None = None
+    output_format: str | None = None
+    playlist_items: str | None = None
+    progress: float = 0.0
+    downloaded_bytes: int | None = None
+    total_bytes: int | None = None
+    speed: float | None = None
+    eta: int | None = None
+    filename: str | None = None
+    filesize: int | None = None
+    error: JobError | None = None
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+# Fields that are the server's own business: never in an API answer or an event.
+PRIVATE_JOB_FIELDS = ("session_id", "playlist_index", "playlist_items")
+
+_URL_MAX = 2048
+_FORMAT_ID = re.compile(r"^[A-Za-z0-9_.+\-/]{1,80}$")
+_QUALITY = re.compile(r"^(best|worst|\d{2,4})$")
+_PLAYLIST_ITEMS = re.compile(r"^\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*$")
+
+
+def _check_url(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("url: a URL is required")
+    if len(value) > _URL_MAX:
+        raise ValueError(f"url: longer than {_URL_MAX} characters")
+    if not re.match(r"^https?://[^\s/?#]+", value, re.IGNORECASE):
+        raise ValueError("url: must be an http:// or https:// address")
+
+
+@attrs.frozen
+class NewJob:
+    """The body of ``POST /api/downloads``, validated once here at the edge."""
+
+    url: str = attrs.field(
+        validator=_check_url, converter=lambda s: s.strip() if isinstance(s, str) else s
+    )
+    media_type: MediaType = MediaType.VIDEO
+    format_id: str | None = None
+    quality: str | None = None
+    output_format: str | None = None
+    playlist_items: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.format_id is not None and not _FORMAT_ID.match(self.format_id):
+            raise ValueError("format_id: letters, digits and _ . + - / only, at most 80")
+        if self.quality is not None and not _QUALITY.match(self.quality):
+            raise ValueError("quality: 'best', 'worst' or a number (video height or audio kbps)")
+        allowed = AUDIO_FORMATS if self.media_type is MediaType.AUDIO else VIDEO_FORMATS
+        if self.output_format is not None and self.output_format not in allowed:
+            raise ValueError(
+                f"output_format: {self.output_format!r} is not a {self.media_type} format; "
+                f"choose one of {', '.join(allowed)}"
+            )
+        if self.playlist_items is not None and not _PLAYLIST_ITEMS.match(self.playlist_items):
+            raise ValueError("playlist_items: a list like '1-5,8' (1-based item numbers)")
+
+
+@attrs.frozen
+class PlaylistEntry:
+    index: int
+    title: str | None
+    url: str
+    duration: float | None = None
+
+
+@attrs.frozen
+class UrlInfo:
+    """What ``POST /api/url-info`` answers: enough to show a preview."""
+
+    type: str
+    title: str | None
+    duration: float | None
+    thumbnail: str | None
+    uploader: str | None
+    is_audio_only: bool
+    count: int
+    entries: list[PlaylistEntry]
+
+
+@attrs.frozen
+class FormatInfo:
+    format_id: str
+    ext: str | None
+    resolution: str | None
+    height: int | None
+    fps: float | None
+    vcodec: str | None
+    acodec: str | None
+    filesize: int | None
+    tbr: float | None
+    note: str | None
+
+
+converter: cattrs.Converter = make_converter()
+# Stored and sent as ISO 8601 UTC with a "Z"-free offset ("+00:00"), to the millisecond.
+converter.register_unstructure_hook(dt.datetime, lambda d: d.isoformat(timespec="milliseconds"))
+converter.register_structure_hook(dt.datetime, lambda v, _: dt.datetime.fromisoformat(v))
+
+
+def job_to_api(job: Job) -> dict[str, Any]:
+    """A Job as the API and the events show it."""
+    data: dict[str, Any] = converter.unstructure(job)
+    for name in PRIVATE_JOB_FIELDS:
+        del data[name]
+    return data

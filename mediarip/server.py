@@ -1,0 +1,118 @@
+"""Running media-rip: the root nursery, Hypercorn, and an orderly shutdown.
+
+Why the services are opened here and not in the app's lifespan: shutdown has an order that
+Hypercorn's hooks cannot give. On SIGTERM or SIGINT, the shutdown trigger first ends every
+event stream and stops every running job (leaving it ``queued`` for the next start), and only
+then lets Hypercorn stop; Quart's ``after_serving`` would run only once every connection had
+closed, and an open event stream never closes by itself. After Hypercorn returns, the
+download service's nursery waits for the job threads, and the database closes last.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+import attrs
+import trio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio import serve as hypercorn_serve
+
+from .api import create_app
+from .config import Settings
+from .services import Services, open_services
+
+__all__ = ["ServerHandle", "run", "serve"]
+
+log = logging.getLogger("mediarip")
+
+
+@attrs.define
+class ServerHandle:
+    """What :func:`serve` reports once it listens: where, and a way to stop it."""
+
+    base_url: str
+    services: Services
+    _stop: trio.Event
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def _hypercorn_config(settings: Settings) -> HypercornConfig:
+    config = HypercornConfig()
+    host = settings.server.host
+    config.bind = [
+        f"[{host}]:{settings.server.port}" if ":" in host else f"{host}:{settings.server.port}"
+    ]
+    config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
+    config.graceful_timeout = 3.0
+    config.keep_alive_timeout = 5.0
+    return config
+
+
+async def serve(
+    settings: Settings,
+    *,
+    handle_signals: bool = True,
+    task_status: trio.TaskStatus[ServerHandle] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve until SIGTERM/SIGINT (or :meth:`ServerHandle.stop`), then shut down in order."""
+    stop = trio.Event()
+    async with open_services(settings) as services:
+        app = create_app(services)
+
+        async def shutdown_trigger() -> None:
+            await stop.wait()
+            log.info("shutting down: ending event streams and stopping downloads")
+            services.broker.close()
+            services.downloads.stop_all()
+
+        async with trio.open_nursery() as nursery:
+            if handle_signals:
+                nursery.start_soon(_stop_on_signal, stop.set)
+            binds = await nursery.start(
+                _serve_hypercorn,
+                app,
+                _hypercorn_config(settings),
+                shutdown_trigger,
+                # Hypercorn ends once the trigger has returned; the signal task would not.
+                nursery.cancel_scope.cancel,
+            )
+            base_url = binds[0].replace("0.0.0.0", "127.0.0.1")
+            log.info("media-rip is listening on %s", base_url)
+            task_status.started(ServerHandle(base_url, services, stop))
+        log.info("stopped serving; waiting for downloads to unwind")
+    log.info("shutdown complete")
+
+
+async def _serve_hypercorn(
+    app: object,
+    config: HypercornConfig,
+    shutdown_trigger: Callable[[], Awaitable[None]],
+    when_done: Callable[[], None],
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    try:
+        await hypercorn_serve(
+            app,  # type: ignore[arg-type]
+            config,
+            shutdown_trigger=shutdown_trigger,
+            task_status=task_status,
+        )
+    finally:
+        when_done()
+
+
+async def _stop_on_signal(stop: Callable[[], None]) -> None:
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for signum in signals:
+            log.info("received %s", signal.Signals(signum).name)
+            stop()
+            return
+
+
+def run(settings: Settings) -> None:
+    trio.run(serve, settings)

@@ -1,0 +1,145 @@
+// The typed client for SPEC §5: one function per endpoint, same origin, cookie session.
+// Every failure becomes an ApiError carrying the server's code and message (or words of our
+// own when the server could not be reached or did not answer JSON).
+
+import type { FormatInfo, Job, NewDownload, PublicConfig, UrlInfo } from './types'
+
+export class ApiError extends Error {
+  readonly code: string
+  readonly status: number
+
+  constructor(code: string, message: string, status: number) {
+    super(message)
+    this.name = 'ApiError'
+    this.code = code
+    this.status = status
+  }
+}
+
+/** True for the error `fetch` throws when its AbortController fired. */
+export function isAbort(err: unknown): boolean {
+  return err instanceof DOMException
+    ? err.name === 'AbortError'
+    : typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'AbortError'
+}
+
+interface RequestOptions {
+  method?: string
+  json?: unknown
+  body?: BodyInit
+  signal?: AbortSignal
+}
+
+function fallbackMessage(status: number): string {
+  if (status === 404) return 'Not found.'
+  if (status === 413) return 'That is too large for the server to accept.'
+  if (status === 429) return 'Too many requests: wait a moment and try again.'
+  if (status >= 500) return `The server ran into a problem (HTTP ${status}). Try again shortly.`
+  return `The request was refused (HTTP ${status}).`
+}
+
+async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' }
+  let body = opts.body
+  if (opts.json !== undefined) {
+    headers['Content-Type'] = 'application/json'
+    body = JSON.stringify(opts.json)
+  }
+  let res: Response
+  try {
+    res = await fetch(path, {
+      method: opts.method ?? 'GET',
+      headers,
+      body,
+      credentials: 'same-origin',
+      signal: opts.signal,
+    })
+  } catch (err) {
+    if (isAbort(err)) throw err
+    throw new ApiError(
+      'network_error',
+      'Could not reach the server. Check your connection and try again.',
+      0,
+    )
+  }
+  if (res.status === 204) return undefined as T
+  let data: unknown = null
+  const text = await res.text()
+  if (text) {
+    try {
+      data = JSON.parse(text)
+    } catch {
+      data = null
+    }
+  }
+  if (!res.ok) {
+    const err = (data as { error?: { code?: unknown; message?: unknown } } | null)?.error
+    const code = typeof err?.code === 'string' ? err.code : `http_${res.status}`
+    const message =
+      typeof err?.message === 'string' && err.message ? err.message : fallbackMessage(res.status)
+    throw new ApiError(code, message, res.status)
+  }
+  return data as T
+}
+
+const enc = encodeURIComponent
+
+export function getPublicConfig(): Promise<PublicConfig> {
+  return request<PublicConfig>('/api/config/public')
+}
+
+export function getUrlInfo(url: string, signal?: AbortSignal): Promise<UrlInfo> {
+  return request<UrlInfo>('/api/url-info', { method: 'POST', json: { url }, signal })
+}
+
+export async function getFormats(url: string, signal?: AbortSignal): Promise<FormatInfo[]> {
+  const data = await request<{ formats: FormatInfo[] }>(`/api/formats?url=${enc(url)}`, { signal })
+  return data.formats
+}
+
+export function createDownload(body: NewDownload): Promise<Job> {
+  return request<Job>('/api/downloads', { method: 'POST', json: body })
+}
+
+export async function listDownloads(): Promise<Job[]> {
+  const data = await request<{ jobs: Job[] }>('/api/downloads')
+  return data.jobs
+}
+
+export function getDownload(id: string): Promise<Job> {
+  return request<Job>(`/api/downloads/${enc(id)}`)
+}
+
+export function cancelDownload(id: string): Promise<Job> {
+  return request<Job>(`/api/downloads/${enc(id)}/cancel`, { method: 'POST' })
+}
+
+export function retryDownload(id: string): Promise<Job> {
+  return request<Job>(`/api/downloads/${enc(id)}/retry`, { method: 'POST' })
+}
+
+export function deleteDownload(id: string): Promise<void> {
+  return request<void>(`/api/downloads/${enc(id)}`, { method: 'DELETE' })
+}
+
+/** Where the finished file of a job is served (an attachment): link to it, do not fetch it. */
+export function fileUrl(id: string): string {
+  return `/api/downloads/${enc(id)}/file`
+}
+
+export const EVENTS_URL = '/api/events'
+
+export async function getCookies(): Promise<boolean> {
+  const data = await request<{ has_cookies: boolean }>('/api/cookies')
+  return data.has_cookies
+}
+
+export function uploadCookies(file: Blob, name = 'cookies.txt'): Promise<unknown> {
+  const form = new FormData()
+  form.append('file', file, name)
+  return request<unknown>('/api/cookies', { method: 'POST', body: form })
+}
+
+export function deleteCookies(): Promise<void> {
+  return request<void>('/api/cookies', { method: 'DELETE' })
+}

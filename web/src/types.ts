@@ -1,0 +1,114 @@
+// The shapes the SPA exchanges with the server (SPEC §5). Kept in one place so the API client,
+// the stores and the components agree on what a field means.
+
+export type JobStatus =
+  | 'queued'
+  | 'extracting'
+  | 'downloading'
+  | 'postprocessing'
+  | 'completed'
+  | 'failed'
+  | 'cancelled'
+
+export type JobKind = 'single' | 'playlist'
+export type MediaType = 'video' | 'audio'
+export type SessionMode = 'isolated' | 'shared' | 'open'
+export type ThemeMode = 'dark' | 'light' | 'system'
+
+export const ACTIVE_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>([
+  'queued',
+  'extracting',
+  'downloading',
+  'postprocessing',
+])
+
+export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>([
+  'completed',
+  'failed',
+  'cancelled',
+])
+
+export interface JobError {
+  code: string
+  message: string
+}
+
+export interface Job {
+  id: string
+  kind: JobKind
+  parent_id: string | null
+  url: string | null
+  title: string | null
+  thumbnail: string | null
+  status: JobStatus
+  media_type: MediaType | null
+  format_id: string | null
+  quality: string | null
+  output_format: string | null
+  progress: number
+  downloaded_bytes: number | null
+  total_bytes: number | null
+  speed: number | null
+  eta: number | null
+  filename: string | null
+  filesize: number | null
+  error: JobError | null
+  created_at: string | null
+  started_at: string | null
+  finished_at: string | null
+}
+
+/** A `job_update` event's payload: the id plus whichever fields changed. */
+export type JobPatch = Partial<Job> & { id: string }
+
+export interface PublicConfig {
+  version: string
+  session_mode: SessionMode
+  welcome_message: string
+  theme_dark: string
+  theme_light: string
+  theme_default_mode: ThemeMode
+  max_concurrent: number
+  output_formats: { video: string[]; audio: string[] }
+  admin_enabled: boolean
+}
+
+export interface PlaylistEntry {
+  index: number
+  title: string | null
+  url: string
+  duration: number | null
+}
+
+export interface UrlInfo {
+  type: 'single' | 'playlist'
+  title: string | null
+  duration: number | null
+  thumbnail: string | null
+  uploader: string | null
+  is_audio_only: boolean
+  count: number
+  entries: PlaylistEntry[]
+}
+
+export interface FormatInfo {
+  format_id: string
+  ext: string | null
+  resolution: string | null
+  height: number | null
+  fps: number | null
+  vcodec: string | null
+  acodec: string | null
+  filesize: number | null
+  tbr: number | null
+  note: string | null
+}
+
+export interface NewDownload {
+  url: string
+  media_type?: MediaType
+  format_id?: string
+  quality?: string
+  output_format?: string
+  playlist_items?: string
+}
