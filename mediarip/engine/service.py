@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import attrs
+import outcome
 import trio
 
 from ..broker import Broker
@@ -367,17 +368,19 @@ class DownloadService:
         await self._change(run, status=JobStatus.EXTRACTING, started_at=utcnow(), error=None)
         request = self._work_request(job)
         report = functools.partial(self._report_from_thread, run)
+        # The outcome is taken out of the nursery before it is looked at, so that a failure
+        # reaches the handlers below as itself, not wrapped in an ExceptionGroup.
+        async with trio.open_nursery() as writer_nursery:
+            writer_nursery.start_soon(self._write_progress, run)
+            ran = await outcome.acapture(
+                self._in_thread,
+                functools.partial(run_job, request, run.token, report),
+                run.token,
+                self._download_threads,
+            )
+            writer_nursery.cancel_scope.cancel()
         try:
-            async with trio.open_nursery() as writer_nursery:
-                writer_nursery.start_soon(self._write_progress, run)
-                try:
-                    result = await self._in_thread(
-                        functools.partial(run_job, request, run.token, report),
-                        run.token,
-                        self._download_threads,
-                    )
-                finally:
-                    writer_nursery.cancel_scope.cancel()
+            result = ran.unwrap()
         except DownloadCancelled:
             # Only a stop cancels the token, and a stop also cancels our scope: the next
             # checkpoint raises Cancelled and _after_stop takes over.
@@ -492,11 +495,11 @@ class DownloadService:
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(relay_cancellation)
-            try:
-                return await trio.to_thread.run_sync(fn, limiter=limiter)
-            finally:
-                # Ends the relay; it cancels a token whose thread is already done: harmless.
-                nursery.cancel_scope.cancel()
+            ran = await outcome.acapture(trio.to_thread.run_sync, fn, limiter=limiter)
+            # Ends the relay; it cancels a token whose thread is already done: harmless.
+            nursery.cancel_scope.cancel()
+        # Unwrapped outside the nursery, so errors come out as themselves (no ExceptionGroup).
+        return ran.unwrap()
 
     # -- progress: from the worker thread to everyone -----------------------------------------
 

@@ -38,9 +38,6 @@ __all__ = [
 
 REPORT_STEP = 0.5  # percent
 REPORT_INTERVAL = 0.25  # seconds
-# A fixed read size: hooks then fire about four times per MiB, which bounds how stale progress
-# and how slow a cancel can be on fast links; the socket shutdown covers slow ones.
-BUFFER_SIZE = 256 * 1024
 
 
 @attrs.frozen
@@ -247,8 +244,8 @@ def run_job(
             "windowsfilenames": True,
             "updatetime": False,
             "continuedl": True,
-            "buffersize": BUFFER_SIZE,
-            "noresizebuffer": True,
+            # yt-dlp's adaptive read size (about one read a second) is kept: it is the fastest
+            # on quick links, and a cancel does not wait for a read to end (see ytdl.py).
             "progress_hooks": [reporter.progress_hook],
             "postprocessor_hooks": [reporter.postprocessor_hook],
             "post_hooks": [produced.append],

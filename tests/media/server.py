@@ -243,6 +243,8 @@ class MediaHandler(BaseHTTPRequestHandler):
             self._route_fail(rest)
         elif head == "slowfeed":
             self._route_slowfeed(rest)
+        elif path == "/stall-page.html":
+            self._route_stall_page()
         elif path == "/page.html":
             self._send_body(200, PAGE_HTML.encode(), CONTENT_TYPES[".html"])
         elif path == "/feed.rss":
@@ -277,6 +279,18 @@ class MediaHandler(BaseHTTPRequestHandler):
             self._send_file(name, overstate=True)
         else:
             self._not_found()
+
+    def _route_stall_page(self) -> None:
+        """An HTML page whose body stops halfway: the generic extractor, which reads a page to
+        the end before it can look for media in it, waits here (to cancel a job "extracting")."""
+        head = b"<!doctype html><html><head><title>stalls</title></head><body>"
+        self.send_response(200)
+        self.send_header("Content-Type", CONTENT_TYPES[".html"])
+        self.send_header("Content-Length", str(len(head) * 4))
+        self.end_headers()
+        self.wfile.write(head)
+        self.wfile.flush()
+        self._stall()
 
     def _route_slowfeed(self, rest: str) -> None:
         rate = rest.removesuffix(".rss")

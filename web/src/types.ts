@@ -112,3 +112,6 @@ export interface NewDownload {
   output_format?: string
   playlist_items?: string
 }
+
+/** The two views of the narrow layout. */
+export type View = 'add' | 'queue'

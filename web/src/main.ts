@@ -1,0 +1,37 @@
+import { createPinia } from 'pinia'
+import { createApp } from 'vue'
+import App from './App.vue'
+import { STATUS_LABELS } from './labels'
+import { useConfigStore } from './stores/config'
+import { useEventsStore } from './stores/events'
+import { jobLabel, useJobsStore } from './stores/jobs'
+import { useNoticesStore } from './stores/notices'
+import { usePreferencesStore } from './stores/preferences'
+import './styles/tokens.css'
+import './styles/base.css'
+
+const app = createApp(App)
+const pinia = createPinia()
+app.use(pinia)
+
+// Colour mode first, so the page is drawn in the right colours from the start.
+const prefs = usePreferencesStore(pinia)
+prefs.bindDocument()
+
+const config = useConfigStore(pinia)
+void config.load().then((c) => prefs.applyServerDefault(c.theme_default_mode))
+
+// Say out loud when a download ends (the live region is polite: it waits its turn).
+const jobs = useJobsStore(pinia)
+const notices = useNoticesStore(pinia)
+jobs.onStatusChange((job, previous) => {
+  if (job.status === previous) return
+  if (job.status === 'completed' || job.status === 'failed' || job.status === 'cancelled') {
+    notices.announce(`${STATUS_LABELS[job.status]}: ${jobLabel(job)}`)
+  }
+})
+
+// The single live connection for the whole app.
+useEventsStore(pinia).connect()
+
+app.mount('#app')

@@ -1,0 +1,47 @@
+import vue from '@vitejs/plugin-vue'
+import { defineConfig } from 'vitest/config'
+
+// The backend (Quart-Trio, port 8000) serves the built files from web/dist/ and the API under
+// /api; in development Vite serves the app and forwards /api there, SSE included.
+export default defineConfig(({ command }) => ({
+  plugins: [vue()],
+  base: '/',
+  define:
+    command === 'build'
+      ? {
+          __VUE_OPTIONS_API__: 'false',
+          __VUE_PROD_DEVTOOLS__: 'false',
+          __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: 'false',
+        }
+      : {},
+  server: {
+    port: 5173,
+    proxy: {
+      '/api': {
+        target: 'http://127.0.0.1:8000',
+        changeOrigin: false,
+      },
+    },
+  },
+  preview: {
+    proxy: {
+      '/api': 'http://127.0.0.1:8000',
+    },
+  },
+  build: {
+    outDir: 'dist',
+    assetsDir: 'assets',
+    emptyOutDir: true,
+    target: 'es2022',
+    // Keep every asset a file under /assets (no data: URLs, nothing inline in index.html).
+    assetsInlineLimit: 0,
+    modulePreload: { polyfill: false },
+    sourcemap: false,
+  },
+  test: {
+    environment: 'happy-dom',
+    include: ['tests/**/*.test.ts'],
+    restoreMocks: true,
+    unstubGlobals: true,
+  },
+}))
