@@ -95,7 +95,9 @@ async def test_cancel_during_ffmpeg_postprocessing_kills_ffmpeg(
 ) -> None:
     job = await app.submit(media.url("/media/long.wav"), media_type="audio", output_format="mp3")
     await app.wait_for(job["id"], lambda j: j["status"] == "postprocessing", timeout=30)
-    assert _child_processes_named("ffmpeg")
+    with trio.fail_after(10):  # ffprobe looks at the file first, then ffmpeg converts it
+        while not _child_processes_named("ffmpeg"):
+            await trio.sleep(0.02)
     await _cancel(app, job["id"])
     assert _child_processes_named("ffmpeg") == []
     assert _files_left(app) == []
