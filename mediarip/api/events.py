@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator
 
 from quart import Blueprint, Response, request
 
-from ..broker import Resync, encode_frame
+from ..broker import Broker, Resync, encode_frame
+from ..engine import DownloadService
 from ..models import job_to_api
 from .context import services, sessions
 
@@ -26,8 +27,9 @@ RETRY_MS = 2000
 async def events() -> Response:
     scope = await sessions().scope()
     last_event_id = request.headers.get("Last-Event-ID") or None
+    svc = services()  # taken here: the generator runs outside the app context
     response = Response(
-        _stream(scope, last_event_id),
+        _stream(svc.broker, svc.downloads, scope, last_event_id),
         content_type="text/event-stream",
         headers={"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"},
     )
@@ -35,9 +37,9 @@ async def events() -> Response:
     return response
 
 
-async def _stream(scope: str | None, last_event_id: str | None) -> AsyncIterator[bytes]:
-    svc = services()
-    broker, downloads = svc.broker, svc.downloads
+async def _stream(
+    broker: Broker, downloads: DownloadService, scope: str | None, last_event_id: str | None
+) -> AsyncIterator[bytes]:
     mailbox = broker.subscribe(scope, last_event_id)
     try:
         yield f"retry: {RETRY_MS}\n\n".encode()

@@ -106,7 +106,8 @@ def describe_failure(exc: BaseException, blocked: BlockedAddressError | None = N
         )
     if re.search(
         r"Content.?Too.?Short|IncompleteRead|Connection (reset|aborted|refused)|"
-        r"did not receive|RemoteDisconnected|bytes read",
+        r"did not receive|RemoteDisconnected|bytes read|Downloaded \d+ bytes, expected|"
+        r"Did not get any data blocks",
         text,
         re.IGNORECASE,
     ):

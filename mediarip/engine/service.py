@@ -434,6 +434,8 @@ class DownloadService:
                 created_at=utcnow(),
                 parent_id=parent.id,
                 playlist_index=entry.index,
+                # An item with no URL of its own is fetched as item N of the playlist's URL.
+                playlist_items=str(entry.index) if entry.url == parent.url else None,
                 title=entry.title,
                 media_type=parent.media_type,
                 format_id=parent.format_id,
@@ -518,8 +520,12 @@ class DownloadService:
                 self._apply(run, {"status": report.status, "speed": None, "eta": None})
                 run.wake_writer.set()
             elif isinstance(report, InfoFound):
-                self._apply(run, {"title": report.title, "thumbnail": report.thumbnail})
-                run.wake_writer.set()
+                # A playlist item keeps the title the playlist gave it, usually the better one.
+                found = {"title": report.title, "thumbnail": report.thumbnail}
+                changes = {k: v for k, v in found.items() if v and not getattr(run.job, k)}
+                if changes:
+                    self._apply(run, changes)
+                    run.wake_writer.set()
         except Exception:
             log.exception("progress report for job %s failed", run.job.id)
 

@@ -249,9 +249,12 @@ def run_job(
             "progress_hooks": [reporter.progress_hook],
             "postprocessor_hooks": [reporter.postprocessor_hook],
             "post_hooks": [produced.append],
-            "noplaylist": not request.expand_playlist,
+            # A playlist item is either its own URL (no playlist) or item N of the playlist's.
+            "noplaylist": not request.expand_playlist and not request.playlist_items,
         }
     )
+    if not request.expand_playlist and request.playlist_items:
+        params["playlist_items"] = request.playlist_items
     if request.rate_limit:
         params["ratelimit"] = request.rate_limit
     with open_youtubedl(params, token, request.guard_network) as ydl:
@@ -261,7 +264,7 @@ def run_job(
         if info is None:
             raise UserFacingError("no_media", "No video or audio was found at this address.")
         if info.get("_type") in ("playlist", "multi_video") and request.expand_playlist:
-            return _playlist(info, request.playlist_items)
+            return _playlist(info, request.playlist_items, request.url)
         report(InfoFound(info.get("title"), thumbnail_of(info)))
         result = ydl.process_ie_result(info, download=True)
     token.raise_if_cancelled()
@@ -280,7 +283,7 @@ def _job_cookie_copy(request: WorkRequest) -> str | None:
     return str(copy)
 
 
-def _playlist(info: dict[str, Any], items: str | None) -> PlaylistFound:
+def _playlist(info: dict[str, Any], items: str | None, request_url: str) -> PlaylistFound:
     chosen = parse_playlist_items(items)
     entries: list[PlaylistEntry] = []
     for index, entry in enumerate(info.get("entries") or [], start=1):
@@ -288,9 +291,12 @@ def _playlist(info: dict[str, Any], items: str | None) -> PlaylistFound:
             continue
         if not entry:
             continue
-        url = entry.get("webpage_url") or entry.get("url")
-        if not url:
-            continue
+        # An item is either a reference to its own URL, or (html5 pages with several videos)
+        # already extracted with no URL of its own: it is then fetched as item N of this URL.
+        if entry.get("_type") in ("url", "url_transparent") and entry.get("url"):
+            url = entry["url"]
+        else:
+            url = entry.get("webpage_url") or request_url
         entries.append(
             PlaylistEntry(
                 index=index, title=entry.get("title"), url=url, duration=entry.get("duration")

@@ -1,0 +1,1 @@
+"""media-rip's benchmark: ``python -m bench.run`` (see README.md)."""
