@@ -81,6 +81,10 @@ class Mailbox:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
     def wants(self, event: Event) -> bool:
         return self.session_id is None or event.session_id in (None, self.session_id)
 
@@ -142,6 +146,10 @@ class Broker:
     @property
     def subscriber_count(self) -> int:
         return len(self._mailboxes)
+
+    def backlog(self) -> list[int]:
+        """How many events wait in each subscriber's mailbox (for diagnostics)."""
+        return [mailbox.pending for mailbox in self._mailboxes]
 
     def event_id(self, seq: int) -> str:
         return f"{self.epoch}-{seq}"

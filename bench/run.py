@@ -1,0 +1,668 @@
+"""media-rip's benchmark: ``.venv/bin/python -m bench.run`` from the repository root.
+
+Starts the real server (``python -m bench.launcher``: the ``mediarip`` command with a timing
+probe on progress reports) and the loopback media server of the tests, each in its own process,
+measures what issue 2's "Benchmark" section asks for, prints one table, and stops everything it
+started (also on Ctrl-C or an error). See README.md for what each figure means.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import trio
+import yt_dlp.version
+
+from tests.media import MediaServer
+
+from .launcher import HOOK_LOG_ENV
+from .media import ensure_bench_media
+from .sse import SSEStream
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+YT_DLP = str(Path(sys.executable).with_name("yt-dlp"))
+COOKIE = "mrip_session"
+TERMINAL = {"completed", "failed", "cancelled"}
+ACTIVE = "queued,extracting,downloading,postprocessing"
+
+# How much of everything; the whole run stays under ~5 minutes.
+THROUGHPUT_ROUNDS = 3
+PROGRESS_DOWNLOADS = 16
+PROGRESS_RATE = 200_000  # bytes/s per throttled download
+SSE_CLIENTS = 100
+PROGRESS_WINDOW = 20.0  # seconds of steady state measured
+CANCEL_SAMPLES = 20
+POSTS_PER_SESSION = 100  # two sessions: 200 POSTs; the second session is the 100-job listing
+WRK_ARGS = ["-t2", "-c20", "-d10s", "--latency"]
+
+rng = random.Random(2)
+
+
+def note(message: str) -> None:
+    """Progress of the run, on stderr (the table goes to stdout)."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# --- results -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    section: str
+    name: str
+    value: str
+    target: str = ""
+    ok: bool | None = None  # None: no target, for information
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The ``p``-th percentile (0-100), linearly interpolated between closest ranks."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = (len(ordered) - 1) * p / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def print_table(rows: list[Row], header: str) -> None:
+    widths = [max(len(r.section) for r in rows), max(len(r.name) for r in rows)]
+    widths.append(max(len(r.value) for r in rows))
+    widths.append(max(len(r.target) for r in rows))
+    line = "-" * (sum(widths) + 3 * 4 + 4)
+    print(header)
+    print(line)
+    titles = ("#", "measurement", "result", "target")
+    print(" | ".join(t.ljust(w) for t, w in zip(titles, widths, strict=True)) + " | verdict")
+    print(line)
+    previous = None
+    for row in rows:
+        verdict = {True: "ok", False: "MISSED", None: ""}[row.ok]
+        section = row.section if row.section != previous else ""
+        previous = row.section
+        cells = (section, row.name, row.value, row.target)
+        print(" | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + f" | {verdict}")
+    print(line)
+
+
+# --- processes -----------------------------------------------------------------------------------
+
+
+async def stop_process(process: trio.Process, grace: float = 15.0) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within ``grace`` seconds."""
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+        with trio.move_on_after(grace):
+            await process.wait()
+    if process.returncode is None:
+        process.kill()
+        await process.wait()
+
+
+@asynccontextmanager
+async def running_process(cmd: list[str], **options: Any) -> AsyncIterator[trio.Process]:
+    """A child process that is stopped, whatever happens, when the block ends."""
+    process = await trio.lowlevel.open_process(cmd, **options)
+    try:
+        yield process
+    finally:
+        with trio.CancelScope(shield=True):
+            await stop_process(process)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def children_named(pid: int, names: set[str]) -> list[int]:
+    """Live (not zombie) child processes of ``pid`` with one of these command names."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(
+                line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line
+            )
+        except OSError:
+            continue
+        if (
+            fields.get("Name", "").strip() in names
+            and fields.get("PPid", "").strip() == str(pid)
+            and not fields.get("State", "").startswith("Z")
+        ):
+            found.append(int(status.parent.name))
+    return found
+
+
+# --- the server under test -----------------------------------------------------------------------
+
+
+@dataclass
+class Bench:
+    """The running server and what the measurements need to know about it."""
+
+    base_url: str
+    pid: int
+    downloads_dir: Path
+    hook_log: Path
+    scratch: Path
+    media: MediaServer
+
+    def rss_mb(self) -> float:
+        """The server's resident memory (VmRSS), in MB."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmRSS")
+
+    def work_dir(self, job_id: str) -> Path:
+        return self.downloads_dir / ".mediarip-partial" / job_id
+
+    def client(self, cookie: str | None = None) -> httpx.AsyncClient:
+        """A browser of its own (its own cookie jar), or one in the session of ``cookie``."""
+        cookies = {COOKIE: cookie} if cookie else None
+        return httpx.AsyncClient(base_url=self.base_url, cookies=cookies, timeout=60)
+
+
+def server_env(scratch: Path, port: int, hook_log: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIARIP")}
+    env.update(
+        {
+            "PYTHONPATH": str(REPO),
+            "MEDIARIP__SERVER__HOST": "127.0.0.1",
+            "MEDIARIP__SERVER__PORT": str(port),
+            "MEDIARIP__SERVER__DATA_DIR": str(scratch / "data"),
+            "MEDIARIP__DOWNLOADS__OUTPUT_DIR": str(scratch / "downloads"),
+            "MEDIARIP__DOWNLOADS__ALLOW_PRIVATE_NETWORKS": "true",
+            "MEDIARIP__DOWNLOADS__MAX_CONCURRENT": str(PROGRESS_DOWNLOADS),
+            HOOK_LOG_ENV: str(hook_log),
+        }
+    )
+    return env
+
+
+async def wait_healthy(base_url: str, process: trio.Process, log: Path) -> None:
+    async with httpx.AsyncClient(base_url=base_url, timeout=2) as client:
+        with trio.fail_after(30):
+            while True:
+                if process.returncode is not None:
+                    tail = log.read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"the server exited with {process.returncode}:\n{tail}")
+                try:
+                    if (await client.get("/api/health")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await trio.sleep(0.1)
+
+
+@asynccontextmanager
+async def media_rip_server(scratch: Path, media: MediaServer) -> AsyncIterator[Bench]:
+    """The real server, in its own process, on a free loopback port; SIGTERM at the end."""
+    port = free_port()
+    hook_log = scratch / "hooks.tsv"
+    log_path = scratch / "server.log"
+    with log_path.open("wb") as log:
+        async with running_process(
+            [PYTHON, "-m", "bench.launcher"],
+            env=server_env(scratch, port, hook_log),
+            cwd=scratch,  # no config.yaml of the repository's is picked up
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+        ) as process:
+            base_url = f"http://127.0.0.1:{port}"
+            await wait_healthy(base_url, process, log_path)
+            note(f"server up at {base_url} (pid {process.pid})")
+            yield Bench(base_url, process.pid, scratch / "downloads", hook_log, scratch, media)
+            note("stopping the server (SIGTERM)")
+
+
+# --- HTTP helpers --------------------------------------------------------------------------------
+
+
+async def start_session(client: httpx.AsyncClient) -> str:
+    """Make the server give this client a session; return its id."""
+    response = await client.get("/api/downloads")
+    response.raise_for_status()
+    return client.cookies[COOKIE]
+
+
+async def submit(client: httpx.AsyncClient, url: str, **fields: Any) -> dict[str, Any]:
+    response = await client.post("/api/downloads", json={"url": url, **fields})
+    if response.status_code != 201:
+        raise RuntimeError(f"POST /api/downloads: {response.status_code} {response.text}")
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def wait_job(
+    client: httpx.AsyncClient,
+    job_id: str,
+    predicate: Callable[[dict[str, Any]], bool],
+    timeout: float = 60,
+    interval: float = 0.05,
+) -> dict[str, Any]:
+    """Poll the job until ``predicate`` holds; fail if it ends first or ``timeout`` passes."""
+    with trio.fail_after(timeout):
+        while True:
+            job: dict[str, Any] = (await client.get(f"/api/downloads/{job_id}")).json()
+            if predicate(job):
+                return job
+            if job["status"] in TERMINAL:
+                raise RuntimeError(f"job {job_id} ended ({job['status']}: {job.get('error')})")
+            await trio.sleep(interval)
+
+
+async def wait_settled(client: httpx.AsyncClient, timeout: float = 120) -> None:
+    """Wait until no job of the client's session is active."""
+    with trio.fail_after(timeout):
+        while (await client.get("/api/downloads", params={"status": ACTIVE})).json()["jobs"]:
+            await trio.sleep(0.25)
+
+
+# --- 4. memory -----------------------------------------------------------------------------------
+
+
+async def measure_idle_rss(bench: Bench) -> list[Row]:
+    await trio.sleep(1)
+    return [Row("4 server RSS", "idle, after start-up", f"{bench.rss_mb():.1f} MB")]
+
+
+# --- 5. POST /api/downloads ----------------------------------------------------------------------
+
+
+async def measure_post_latency(bench: Bench) -> tuple[list[Row], str]:
+    """Sequential POSTs of a URL that fails at once (404), in two sessions of 100 jobs.
+
+    Returns the rows and the cookie of the second session, whose 100 jobs section 6 lists."""
+    url = bench.media.url("/fail/404")
+    latencies: list[float] = []
+    cookie = ""
+    for _ in range(2):
+        async with bench.client() as client:
+            cookie = await start_session(client)
+            for _ in range(POSTS_PER_SESSION):
+                started = time.perf_counter()
+                await submit(client, url)
+                latencies.append(time.perf_counter() - started)
+            await wait_settled(client)
+    note(f"POST: {len(latencies)} requests, p50 {ms(percentile(latencies, 50))}")
+    section = "5 POST /api/downloads"
+    n = f"({len(latencies)} sequential)"
+    p50 = percentile(latencies, 50)
+    return [
+        Row(section, f"latency p50 {n}", ms(p50), "< 20 ms", p50 < 0.020),
+        Row(section, f"latency p99 {n}", ms(percentile(latencies, 99))),
+        Row(section, "latency max", ms(max(latencies))),
+    ], cookie
+
+
+# --- 6. GET /api/downloads with wrk --------------------------------------------------------------
+
+
+@dataclass
+class WrkResult:
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    bad_responses: int
+    socket_errors: str
+
+
+def parse_wrk(output: str) -> WrkResult:
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    latency = {
+        m[1]: float(m[2]) * scale[m[3]]
+        for m in re.finditer(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+    }
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    if rps is None or set(latency) != {"50", "99"}:
+        raise RuntimeError(f"could not read wrk's output:\n{output}")
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    errors = re.search(r"Socket errors:\s*(.*)", output)
+    return WrkResult(
+        float(rps[1]),
+        latency["50"],
+        latency["99"],
+        int(bad[1]) if bad else 0,
+        errors[1].strip() if errors else "",
+    )
+
+
+async def run_wrk(url: str, cookie: str | None) -> WrkResult:
+    cmd = ["wrk", *WRK_ARGS, url]
+    if cookie:
+        cmd[1:1] = ["-H", f"Cookie: {COOKIE}={cookie}"]
+    result = await trio.run_process(cmd, capture_stdout=True, capture_stderr=True)
+    return parse_wrk(result.stdout.decode())
+
+
+async def measure_listing(bench: Bench, cookie: str) -> list[Row]:
+    async with bench.client(cookie) as client:
+        response = await client.get("/api/downloads")
+    jobs = len(response.json()["jobs"])
+    if jobs != POSTS_PER_SESSION:
+        raise RuntimeError(f"the listing session has {jobs} jobs, not {POSTS_PER_SESSION}")
+    rows = []
+    for name, path, session, target in (
+        (f"GET /api/downloads, {jobs} jobs ({len(response.content) / 1024:.0f} KiB)",
+         "/api/downloads", cookie, 1500.0),
+        ("GET /api/health (reference)", "/api/health", None, None),
+    ):  # fmt: skip
+        result = await run_wrk(bench.base_url + path, session)
+        note(f"wrk {path}: {result.requests_per_s:.0f} req/s")
+        section = "6 wrk -t2 -c20 -d10s"
+        errors = f"{result.bad_responses} non-2xx" + (
+            f", socket errors: {result.socket_errors}" if result.socket_errors else ""
+        )
+        rows += [
+            Row(
+                section,
+                name,
+                f"{result.requests_per_s:,.0f} req/s",
+                f">= {target:,.0f} req/s" if target else "",
+                result.requests_per_s >= target if target else None,
+            ),
+            Row(section, "  latency p50 / p99", f"{result.p50_ms:.1f} / {result.p99_ms:.1f} ms"),
+            Row(section, "  errors", errors, "0 non-2xx", result.bad_responses == 0),
+        ]
+    return rows
+
+
+# --- 1. throughput -------------------------------------------------------------------------------
+
+
+async def app_download(bench: Bench, url: str, size: int) -> float:
+    """POST, then wait for the ``completed`` event on an SSE stream (no polling load)."""
+    async with bench.client() as client:
+        await start_session(client)
+        async with client.stream("GET", "/api/events", timeout=None) as response:
+            events = SSEStream(response)
+            await events.next()  # init
+            started = time.perf_counter()
+            job = await submit(client, url)
+            done = await events.until_job(job["id"], TERMINAL)
+            elapsed = time.perf_counter() - started
+        if done["status"] != "completed" or done.get("filesize") != size:
+            raise RuntimeError(f"the app's download went wrong: {done}")
+        await client.delete(f"/api/downloads/{job['id']}")  # and its 200 MB file
+    return elapsed
+
+
+async def cli_download(bench: Bench, url: str, size: int) -> float:
+    """The plain command line, into a fresh folder."""
+    target = Path(tempfile.mkdtemp(prefix="cli-", dir=bench.scratch))
+    try:
+        started = time.perf_counter()
+        await trio.run_process(
+            [YT_DLP, "-P", str(target), url],
+            stdout=subprocess.DEVNULL,
+            capture_stderr=True,
+        )
+        elapsed = time.perf_counter() - started
+        files = [p.stat().st_size for p in target.iterdir()]
+        if files != [size]:
+            raise RuntimeError(f"yt-dlp left {files} in {target}, expected one file of {size}")
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
+    return elapsed
+
+
+async def measure_throughput(bench: Bench) -> list[Row]:
+    media_file = bench.media.media_dir / "big.mp4"
+    size = media_file.stat().st_size
+    media_file.read_bytes()  # into the page cache, so that neither side pays for the disk
+    url = bench.media.url("/media/big.mp4")
+    app_times, cli_times = [], []
+    for _ in range(THROUGHPUT_ROUNDS):  # interleaved, so drift affects both alike
+        app_times.append(await app_download(bench, url, size))
+        cli_times.append(await cli_download(bench, url, size))
+        note(f"throughput round: app {app_times[-1]:.2f} s, CLI {cli_times[-1]:.2f} s")
+    app, cli = statistics.median(app_times), statistics.median(cli_times)
+    ratio = cli / app  # (size / app) / (size / cli)
+    mb = size / 1e6
+    section = "1 throughput"
+    return [
+        Row(section, f"app: POST -> completed, {mb:.0f} MB (median of 3)",
+            f"{app:.2f} s ({mb / app:.0f} MB/s)"),
+        Row(section, "yt-dlp CLI, same URL (median of 3)", f"{cli:.2f} s ({mb / cli:.0f} MB/s)"),
+        Row(section, "app / CLI throughput", f"{ratio:.2f}", ">= 0.95", ratio >= 0.95),
+    ]  # fmt: skip
+
+
+# --- 2. progress latency (and 4. memory with 100 streams) ----------------------------------------
+
+
+async def read_ready(process: trio.Process, timeout: float = 60) -> None:
+    assert process.stdout is not None
+    seen = b""
+    with trio.fail_after(timeout):
+        while b"READY\n" not in seen:
+            chunk = await process.stdout.receive_some()
+            if not chunk:
+                raise RuntimeError("the SSE clients exited before they were all connected")
+            seen += chunk
+
+
+def read_hook_log(path: Path, job_ids: set[str]) -> dict[tuple[str, float], float]:
+    """(job id, progress) -> when the worker handed the report over (the first, if repeated)."""
+    stamps: dict[tuple[str, float], float] = {}
+    for line in path.read_text().splitlines():
+        job, progress, stamp = line.split("\t")
+        if job in job_ids:
+            stamps.setdefault((job, float(progress)), float(stamp))
+    return stamps
+
+
+def read_receipts(path: Path) -> list[tuple[int, str, float, float]]:
+    receipts = []
+    for line in path.read_text().splitlines():
+        client, job, progress, stamp = line.split("\t")
+        receipts.append((int(client), job, float(progress), float(stamp)))
+    return receipts
+
+
+async def wait_all_progressing(client: httpx.AsyncClient, job_ids: list[str]) -> None:
+    with trio.fail_after(60):
+        while True:
+            jobs = (await client.get("/api/downloads")).json()["jobs"]
+            moving = {j["id"] for j in jobs if j["status"] == "downloading" and j["progress"] > 0}
+            if moving >= set(job_ids):
+                return
+            await trio.sleep(0.25)
+
+
+async def measure_progress_latency(bench: Bench) -> list[Row]:
+    out = bench.scratch / "sse-receipts.tsv"
+    url = bench.media.url(f"/slow/{PROGRESS_RATE}/big.mp4")
+    async with bench.client() as client:
+        cookie = await start_session(client)
+        cmd = [PYTHON, "-m", "bench.sse_clients", "--url", bench.base_url, "--cookie", cookie]
+        cmd += ["--clients", str(SSE_CLIENTS), "--out", str(out), "--max-seconds", "180"]
+        async with running_process(
+            cmd, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        ) as clients:
+            await read_ready(clients)
+            await trio.sleep(1)
+            rss_streams = bench.rss_mb()
+            note(f"{SSE_CLIENTS} SSE clients connected; RSS {rss_streams:.1f} MB")
+            jobs = [await submit(client, url) for _ in range(PROGRESS_DOWNLOADS)]
+            job_ids = [job["id"] for job in jobs]
+            await wait_all_progressing(client, job_ids)
+            window_start = time.time()
+            rss_peak = rss_streams
+            note(f"{PROGRESS_DOWNLOADS} downloads running; measuring for {PROGRESS_WINDOW:.0f} s")
+            for _ in range(int(PROGRESS_WINDOW)):
+                await trio.sleep(1)
+                rss_peak = max(rss_peak, bench.rss_mb())
+            window_end = time.time()
+            await trio.sleep(1)  # the last reports of the window reach the clients
+            assert clients.stdin is not None
+            await clients.stdin.aclose()  # the clients write their receipts and exit
+            with trio.fail_after(30):
+                await clients.wait()
+        for job_id in job_ids:
+            await client.delete(f"/api/downloads/{job_id}")
+    stamps = read_hook_log(bench.hook_log, set(job_ids))
+    in_window = {k: t for k, t in stamps.items() if window_start <= t <= window_end}
+    latencies = [
+        received - in_window[(job, progress)]
+        for _, job, progress, received in read_receipts(out)
+        if (job, progress) in in_window
+    ]
+    if not latencies:
+        raise RuntimeError("no progress update was matched to its report")
+    p99 = percentile(latencies, 99)
+    note(f"progress latency: {len(latencies)} matched, p99 {ms(p99)}")
+    section = "2 progress latency"
+    setup = f"{PROGRESS_DOWNLOADS} x {PROGRESS_RATE // 1000} kB/s, {SSE_CLIENTS} SSE clients"
+    return [
+        Row(section, f"hook -> SSE client p50 ({setup})", ms(percentile(latencies, 50))),
+        Row(section, "hook -> SSE client p99", ms(p99), "< 100 ms", p99 < 0.100),
+        Row(section, "hook -> SSE client max", ms(max(latencies))),
+        Row(section, "events matched (reports x clients)",
+            f"{len(latencies):,} ({len(in_window)} reports in {PROGRESS_WINDOW:.0f} s)"),
+        Row("4 server RSS", f"with {SSE_CLIENTS} SSE clients connected", f"{rss_streams:.1f} MB"),
+        Row("4 server RSS", f"  + {PROGRESS_DOWNLOADS} downloads running (peak)",
+            f"{rss_peak:.1f} MB"),
+    ]  # fmt: skip
+
+
+# --- 3. cancel latency ---------------------------------------------------------------------------
+
+
+@dataclass
+class CancelSample:
+    latency: float
+    answered: str  # the status in the answer
+    partial_left: bool  # the job's working folder still existed right after the answer
+    ffmpeg_left: int  # ffmpeg/ffprobe children of the server still alive
+
+
+async def timed_cancel(bench: Bench, client: httpx.AsyncClient, job_id: str) -> CancelSample:
+    started = time.perf_counter()
+    response = await client.post(f"/api/downloads/{job_id}/cancel")
+    latency = time.perf_counter() - started
+    partial_left = bench.work_dir(job_id).exists()
+    ffmpeg_left = len(children_named(bench.pid, {"ffmpeg", "ffprobe"}))
+    answered = response.json().get("status", f"HTTP {response.status_code}")
+    return CancelSample(latency, answered, partial_left, ffmpeg_left)
+
+
+async def cancel_while_downloading(bench: Bench, client: httpx.AsyncClient) -> CancelSample:
+    job = await submit(client, bench.media.url(f"/slow/{PROGRESS_RATE}/big.mp4"))
+    await wait_job(client, job["id"], lambda j: j["status"] == "downloading" and j["progress"] > 0)
+    if not any(bench.work_dir(job["id"]).iterdir()):
+        raise RuntimeError("a downloading job has no partial file")
+    await trio.sleep(rng.uniform(0, 1.0))  # anywhere in the 1.3 s between two 256 KiB reads
+    return await timed_cancel(bench, client, job["id"])
+
+
+async def cancel_while_postprocessing(bench: Bench, client: httpx.AsyncClient) -> CancelSample:
+    url = bench.media.url("/media/long.wav")
+    job = await submit(client, url, media_type="audio", output_format="mp3")
+    await wait_job(client, job["id"], lambda j: j["status"] == "postprocessing", interval=0.02)
+    await trio.sleep(rng.uniform(0, 0.5))  # ffmpeg takes ~3 s over this file
+    return await timed_cancel(bench, client, job["id"])
+
+
+def cancel_rows(label: str, samples: list[CancelSample]) -> list[Row]:
+    latencies = [s.latency for s in samples]
+    p99 = percentile(latencies, 99)
+    wrong = [s.answered for s in samples if s.answered != "cancelled"]
+    left = sum(s.partial_left for s in samples)
+    ffmpeg = sum(s.ffmpeg_left for s in samples)
+    section = "3 cancel latency"
+    return [
+        Row(section, f"{label}: p50 ({len(samples)} samples)", ms(percentile(latencies, 50))),
+        Row(section, f"{label}: p99", ms(p99), "< 1 s", p99 < 1.0),
+        Row(section, f"{label}: answered cancelled / folder gone / no ffmpeg",
+            f"{len(samples) - len(wrong)} / {len(samples) - left} / {len(samples) - ffmpeg}"
+            f" of {len(samples)}",
+            "all", not wrong and not left and not ffmpeg),
+    ]  # fmt: skip
+
+
+async def measure_cancel(bench: Bench) -> list[Row]:
+    rows = []
+    for label, one_sample in (
+        ("during download", cancel_while_downloading),
+        ("during ffmpeg post-processing", cancel_while_postprocessing),
+    ):
+        samples = []
+        async with bench.client() as client:
+            for _ in range(CANCEL_SAMPLES):
+                samples.append(await one_sample(bench, client))
+        note(f"cancel {label}: p99 {ms(percentile([s.latency for s in samples], 99))}")
+        rows += cancel_rows(label, samples)
+    return rows
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+async def run_all(scratch: Path, media: MediaServer) -> list[Row]:
+    async with media_rip_server(scratch, media) as bench:
+        rows = await measure_idle_rss(bench)
+        post_rows, listing_cookie = await measure_post_latency(bench)
+        rows += post_rows
+        rows += await measure_listing(bench, listing_cookie)
+        rows += await measure_throughput(bench)
+        rows += await measure_progress_latency(bench)
+        rows += await measure_cancel(bench)
+    return sorted(rows, key=lambda row: row.section[0])  # stable: keeps each section's order
+
+
+def header() -> str:
+    return (
+        f"media-rip benchmark — {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, trio {trio.__version__}, "
+        f"yt-dlp {yt_dlp.version.__version__}"
+    )
+
+
+def main() -> int:
+    started = time.monotonic()
+    scratch = Path(tempfile.mkdtemp(prefix="mediarip-bench-"))
+    try:
+        note("making the benchmark media (cached in .cache/bench/)")
+        media_dir = ensure_bench_media(REPO / ".cache" / "bench")
+        with MediaServer(media_dir) as media:
+            note(f"media server at {media.base}")
+            rows = trio.run(run_all, scratch, media)
+    except KeyboardInterrupt:
+        note("interrupted: everything started has been stopped")
+        return 130
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    print_table(rows, header())
+    print(f"whole run: {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
