@@ -1,5 +1,5 @@
 import { createPinia } from 'pinia'
-import { createApp } from 'vue'
+import { createApp, watch } from 'vue'
 import App from './App.vue'
 import { STATUS_LABELS } from './labels'
 import { useConfigStore } from './stores/config'
@@ -30,6 +30,14 @@ jobs.onStatusChange((job, previous) => {
     notices.announce(`${STATUS_LABELS[job.status]}: ${jobLabel(job)}`)
   }
 })
+
+// The tab's title says how many downloads are running.
+watch(
+  () => jobs.counts.active,
+  (n) => {
+    document.title = n > 0 ? `(${n}) media-rip` : 'media-rip'
+  },
+)
 
 // The single live connection for the whole app.
 useEventsStore(pinia).connect()

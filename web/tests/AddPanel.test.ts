@@ -121,6 +121,7 @@ describe('the add form', () => {
     expect(useJobsStore().size).toBe(1)
     expect((wrapper.get('[data-testid="url-input"]').element as HTMLInputElement).value).toBe('')
     expect(wrapper.find('[data-testid="preview"]').exists()).toBe(false)
+    expect(wrapper.get('[data-testid="added"]').text()).toBe('Added to the queue: Sintel trailer')
   })
 
   it('submits a quality limit as quality', async () => {

@@ -1,0 +1,131 @@
+"""Files stay inside the downloads folder; downloads stay off private networks."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from mediarip.engine import netguard
+from mediarip.engine.errors import describe_failure
+from mediarip.engine.paths import PathEscapeError, confine, place_file, template_for
+from mediarip.engine.worker import format_options, parse_playlist_items
+from mediarip.models import MediaType
+
+
+def test_templates_match_the_most_specific_domain() -> None:
+    templates = {"*": "default", "youtube.com": "yt", "music.youtube.com": "music"}
+    assert template_for("https://www.youtube.com/watch?v=x", templates) == "yt"
+    assert template_for("https://music.youtube.com/x", templates) == "music"
+    assert template_for("https://vimeo.com/1", templates) == "default"
+
+
+@pytest.mark.parametrize("bad", ["../x", "/etc/passwd", "a/../../x", "", "."])
+def test_confine_refuses_paths_that_leave_the_folder(tmp_path: Path, bad: str) -> None:
+    with pytest.raises(PathEscapeError):
+        confine(tmp_path, bad)
+
+
+def test_confine_refuses_a_symlink_out_of_the_folder(tmp_path: Path) -> None:
+    root = tmp_path / "downloads"
+    root.mkdir()
+    (root / "link").symlink_to(tmp_path)
+    with pytest.raises(PathEscapeError):
+        confine(root, "link/secret.txt")
+
+
+def test_placing_a_file_never_overwrites(tmp_path: Path) -> None:
+    downloads = tmp_path / "downloads"
+    work = downloads / ".mediarip-partial" / "job"
+    (work / "sub").mkdir(parents=True)
+    first = place_file(work, _write(work / "sub" / "a.mp4", b"1"), downloads)
+    second = place_file(work, _write(work / "sub" / "a.mp4", b"2"), downloads)
+    assert first == (downloads / "sub" / "a.mp4").resolve()
+    assert second == (downloads / "sub" / "a (1).mp4").resolve()
+    assert first.read_bytes() == b"1" and second.read_bytes() == b"2"
+
+
+def test_placing_a_file_through_a_planted_symlink_is_refused(tmp_path: Path) -> None:
+    downloads = tmp_path / "downloads"
+    work = downloads / ".mediarip-partial" / "job"
+    (work / "sub").mkdir(parents=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (downloads / "sub").symlink_to(outside)
+    with pytest.raises(PathEscapeError):
+        place_file(work, _write(work / "sub" / "a.mp4", b"1"), downloads)
+    assert list(outside.iterdir()) == []
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/x",
+        "http://localhost:8000/",
+        "http://LOCALHOST./",
+        "http://[::1]/",
+        "http://10.0.0.1/",
+        "http://169.254.169.254/latest/meta-data",
+        "http://0.0.0.0/",
+        "http://2130706433/",  # 127.0.0.1 as a decimal number
+        "http://0x7f.1/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://192.168.1.1/",
+        "http://[fd00::1]/",
+    ],
+)
+def test_private_addresses_are_refused_before_any_request(url: str) -> None:
+    assert netguard.check_url(url) is not None
+
+
+def test_public_addresses_and_names_pass_the_first_look() -> None:
+    assert netguard.check_url("https://example.com/video") is None
+    assert netguard.check_url("http://93.184.215.14/") is None
+
+
+def test_the_guard_refuses_names_that_resolve_to_private_addresses() -> None:
+    with netguard.guarded(True) as state, pytest.raises(netguard.BlockedAddressError):
+        socket.getaddrinfo("localhost", 80)
+    assert state.blocked is not None and state.blocked.host == "localhost"
+    error = describe_failure(RuntimeError("wrapped"), state.blocked)
+    assert error.code == "blocked_address"
+    assert "allow_private_networks" in error.message
+
+
+def test_the_guard_only_applies_in_guarded_threads() -> None:
+    with netguard.guarded(False):
+        assert socket.getaddrinfo("localhost", 80)
+    assert socket.getaddrinfo("localhost", 80)  # and not outside
+
+
+def test_playlist_items_parse() -> None:
+    assert parse_playlist_items("1-3,5") == {1, 2, 3, 5}
+    assert parse_playlist_items(None) is None
+
+
+def test_format_options_follow_the_request() -> None:
+    audio = format_options(MediaType.AUDIO, None, "192", "opus")
+    assert audio["postprocessors"][0] == {
+        "key": "FFmpegExtractAudio",
+        "preferredcodec": "opus",
+        "preferredquality": "192",
+    }
+    video = format_options(MediaType.VIDEO, None, "720", "mp4")
+    assert video["format"].startswith("bv*[height<=720]+ba")
+    assert video["merge_output_format"] == "mp4"
+    assert format_options(MediaType.VIDEO, "137", None, None)["format"] == "137+bestaudio/137"
+
+
+def test_cookie_files_are_private(tmp_path: Path) -> None:
+    from mediarip.cookies import save_cookies
+
+    path = tmp_path / "cookies" / "s.txt"
+    save_cookies(path, ".example.com\tTRUE\t/\tFALSE\t0\tname\tvalue")
+    assert os.stat(path).st_mode & 0o777 == 0o600
