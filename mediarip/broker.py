@@ -113,12 +113,13 @@ class Mailbox:
         self._closed = True
         self._wakeup.set()
 
-    async def next_batch(self, timeout: float = PING_INTERVAL) -> list[Event] | Resync | None:
-        """Wait for events. Returns them in order, :data:`RESYNC`, or ``[]`` after ``timeout``
-        with nothing to send (time for a ping); ``None`` once the mailbox is closed.
+    async def next_batch(self, ping_after: float = PING_INTERVAL) -> list[Event] | Resync | None:
+        """Wait for events. Returns them in order, :data:`RESYNC`, or ``[]`` after
+        ``ping_after`` seconds with nothing to send (time for a ping); ``None`` once the
+        mailbox is closed.
 
         A checkpoint; cancellation loses nothing (events stay queued)."""
-        with trio.move_on_after(timeout):
+        with trio.move_on_after(ping_after):
             while not (self._pending or self._resync or self._closed):
                 self._wakeup = trio.Event()
                 await self._wakeup.wait()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import shutil
 import sys
@@ -39,8 +40,6 @@ def main(argv: list[str] | None = None) -> int:
             "ffmpeg was not found on PATH: merging formats and extracting audio will fail. "
             "Install it (Debian/Ubuntu: apt-get install ffmpeg)."
         )
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         run(settings)
-    except KeyboardInterrupt:
-        pass
     return 0

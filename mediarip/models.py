@@ -131,6 +131,10 @@ _QUALITY = re.compile(r"^(best|worst|\d{2,4})$")
 _PLAYLIST_ITEMS = re.compile(r"^\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*$")
 
 
+def _strip(value: str) -> str:
+    return value.strip() if isinstance(value, str) else value
+
+
 def _check_url(_: object, attribute: attrs.Attribute[str], value: str) -> None:
     if not isinstance(value, str) or not value.strip():
         raise ValueError("url: a URL is required")
@@ -144,9 +148,7 @@ def _check_url(_: object, attribute: attrs.Attribute[str], value: str) -> None:
 class NewJob:
     """The body of ``POST /api/downloads``, validated once here at the edge."""
 
-    url: str = attrs.field(
-        validator=_check_url, converter=lambda s: s.strip() if isinstance(s, str) else s
-    )
+    url: str = attrs.field(validator=_check_url, converter=_strip)
     media_type: MediaType = MediaType.VIDEO
     format_id: str | None = None
     quality: str | None = None

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import attrs
+import trio
 
 from .broker import Broker
 from .config import Settings
@@ -36,7 +37,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     On exit, in this order: the event streams end, running jobs stop (left ``queued``), the
     service's nursery waits for their threads, and the database closes last."""
     data_dir = Path(settings.server.data_dir)
-    Path(settings.downloads.output_dir).mkdir(parents=True, exist_ok=True)
+    await trio.Path(settings.downloads.output_dir).mkdir(parents=True, exist_ok=True)
     async with Store.open(data_dir / "mediarip.sqlite3") as store:
         log.info("database %s (journal %s)", data_dir / "mediarip.sqlite3", store.journal_mode)
         broker = Broker()

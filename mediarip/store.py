@@ -288,7 +288,7 @@ class Store:
             )
             return ids
 
-        ids = await self._call(self._write, statements)
+        ids: list[str] = await self._call(self._write, statements)
         self.revision += 1
         return ids
 

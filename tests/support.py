@@ -38,7 +38,9 @@ class RunningApp:
         """Another browser: its own cookie jar, so its own session."""
         return httpx.AsyncClient(base_url=self.base_url, timeout=30)
 
-    async def submit(self, url: str, client: httpx.AsyncClient | None = None, **fields: Any) -> dict[str, Any]:
+    async def submit(
+        self, url: str, client: httpx.AsyncClient | None = None, **fields: Any
+    ) -> dict[str, Any]:
         response = await (client or self.client).post("/api/downloads", json={"url": url, **fields})
         assert response.status_code == 201, response.text
         return response.json()  # type: ignore[no-any-return]

@@ -18,7 +18,9 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path, {"MEDIARIP__DOWNLOADS__MAX_CONCURRENT": "2"})
 
 
-async def test_the_third_job_waits_for_a_slot_then_runs(app: RunningApp, media: MediaServer) -> None:
+async def test_the_third_job_waits_for_a_slot_then_runs(
+    app: RunningApp, media: MediaServer
+) -> None:
     slow = [await app.submit(media.url("/slow/1500000/big.mp4")) for _ in range(2)]
     for job in slow:
         await app.wait_for(job["id"], lambda j: j["status"] == "downloading")
@@ -41,11 +43,15 @@ async def test_probes_are_answered_while_every_download_slot_is_busy(
         job = await app.submit(media.url("/slow/300000/big.mp4"))
         await app.wait_for(job["id"], lambda j: j["status"] == "downloading")
     with trio.fail_after(10):
-        response = await app.client.post("/api/url-info", json={"url": media.url("/media/video.mp4")})
+        response = await app.client.post(
+            "/api/url-info", json={"url": media.url("/media/video.mp4")}
+        )
     assert response.status_code == 200
     assert response.json()["title"] == "video"
     with trio.fail_after(10):
-        response = await app.client.get("/api/formats", params={"url": media.url("/media/merge.mpd")})
+        response = await app.client.get(
+            "/api/formats", params={"url": media.url("/media/merge.mpd")}
+        )
     assert response.status_code == 200
 
 

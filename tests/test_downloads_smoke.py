@@ -6,7 +6,9 @@ from tests.media import MediaServer
 from tests.support import RunningApp, ffprobe_streams
 
 
-async def test_a_video_downloads_and_its_file_can_be_saved(app: RunningApp, media: MediaServer) -> None:
+async def test_a_video_downloads_and_its_file_can_be_saved(
+    app: RunningApp, media: MediaServer
+) -> None:
     job = await app.submit(media.url("/media/video.mp4"))
     assert job["status"] == "queued"
     done = await app.wait_for(job["id"])

@@ -29,7 +29,9 @@ def _is_terminal_update(job_id: str):  # type: ignore[no-untyped-def]
     )
 
 
-async def test_the_stream_starts_with_init_holding_every_job(app: RunningApp, media: MediaServer) -> None:
+async def test_the_stream_starts_with_init_holding_every_job(
+    app: RunningApp, media: MediaServer
+) -> None:
     job = await app.submit(media.url("/media/video.mp4"))
     await app.wait_for(job["id"])
     async with open_events(app.client) as events:
@@ -60,10 +62,14 @@ async def test_progress_arrives_in_order_up_to_100(app: RunningApp, media: Media
     assert with_speed and all(u["downloaded_bytes"] <= u["total_bytes"] for u in with_speed)
 
 
-async def test_status_changes_arrive_in_lifecycle_order(app: RunningApp, media: MediaServer) -> None:
+async def test_status_changes_arrive_in_lifecycle_order(
+    app: RunningApp, media: MediaServer
+) -> None:
     async with open_events(app.client) as events:
         await events.next()
-        job = await app.submit(media.url("/media/video.mp4"), media_type="audio", output_format="mp3")
+        job = await app.submit(
+            media.url("/media/video.mp4"), media_type="audio", output_format="mp3"
+        )
         seen = await events.until(_is_terminal_update(job["id"]))
     statuses = [d["job"]["status"] for n, d in seen if n == "job_update" and "status" in d["job"]]
     assert statuses == ["queued", "extracting", "downloading", "postprocessing", "completed"]
@@ -162,23 +168,42 @@ async def test_a_stalled_client_slows_nothing_down(app: RunningApp, media: Media
 async def test_a_slow_subscriber_gets_the_latest_progress_and_every_status() -> None:
     broker = Broker(mailbox_limit=50)
     mailbox = broker.subscribe(None, broker.last_event_id)
-    broker.publish("job_update", {"job": {"id": "a", "status": "downloading"}}, session_id="s", job_id="a")
+    broker.publish(
+        "job_update", {"job": {"id": "a", "status": "downloading"}}, session_id="s", job_id="a"
+    )
     for p in range(1000):
-        broker.publish("job_update", {"job": {"id": "a", "progress": p / 10}}, session_id="s", job_id="a", coalesce=True)
-    broker.publish("job_update", {"job": {"id": "a", "status": "completed"}}, session_id="s", job_id="a")
-    batch = await mailbox.next_batch(timeout=0)
+        broker.publish(
+            "job_update",
+            {"job": {"id": "a", "progress": p / 10}},
+            session_id="s",
+            job_id="a",
+            coalesce=True,
+        )
+    broker.publish(
+        "job_update", {"job": {"id": "a", "status": "completed"}}, session_id="s", job_id="a"
+    )
+    batch = await mailbox.next_batch(ping_after=0)
     assert isinstance(batch, list)
     frames = [e.frame.decode() for e in batch]
     assert len(frames) == 3
-    assert '"downloading"' in frames[0] and '"progress":99.9' in frames[1] and '"completed"' in frames[2]
+    assert (
+        '"downloading"' in frames[0]
+        and '"progress":99.9' in frames[1]
+        and '"completed"' in frames[2]
+    )
 
 
 async def test_an_overflowing_subscriber_is_resynced_not_silently_truncated() -> None:
     broker = Broker(mailbox_limit=10)
     mailbox = broker.subscribe(None, broker.last_event_id)
     for n in range(11):
-        broker.publish("job_update", {"job": {"id": f"j{n}", "status": "queued"}}, session_id="s", job_id=f"j{n}")
-    assert isinstance(await mailbox.next_batch(timeout=0), Resync)
+        broker.publish(
+            "job_update",
+            {"job": {"id": f"j{n}", "status": "queued"}},
+            session_id="s",
+            job_id=f"j{n}",
+        )
+    assert isinstance(await mailbox.next_batch(ping_after=0), Resync)
 
 
 async def test_subscribers_only_get_their_sessions_events() -> None:
@@ -186,6 +211,6 @@ async def test_subscribers_only_get_their_sessions_events() -> None:
     mine = broker.subscribe("me", broker.last_event_id)
     everyone = broker.subscribe(None, broker.last_event_id)
     broker.publish("job_removed", {"id": "x"}, session_id="other", job_id="x")
-    assert await mine.next_batch(timeout=0) == []
-    batch = await everyone.next_batch(timeout=0)
+    assert await mine.next_batch(ping_after=0) == []
+    batch = await everyone.next_batch(ping_after=0)
     assert isinstance(batch, list) and len(batch) == 1

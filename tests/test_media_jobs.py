@@ -26,26 +26,36 @@ async def _completed(app: RunningApp, url: str, **fields: object) -> dict[str, o
 
 
 async def test_audio_extraction_gives_a_real_mp3(app: RunningApp, media: MediaServer) -> None:
-    done = await _completed(app, media.url("/media/video.mp4"), media_type="audio", output_format="mp3")
+    done = await _completed(
+        app, media.url("/media/video.mp4"), media_type="audio", output_format="mp3"
+    )
     assert str(done["filename"]).endswith(".mp3")
     assert _codecs(app.downloads_dir / str(done["filename"])) == {"audio": "mp3"}
 
 
-@pytest.mark.parametrize(("fmt", "codec"), [("m4a", "aac"), ("opus", "opus"), ("flac", "flac"), ("wav", "pcm_s16le")])
+@pytest.mark.parametrize(
+    ("fmt", "codec"), [("m4a", "aac"), ("opus", "opus"), ("flac", "flac"), ("wav", "pcm_s16le")]
+)
 async def test_audio_extraction_to_each_format(
     app: RunningApp, media: MediaServer, fmt: str, codec: str
 ) -> None:
-    done = await _completed(app, media.url("/media/audio.m4a"), media_type="audio", output_format=fmt)
+    done = await _completed(
+        app, media.url("/media/audio.m4a"), media_type="audio", output_format=fmt
+    )
     assert str(done["filename"]).endswith(f".{fmt}")
     assert _codecs(app.downloads_dir / str(done["filename"]))["audio"] == codec
 
 
-async def test_an_hls_stream_downloads_to_one_playable_file(app: RunningApp, media: MediaServer) -> None:
+async def test_an_hls_stream_downloads_to_one_playable_file(
+    app: RunningApp, media: MediaServer
+) -> None:
     done = await _completed(app, media.url("/media/hls/index.m3u8"))
     assert set(_codecs(app.downloads_dir / str(done["filename"]))) == {"video", "audio"}
 
 
-async def test_separate_video_and_audio_streams_are_merged(app: RunningApp, media: MediaServer) -> None:
+async def test_separate_video_and_audio_streams_are_merged(
+    app: RunningApp, media: MediaServer
+) -> None:
     done = await _completed(app, media.url("/media/merge.mpd"))
     codecs = _codecs(app.downloads_dir / str(done["filename"]))
     assert codecs == {"video": "h264", "audio": "aac"}
@@ -54,7 +64,11 @@ async def test_separate_video_and_audio_streams_are_merged(app: RunningApp, medi
 async def test_a_chosen_format_id_is_honoured(app: RunningApp, media: MediaServer) -> None:
     # The audio-only DASH format alone, asked for by its id, as audio.
     done = await _completed(
-        app, media.url("/media/merge.mpd"), media_type="audio", format_id="audio-aac", output_format="m4a"
+        app,
+        media.url("/media/merge.mpd"),
+        media_type="audio",
+        format_id="audio-aac",
+        output_format="m4a",
     )
     assert _codecs(app.downloads_dir / str(done["filename"])) == {"audio": "aac"}
 
@@ -77,7 +91,9 @@ async def test_a_quality_cap_is_applied(app: RunningApp, media: MediaServer) -> 
     assert _codecs(app.downloads_dir / str(done["filename"]))["video"] == "h264"
 
 
-async def test_an_html_page_with_video_tags_is_a_playlist(app: RunningApp, media: MediaServer) -> None:
+async def test_an_html_page_with_video_tags_is_a_playlist(
+    app: RunningApp, media: MediaServer
+) -> None:
     job = await app.submit(media.url("/page.html"))
     parent = await app.wait_for(job["id"])
     assert parent["kind"] == "playlist", (parent["status"], parent["error"])
@@ -114,7 +130,9 @@ async def test_source_templates_make_subfolders_inside_the_downloads_folder(
 ) -> None:
     settings = make_settings(
         tmp_path,
-        {"MEDIARIP__DOWNLOADS__SOURCE_TEMPLATES": '{"127.0.0.1": "by-site/%(extractor)s/%(title)s.%(ext)s"}'},
+        {
+            "MEDIARIP__DOWNLOADS__SOURCE_TEMPLATES": '{"127.0.0.1": "by-site/%(extractor)s/%(title)s.%(ext)s"}'
+        },
     )
     async with running_app(settings) as app:
         done = await _completed(app, media.url("/media/video.mp4"))
@@ -125,4 +143,6 @@ async def test_a_template_cannot_escape_the_downloads_folder(tmp_path: Path) -> 
     from mediarip.config import ConfigError
 
     with pytest.raises(ConfigError, match="source_templates"):
-        make_settings(tmp_path, {"MEDIARIP__DOWNLOADS__SOURCE_TEMPLATES": '{"*": "../%(title)s.%(ext)s"}'})
+        make_settings(
+            tmp_path, {"MEDIARIP__DOWNLOADS__SOURCE_TEMPLATES": '{"*": "../%(title)s.%(ext)s"}'}
+        )

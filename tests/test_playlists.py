@@ -11,7 +11,9 @@ async def _children(app: RunningApp, parent_id: str) -> list[dict[str, object]]:
     return [j for j in jobs if j["parent_id"] == parent_id]
 
 
-async def test_a_feed_becomes_a_parent_with_a_child_per_item(app: RunningApp, media: MediaServer) -> None:
+async def test_a_feed_becomes_a_parent_with_a_child_per_item(
+    app: RunningApp, media: MediaServer
+) -> None:
     job = await app.submit(media.url("/feed.rss"))
     parent = await app.wait_for(job["id"])
     assert parent["kind"] == "playlist"
@@ -21,7 +23,11 @@ async def test_a_feed_becomes_a_parent_with_a_child_per_item(app: RunningApp, me
     children = await _children(app, job["id"])
     assert len(children) == 3
     assert all(c["status"] == "completed" for c in children)
-    assert {c["title"] for c in children} == {"Feed item 1 (mp4)", "Feed item 2 (webm)", "Feed item 3 (m4a)"}
+    assert {c["title"] for c in children} == {
+        "Feed item 1 (mp4)",
+        "Feed item 2 (webm)",
+        "Feed item 3 (m4a)",
+    }
 
 
 async def test_playlist_items_selects_some(app: RunningApp, media: MediaServer) -> None:
@@ -31,7 +37,9 @@ async def test_playlist_items_selects_some(app: RunningApp, media: MediaServer) 
     assert sorted(str(c["title"]) for c in children) == ["Feed item 1 (mp4)", "Feed item 3 (m4a)"]
 
 
-async def test_a_playlist_with_no_matching_items_fails_clearly(app: RunningApp, media: MediaServer) -> None:
+async def test_a_playlist_with_no_matching_items_fails_clearly(
+    app: RunningApp, media: MediaServer
+) -> None:
     job = await app.submit(media.url("/feed.rss"), playlist_items="7-9")
     done = await app.wait_for(job["id"])
     assert done["status"] == "failed"
@@ -45,12 +53,16 @@ async def test_the_parent_shows_its_childrens_progress_and_status_live(
         await events.next()  # init
         job = await app.submit(media.url("/slowfeed/400000.rss"))
         seen = await events.until(
-            lambda name, data: name == "job_update"
-            and data["job"]["id"] == job["id"]
-            and data["job"].get("status") == "completed",
+            lambda name, data: (
+                name == "job_update"
+                and data["job"]["id"] == job["id"]
+                and data["job"].get("status") == "completed"
+            ),
             timeout=60,
         )
-    parent_updates = [d["job"] for n, d in seen if n == "job_update" and d["job"]["id"] == job["id"]]
+    parent_updates = [
+        d["job"] for n, d in seen if n == "job_update" and d["job"]["id"] == job["id"]
+    ]
     statuses = [u["status"] for u in parent_updates if "status" in u]
     assert "downloading" in statuses and statuses[-1] == "completed"
     progress = [u["progress"] for u in parent_updates if "progress" in u]
@@ -62,7 +74,9 @@ async def test_cancelling_a_playlist_cancels_its_items_and_retry_brings_them_bac
     app: RunningApp, media: MediaServer
 ) -> None:
     job = await app.submit(media.url("/slowfeed/100000.rss"))
-    await app.wait_for(job["id"], lambda j: j["kind"] == "playlist" and j["status"] == "downloading")
+    await app.wait_for(
+        job["id"], lambda j: j["kind"] == "playlist" and j["status"] == "downloading"
+    )
     response = await app.client.post(f"/api/downloads/{job['id']}/cancel")
     assert response.status_code == 200
     assert response.json()["status"] == "cancelled"
@@ -73,7 +87,9 @@ async def test_cancelling_a_playlist_cancels_its_items_and_retry_brings_them_bac
     assert retried.json()["status"] in ("queued", "downloading", "extracting")
 
 
-async def test_deleting_a_playlist_deletes_its_items_and_files(app: RunningApp, media: MediaServer) -> None:
+async def test_deleting_a_playlist_deletes_its_items_and_files(
+    app: RunningApp, media: MediaServer
+) -> None:
     job = await app.submit(media.url("/feed.rss"))
     await app.wait_for(job["id"])
     children = await _children(app, job["id"])

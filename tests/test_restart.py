@@ -80,7 +80,9 @@ def _submit(server: Process, url: str) -> str:
     return str(response.json()["id"])
 
 
-def _wait(server: Process, job_id: str, statuses: set[str], timeout: float = 60) -> dict[str, object]:
+def _wait(
+    server: Process, job_id: str, statuses: set[str], timeout: float = 60
+) -> dict[str, object]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = httpx.get(f"{server.base}/api/downloads/{job_id}", timeout=10).json()
@@ -132,7 +134,9 @@ def test_sigterm_stops_within_seconds_and_leaves_running_jobs_queued(
     assert done["status"] == "completed"
 
 
-def test_recover_on_start_fail_marks_interrupted_jobs_failed(tmp_path: Path, media: MediaServer) -> None:
+def test_recover_on_start_fail_marks_interrupted_jobs_failed(
+    tmp_path: Path, media: MediaServer
+) -> None:
     first = Process(tmp_path, _free_port())
     first.start()
     try:

@@ -3,6 +3,9 @@ import { defineConfig } from 'vitest/config'
 
 // The backend (Quart-Trio, port 8000) serves the built files from web/dist/ and the API under
 // /api; in development Vite serves the app and forwards /api there, SSE included.
+// MEDIARIP_API points the dev server elsewhere (default: the backend's default address).
+const apiTarget = process.env.MEDIARIP_API ?? 'http://127.0.0.1:8000'
+
 export default defineConfig(({ command }) => ({
   plugins: [vue()],
   base: '/',
@@ -18,14 +21,14 @@ export default defineConfig(({ command }) => ({
     port: 5173,
     proxy: {
       '/api': {
-        target: 'http://127.0.0.1:8000',
+        target: apiTarget,
         changeOrigin: false,
       },
     },
   },
   preview: {
     proxy: {
-      '/api': 'http://127.0.0.1:8000',
+      '/api': apiTarget,
     },
   },
   build: {

@@ -91,7 +91,7 @@ async def list_jobs() -> Response:
     revision = downloads.revision
     body = _listings.get(key, revision)
     if body is None:
-        jobs = await downloads.list(scope, statuses=statuses, limit=limit, before=before)
+        jobs = await downloads.list_jobs(scope, statuses=statuses, limit=limit, before=before)
         body = json.dumps({"jobs": [job_to_api(job) for job in jobs]}).encode()
         _listings.put(key, revision, body)
     return Response(body, content_type="application/json")

@@ -50,7 +50,7 @@ async def _stream(
             if isinstance(batch, Resync):
                 # The id before the snapshot: events after it are queued behind this init.
                 event_id = broker.last_event_id
-                jobs = await downloads.list(scope, limit=None)
+                jobs = await downloads.list_jobs(scope, limit=None)
                 yield encode_frame("init", event_id, {"jobs": [job_to_api(j) for j in jobs]})
             elif batch:
                 yield b"".join(event.frame for event in batch)

@@ -226,7 +226,7 @@ class DownloadService:
             raise JobNotFound(job_id)
         return job
 
-    async def list(
+    async def list_jobs(
         self,
         session_id: str | None,
         *,
@@ -444,7 +444,7 @@ class DownloadService:
             )
             for entry in found.entries
         ]
-        changes = {
+        changes: dict[str, Any] = {
             "kind": JobKind.PLAYLIST,
             "status": JobStatus.QUEUED,
             "title": parent.title or found.title,
@@ -497,7 +497,9 @@ class DownloadService:
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(relay_cancellation)
-            ran = await outcome.acapture(trio.to_thread.run_sync, fn, limiter=limiter)
+            ran = await outcome.acapture(
+                functools.partial(trio.to_thread.run_sync, fn, limiter=limiter)
+            )
             # Ends the relay; it cancels a token whose thread is already done: harmless.
             nursery.cancel_scope.cancel()
         # Unwrapped outside the nursery, so errors come out as themselves (no ExceptionGroup).
@@ -521,7 +523,7 @@ class DownloadService:
                 run.wake_writer.set()
             elif isinstance(report, InfoFound):
                 # A playlist item keeps the title the playlist gave it, usually the better one.
-                found = {"title": report.title, "thumbnail": report.thumbnail}
+                found: dict[str, Any] = {"title": report.title, "thumbnail": report.thumbnail}
                 changes = {k: v for k, v in found.items() if v and not getattr(run.job, k)}
                 if changes:
                     self._apply(run, changes)
@@ -734,7 +736,9 @@ class DownloadService:
         downloads = self._settings.downloads
         params = base_params(
             socket_timeout=downloads.socket_timeout,
-            cookie_file=str(cookie_file) if cookie_file and cookie_file.is_file() else None,
+            cookie_file=str(cookie_file)
+            if cookie_file and await trio.Path(cookie_file).is_file()
+            else None,
             extractor_args=self._ytdlp_extractor_args(),
             extra_options=self._ytdlp_extra_options(),
         )

@@ -18,6 +18,7 @@ The thread then unwinds normally and the job's working folder is removed by the 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import subprocess
@@ -73,10 +74,8 @@ class CancelToken:
         for response in responses:
             sock = _find_socket(response)
             if sock is not None:
-                try:
+                with contextlib.suppress(OSError):  # already closed: nothing to interrupt
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def add_process(self, process: subprocess.Popen[Any]) -> None:
         with self._lock:
@@ -157,7 +156,7 @@ def _track_ffmpeg_processes() -> None:
 _track_ffmpeg_processes()
 
 
-class CancellableYoutubeDL(yt_dlp.YoutubeDL):
+class CancellableYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
     """A ``YoutubeDL`` that belongs to one job: it will not open a connection once the job is
     cancelled, and it registers each response so a cancel can interrupt a blocked read."""
 

@@ -1,6 +1,6 @@
-import { mount } from '@vue/test-utils'
+import { flushPromises, mount } from '@vue/test-utils'
 import { createPinia, setActivePinia } from 'pinia'
-import { beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { nextTick } from 'vue'
 import QueuePanel from '../src/components/QueuePanel.vue'
 import { useEventsStore } from '../src/stores/events'
@@ -100,6 +100,21 @@ describe('the queue', () => {
     observer.disconnect()
     expect([...touched].map((el) => el.getAttribute('data-job-id'))).toEqual([target.id])
     expect(wrapper.get(`[data-job-id="${target.id}"] [role="progressbar"]`).attributes('aria-valuenow')).toBe('64')
+    wrapper.unmount()
+  })
+
+  it('keeps keyboard focus in the queue after a delete', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => new Response(null, { status: 204 })))
+    const store = useJobsStore()
+    const [a, b, c] = [makeJob({ status: 'failed' }), makeJob({ status: 'failed' }), makeJob({ status: 'failed' })]
+    store.replaceAll([c, b, a])
+    const wrapper = mount(QueuePanel, { attachTo: document.body })
+    const del = wrapper.get<HTMLButtonElement>(`[data-job-id="${b.id}"] [data-testid="job-delete"]`)
+    del.element.focus()
+    await del.trigger('click')
+    await flushPromises()
+    expect(store.get(b.id)).toBeUndefined()
+    expect(document.activeElement?.closest('[data-testid="job-row"]')?.getAttribute('data-job-id')).toBe(a.id)
     wrapper.unmount()
   })
 })
