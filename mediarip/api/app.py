@@ -22,6 +22,7 @@ MAX_BODY = 2 * 1024 * 1024  # a 1 MiB cookies.txt in multipart, with room to spa
 
 def create_app(services: Services) -> QuartTrio:
     app = QuartTrio("mediarip")
+    app.url_map.converters["spa"] = spa.SpaPath
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.config["RESPONSE_TIMEOUT"] = None
     app.config["JSON_SORT_KEYS"] = False

@@ -69,17 +69,27 @@ def register_error_handlers(app: Quart) -> None:
             404: f"There is no API endpoint at {request.path}.",
             405: f"{request.method} is not allowed on {request.path}.",
         }.get(status, error.description or "Bad request.")
-        return error_response(status, _HTTP_CODES.get(status, "http_error"), message)
+        # Answering before the whole body was read would wedge a kept-alive connection
+        # (Hypercorn), so a 413 closes it.
+        headers = {"Connection": "close"} if status == 413 else None
+        return error_response(status, _HTTP_CODES.get(status, "http_error"), message, headers)
 
 
 def validation_message(error: Exception) -> str:
     """One line naming each bad field, from a cattrs structuring error."""
     if isinstance(error, cattrs.BaseValidationError):
         lines: list[str] = []
-        for message in cattrs.transform_error(error, path="body"):
+        for message in cattrs.transform_error(error, path="body", format_exception=_describe):
             lines.append(_clean_cattrs_message(message))
         return "; ".join(lines)
     return str(error)
+
+
+def _describe(error: BaseException, type_: type | None) -> str:
+    # Our validators already write "field: what is wrong"; keep their words.
+    if type(error) is ValueError and str(error):
+        return str(error)
+    return cattrs.v.format_exception(error, type_)
 
 
 def _clean_cattrs_message(message: str) -> str:
@@ -91,6 +101,8 @@ def _clean_cattrs_message(message: str) -> str:
             return f"unknown field(s): {what.split('(')[-1].rstrip(')')}"
         if what == "required field missing":
             return f"{field}: required"
+        if ":" in what.split(" ", 1)[0]:  # already "field: message" from a validator
+            return what
         return f"{field}: {what}" if field else what
     return message
 

@@ -7,11 +7,12 @@ from pathlib import Path
 
 from quart import Blueprint, Response, request
 from werkzeug.exceptions import NotFound
+from werkzeug.routing import PathConverter
 
 from ..engine.paths import PathEscapeError, confine
 from .files import file_response
 
-__all__ = ["blueprint", "find_web_dist"]
+__all__ = ["SpaPath", "blueprint", "find_web_dist"]
 
 blueprint = Blueprint("spa", __name__)
 
@@ -45,10 +46,15 @@ async def index() -> Response:
     return await _index(find_web_dist())
 
 
-@blueprint.get("/<path:path>")
+class SpaPath(PathConverter):
+    """Any path except ``/api`` and below: those are the API's, and must get its JSON 404 or
+    405 rather than the web app."""
+
+    regex = r"(?!api(?:/|$))[^/].*?"
+
+
+@blueprint.get("/<spa:path>")
 async def anything(path: str) -> Response:
-    if path == "api" or path.startswith("api/"):
-        raise NotFound()
     dist = find_web_dist()
     if dist is not None:
         try:
