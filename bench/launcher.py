@@ -29,9 +29,11 @@ HOOK_LOG_ENV = "BENCH_HOOK_LOG"
 
 def instrument(log_path: Path) -> None:
     """Wrap the ``report`` callable of every job so progress reports are stamped and logged."""
-    original = service.run_job
+    original = service.run_job  # type: ignore[attr-defined]
     if original is not worker.run_job:
-        raise RuntimeError("mediarip.engine.service no longer calls worker.run_job: update the probe")
+        raise RuntimeError(
+            "mediarip.engine.service no longer calls worker.run_job: update the probe"
+        )
     log = log_path.open("a", buffering=1)
     lock = threading.Lock()
 
@@ -47,7 +49,7 @@ def instrument(log_path: Path) -> None:
 
         return original(request, token, stamped)
 
-    service.run_job = run_job  # type: ignore[assignment]
+    service.run_job = run_job  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":

@@ -61,6 +61,6 @@ class SSEStream:
         """Read until a ``job_update`` puts ``job_id`` in one of ``statuses``; return that update."""
         while True:
             name, data, _ = await self.next()
-            if name == "job_update" and data["job"]["id"] == job_id:
-                if data["job"].get("status") in statuses:
-                    return data["job"]  # type: ignore[no-any-return]
+            job: dict[str, Any] = (data.get("job") or {}) if name == "job_update" else {}
+            if job.get("id") == job_id and job.get("status") in statuses:
+                return job

@@ -528,7 +528,8 @@ class DownloadSettings:
     ``source_templates`` maps a domain to the yt-dlp output template for its downloads, with
     ``"*"`` for every other site; templates are relative to ``output_dir`` and cannot leave it.
     ``rate_limit`` is in bytes per second. ``recover_on_start`` says what happens to jobs a crash
-    left queued or downloading: resume them, or mark them failed.
+    left queued or downloading: resume them, or mark them failed. ``max_jobs_per_minute`` limits
+    how fast one session may add jobs.
     """
 
     output_dir: Path = attrs.field(default=Path("downloads"), metadata=_spec(_path, text=True))
@@ -543,6 +544,8 @@ class DownloadSettings:
     recover_on_start: RecoverMode = attrs.field(
         default="resume", metadata=_spec(_choice(RecoverMode), text=True)
     )
+    #: Jobs one session may create per minute (bursts up to as many); 0 means no limit.
+    max_jobs_per_minute: int = attrs.field(default=60, metadata=_spec(_integer(0, 100_000)))
 
 
 @attrs.frozen

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from quart import Response, request
+from quart import Response, g, request
 from quart_trio import QuartTrio
 
 from ..services import Services
-from . import cookies, downloads, events, openapi, probes, spa, system
+from . import cookies, downloads, events, guard, openapi, probes, spa, system
 from .errors import register_error_handlers
 from .sessions import SessionTracker
 
@@ -18,6 +18,7 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'"
 )
 MAX_BODY = 2 * 1024 * 1024  # a 1 MiB cookies.txt in multipart, with room to spare
+SESSION_START_PATHS = frozenset({"/", "/api/config/public"})
 
 
 def create_app(services: Services) -> QuartTrio:
@@ -33,17 +34,23 @@ def create_app(services: Services) -> QuartTrio:
     for module in (downloads, events, probes, cookies, system, openapi, spa):
         app.register_blueprint(module.blueprint)
     register_error_handlers(app)
+    app.before_request(guard.check_request)
 
     @app.after_request
     async def finish(response: Response) -> Response:
-        tracker.set_cookie(response)
+        if request.path in SESSION_START_PATHS and response.status_code < 400:
+            # The web app gets its session and CSRF cookies with its page and its first call.
+            await tracker.current()
+        if g.get("session_id"):
+            tracker.set_cookie(response)
+            guard.set_csrf_cookie(response)
         headers = response.headers
         headers["Content-Security-Policy"] = CSP
         headers["X-Content-Type-Options"] = "nosniff"
         headers["Referrer-Policy"] = "no-referrer"
         headers["X-Frame-Options"] = "DENY"
         headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        if request.scheme == "https":
+        if guard.is_https():
             headers["Strict-Transport-Security"] = "max-age=31536000"
         if request.path.startswith("/api/") and "Cache-Control" not in headers:
             headers["Cache-Control"] = "no-store"

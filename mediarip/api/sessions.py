@@ -18,6 +18,7 @@ from quart import Response, g, request
 
 from ..models import utcnow
 from ..services import Services
+from .guard import API_SESSION, cookies_secure
 
 __all__ = ["COOKIE_NAME", "OPEN_SESSION", "SessionTracker"]
 
@@ -42,7 +43,9 @@ class SessionTracker:
         cached: str | None = g.get("session_id")
         if cached is not None:
             return cached
-        if self._mode == "open":
+        if g.get("api_client"):
+            session_id = API_SESSION  # API-key clients share one queue, cookie or not
+        elif self._mode == "open":
             session_id = OPEN_SESSION
         else:
             session_id = request.cookies.get(COOKIE_NAME, "")
@@ -53,6 +56,12 @@ class SessionTracker:
         g.session_id = session_id
         return session_id
 
+    async def has_valid_cookie(self) -> bool:
+        """Whether the request carries a session this server issued (always, in open mode)."""
+        if self._mode == "open":
+            return True
+        return await self._known(request.cookies.get(COOKIE_NAME, ""))
+
     async def scope(self) -> str | None:
         """The session whose jobs the caller sees; None: every session's."""
         session_id = await self.current()
@@ -62,16 +71,13 @@ class SessionTracker:
         """``after_request``: give a new session its cookie."""
         if not g.get("new_session"):
             return
-        secure = self._services.settings.server.secure_cookies
-        if secure is None:
-            secure = request.scheme == "https"
         response.set_cookie(
             COOKIE_NAME,
             g.session_id,
             max_age=self._max_age,
             httponly=True,
             samesite="Lax",
-            secure=secure,
+            secure=cookies_secure(),
             path="/",
         )
 

@@ -38,8 +38,26 @@ function fallbackMessage(status: number): string {
   return `The request was refused (HTTP ${status}).`
 }
 
+/**
+ * The CSRF token the server put in the `mrip_csrf` cookie for this session. Echoed in
+ * `X-CSRF-Token` on every request that changes something, it proves the request comes from
+ * this app (a server with an API key refuses changes that carry neither).
+ */
+export function csrfToken(cookies: string = document.cookie): string | null {
+  for (const part of cookies.split(';')) {
+    const [name, ...rest] = part.trim().split('=')
+    if (name === 'mrip_csrf') return decodeURIComponent(rest.join('='))
+  }
+  return null
+}
+
 async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' }
+  const method = opts.method ?? 'GET'
+  if (method !== 'GET') {
+    const token = csrfToken()
+    if (token) headers['X-CSRF-Token'] = token
+  }
   let body = opts.body
   if (opts.json !== undefined) {
     headers['Content-Type'] = 'application/json'
@@ -48,7 +66,7 @@ async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
   let res: Response
   try {
     res = await fetch(path, {
-      method: opts.method ?? 'GET',
+      method,
       headers,
       body,
       credentials: 'same-origin',

@@ -32,6 +32,18 @@ describe('the API client', () => {
     await expect(api.listDownloads()).rejects.toMatchObject({ code: 'network_error', status: 0 })
   })
 
+  it('echoes the session\'s CSRF cookie on changes, never on reads', async () => {
+    document.cookie = 'mrip_csrf=tok123; path=/'
+    const fetchMock = vi.fn(async () => jsonResponse(200, { jobs: [] }))
+    vi.stubGlobal('fetch', fetchMock)
+    await api.cancelDownload('j1')
+    await api.listDownloads()
+    const calls = fetchMock.mock.calls as unknown as [string, RequestInit][]
+    expect((calls[0][1].headers as Record<string, string>)['X-CSRF-Token']).toBe('tok123')
+    expect((calls[1][1].headers as Record<string, string>)['X-CSRF-Token']).toBeUndefined()
+    expect(api.csrfToken('a=1; mrip_csrf=x%3Dy')).toBe('x=y')
+  })
+
   it('passes an abort through untouched', async () => {
     vi.stubGlobal('fetch', vi.fn(async () => Promise.reject(new DOMException('aborted', 'AbortError'))))
     const err = await api.getUrlInfo('https://a.example').catch((e: unknown) => e)
