@@ -539,6 +539,8 @@ class DownloadSettings:
         default=MappingProxyType({"*": DEFAULT_TEMPLATE}), metadata=_spec(_templates)
     )
     allow_private_networks: bool = attrs.field(default=False, metadata=_spec(_boolean))
+    #: Private addresses downloads may reach even so (a NAS on the LAN, say): IPs or networks.
+    private_allowlist: tuple[IPNetwork, ...] = attrs.field(default=(), metadata=_spec(_networks))
     socket_timeout: float = attrs.field(default=20.0, metadata=_spec(_SOCKET_TIMEOUT))
     rate_limit: int | None = attrs.field(default=None, metadata=_spec(_rate_limit))
     recover_on_start: RecoverMode = attrs.field(

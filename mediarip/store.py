@@ -15,25 +15,37 @@ finishes (``abandon_on_cancel=False``) and the transaction is either committed o
 as a whole; the caller then sees ``trio.Cancelled``. Nothing is left half-written.
 
 The store knows nothing of business rules: it stores and returns :class:`~mediarip.models.Job`
-values and session rows, and counts its job writes in :attr:`Store.revision` so a cache above
-can tell when a listing went stale.
+values, session rows and the admin side's records (single values such as the server secret,
+admin sessions, settings overrides, the error log), and counts its job writes in
+:attr:`Store.revision` so a cache above can tell when a listing went stale. Moments are stored
+as ISO 8601 strings in UTC, so comparing the strings compares the times (the purge's cutoffs).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import attrs
 import trio
 
 from .models import Job, JobError, JobKind, JobStatus, MediaType
 
-__all__ = ["NETWORK_FILESYSTEMS", "Store", "choose_journal_mode", "filesystem_of"]
+__all__ = [
+    "NETWORK_FILESYSTEMS",
+    "AdminSession",
+    "ErrorEntry",
+    "SessionSummary",
+    "Store",
+    "choose_journal_mode",
+    "filesystem_of",
+]
 
 T = TypeVar("T")
 
@@ -84,6 +96,35 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX sessions_by_last_seen ON sessions (last_seen);
     """,
+    # 2: the admin side. `meta` holds single values (server secret, admin credentials, API key);
+    # `setting_overrides` the admin panel's settings as JSON; `admin_sessions` the sha256 of
+    # each admin cookie; `error_log` one row per failed job. The purge looks jobs up by age.
+    """
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE setting_overrides (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE admin_sessions (
+        token_hash TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        generation TEXT NOT NULL
+    );
+    CREATE TABLE error_log (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        at         TEXT NOT NULL,
+        job_id     TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        url        TEXT NOT NULL,
+        code       TEXT NOT NULL,
+        message    TEXT NOT NULL
+    );
+    CREATE INDEX error_log_by_at ON error_log (at);
+    CREATE INDEX jobs_by_finished_at ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+    """,
 )
 
 _JOB_COLUMNS = [
@@ -117,6 +158,35 @@ _JOB_COLUMNS = [
 _SELECT_JOB = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs"
 
 
+@attrs.frozen
+class ErrorEntry:
+    """One failed job in the error log."""
+
+    at: dt.datetime
+    job_id: str
+    session_id: str
+    url: str
+    code: str
+    message: str
+
+
+@attrs.frozen
+class SessionSummary:
+    """A session and what it holds: job counts by status and the bytes of its files."""
+
+    id: str
+    created_at: dt.datetime | None  # None: jobs remain of a session whose row is gone
+    last_seen: dt.datetime | None
+    jobs: dict[str, int]
+    bytes: int
+
+
+@attrs.frozen
+class AdminSession:
+    created_at: dt.datetime
+    generation: str
+
+
 def filesystem_of(path: Path, mounts: str | None = None) -> str:
     """The filesystem type of the mount that holds ``path``, read from /proc/mounts."""
     if mounts is None:
@@ -144,6 +214,15 @@ def choose_journal_mode(fs_type: str) -> str:
 
 def _iso(value: dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat(timespec="milliseconds")
+
+
+def _utc_iso(value: dt.datetime) -> str:
+    """A moment to compare with stored stamps, which are UTC: ISO strings then sort by time."""
+    return value.astimezone(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def _from_iso(value: str | None) -> dt.datetime | None:
+    return None if value is None else dt.datetime.fromisoformat(value)
 
 
 def _job_to_row(job: Job) -> dict[str, Any]:
@@ -362,6 +441,221 @@ class Store:
         )
         stamp = _iso(now)
         await self._call(self._write, lambda db: db.execute(sql, (session_id, stamp, stamp)))
+
+    async def delete_idle_sessions(
+        self, idle_since: dt.datetime, *, unless_jobs_in: Iterable[JobStatus] | None = None
+    ) -> list[str]:
+        """Delete sessions last seen before ``idle_since`` and return their ids. A session
+        with jobs is kept: with any job (``unless_jobs_in=None``) or with a job in one of
+        ``unless_jobs_in``."""
+        where = "s.last_seen < ? AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.session_id = s.id"
+        params: list[Any] = [_utc_iso(idle_since)]
+        if unless_jobs_in is not None:
+            wanted = [s.value for s in unless_jobs_in]
+            where += f" AND j.status IN ({', '.join('?' for _ in wanted)})"
+            params.extend(wanted)
+        where += ")"
+
+        def statements(db: sqlite3.Connection) -> list[str]:
+            ids = [r[0] for r in db.execute(f"SELECT s.id FROM sessions s WHERE {where}", params)]
+            db.executemany("DELETE FROM sessions WHERE id = ?", [(i,) for i in ids])
+            return ids
+
+        return await self._call(self._write, statements)
+
+    async def session_summaries(self) -> list[SessionSummary]:
+        """Every session (and every session id that still has jobs), most recently seen first."""
+
+        def query() -> list[SessionSummary]:
+            rows = self._db.execute(
+                "SELECT session_id, status, count(*), coalesce(sum(filesize), 0) "
+                "FROM jobs GROUP BY session_id, status"
+            ).fetchall()
+            counts: dict[str, dict[str, int]] = {}
+            sizes: dict[str, int] = {}
+            for session_id, status, count, size in rows:
+                counts.setdefault(session_id, {})[status] = count
+                sizes[session_id] = sizes.get(session_id, 0) + size
+            summaries = []
+            for session_id, created, seen in self._db.execute(
+                "SELECT id, created_at, last_seen FROM sessions"
+            ):
+                summaries.append(
+                    SessionSummary(
+                        session_id,
+                        _from_iso(created),
+                        _from_iso(seen),
+                        counts.pop(session_id, {}),
+                        sizes.get(session_id, 0),
+                    )
+                )
+            for session_id, jobs in counts.items():  # jobs whose session row is gone
+                summaries.append(SessionSummary(session_id, None, None, jobs, sizes[session_id]))
+            epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
+            summaries.sort(key=lambda s: s.last_seen or epoch, reverse=True)
+            return summaries
+
+        return await self._call(query)
+
+    # -- jobs, for the purge and the admin ----------------------------------------------------
+
+    async def list_jobs_finished_before(
+        self, cutoff: dt.datetime, statuses: Iterable[JobStatus]
+    ) -> list[Job]:
+        """Jobs in ``statuses`` whose ``finished_at`` is before ``cutoff``, oldest first."""
+        wanted = [s.value for s in statuses]
+        sql = (
+            f"{_SELECT_JOB} WHERE finished_at IS NOT NULL AND finished_at < ? "
+            f"AND status IN ({', '.join('?' for _ in wanted)}) ORDER BY finished_at"
+        )
+        params = [_utc_iso(cutoff), *wanted]
+        return await self._call(
+            lambda: [_job_from_row(row) for row in self._db.execute(sql, params)]
+        )
+
+    async def job_counts(self) -> dict[str, int]:
+        """How many jobs there are in each status (statuses with none are left out)."""
+        sql = "SELECT status, count(*) FROM jobs GROUP BY status"
+        return await self._call(lambda: {s: int(n) for s, n in self._db.execute(sql)})
+
+    # -- single values: the server secret, admin credentials, the API key ---------------------
+
+    async def get_meta(self, key: str) -> str | None:
+        sql = "SELECT value FROM meta WHERE key = ?"
+
+        def query() -> str | None:
+            row = self._db.execute(sql, (key,)).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._call(query)
+
+    async def set_meta(self, key: str, value: str | None) -> None:
+        """Store ``value`` under ``key``; None removes it."""
+        if value is None:
+            sql, params = "DELETE FROM meta WHERE key = ?", (key,)
+        else:
+            sql = (
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+            )
+            params = (key, value)
+        await self._call(self._write, lambda db: db.execute(sql, params))
+
+    async def ensure_meta(self, key: str, value: str) -> str:
+        """The value stored under ``key``, storing ``value`` first if there is none."""
+
+        def statements(db: sqlite3.Connection) -> str:
+            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
+            return str(db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0])
+
+        return await self._call(self._write, statements)
+
+    async def set_admin_credentials(self, values: Mapping[str, str]) -> None:
+        """Store the admin's credentials (meta keys) and end every admin session, together:
+        a new password never leaves an old admin cookie valid."""
+
+        def statements(db: sqlite3.Connection) -> None:
+            db.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                list(values.items()),
+            )
+            db.execute("DELETE FROM admin_sessions")
+
+        await self._call(self._write, statements)
+
+    # -- admin sessions -----------------------------------------------------------------------
+
+    async def insert_admin_session(
+        self, token_hash: str, session: AdminSession, *, expired_before: dt.datetime
+    ) -> None:
+        """Store an admin session, and forget those created before ``expired_before``."""
+        insert = "INSERT INTO admin_sessions (token_hash, created_at, generation) VALUES (?, ?, ?)"
+        row = (token_hash, _utc_iso(session.created_at), session.generation)
+        cutoff = _utc_iso(expired_before)
+
+        def statements(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM admin_sessions WHERE created_at < ?", (cutoff,))
+            db.execute(insert, row)
+
+        await self._call(self._write, statements)
+
+    async def get_admin_session(self, token_hash: str) -> AdminSession | None:
+        sql = "SELECT created_at, generation FROM admin_sessions WHERE token_hash = ?"
+
+        def query() -> AdminSession | None:
+            row = self._db.execute(sql, (token_hash,)).fetchone()
+            return None if row is None else AdminSession(dt.datetime.fromisoformat(row[0]), row[1])
+
+        return await self._call(query)
+
+    async def delete_admin_session(self, token_hash: str) -> None:
+        sql = "DELETE FROM admin_sessions WHERE token_hash = ?"
+        await self._call(self._write, lambda db: db.execute(sql, (token_hash,)))
+
+    # -- settings changed in the admin panel --------------------------------------------------
+
+    async def get_setting_overrides(self) -> dict[str, object]:
+        """Dotted key -> value, as the admin gave it (JSON)."""
+        sql = "SELECT key, value FROM setting_overrides ORDER BY key"
+        return await self._call(lambda: {k: json.loads(v) for k, v in self._db.execute(sql)})
+
+    async def set_setting_overrides(
+        self, changes: Mapping[str, object], removed: Iterable[str] = ()
+    ) -> None:
+        """Store ``changes`` and drop the overrides of ``removed``, in one transaction."""
+        rows = [(key, json.dumps(value)) for key, value in changes.items()]
+        gone = [(key,) for key in removed]
+
+        def statements(db: sqlite3.Connection) -> None:
+            db.executemany(
+                "INSERT INTO setting_overrides (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                rows,
+            )
+            db.executemany("DELETE FROM setting_overrides WHERE key = ?", gone)
+
+        await self._call(self._write, statements)
+
+    # -- the error log ------------------------------------------------------------------------
+
+    async def insert_error(self, entry: ErrorEntry) -> None:
+        sql = (
+            "INSERT INTO error_log (at, job_id, session_id, url, code, message) "
+            "VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        row = (
+            _utc_iso(entry.at),
+            entry.job_id,
+            entry.session_id,
+            entry.url,
+            entry.code,
+            entry.message,
+        )
+        await self._call(self._write, lambda db: db.execute(sql, row))
+
+    async def list_errors(self, limit: int) -> list[ErrorEntry]:
+        """The newest ``limit`` entries, newest first."""
+        sql = (
+            "SELECT at, job_id, session_id, url, code, message FROM error_log "
+            "ORDER BY seq DESC LIMIT ?"
+        )
+
+        def query() -> list[ErrorEntry]:
+            return [
+                ErrorEntry(dt.datetime.fromisoformat(at), *rest)
+                for at, *rest in self._db.execute(sql, (limit,))
+            ]
+
+        return await self._call(query)
+
+    async def delete_errors(self, before: dt.datetime | None = None) -> int:
+        """Delete the entries older than ``before`` (None: all of them); return how many."""
+        if before is None:
+            sql, params = "DELETE FROM error_log", ()
+        else:
+            sql, params = "DELETE FROM error_log WHERE at < ?", (_utc_iso(before),)
+        return await self._call(self._write, lambda db: db.execute(sql, params).rowcount)
 
 
 def _connect(path: Path, journal_mode: str) -> sqlite3.Connection:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 from pathlib import Path
@@ -90,8 +91,11 @@ def test_public_addresses_and_names_pass_the_first_look() -> None:
     assert netguard.check_url("http://93.184.215.14/") is None
 
 
+STRICT = netguard.NetworkPolicy()
+
+
 def test_the_guard_refuses_names_that_resolve_to_private_addresses() -> None:
-    with netguard.guarded(True) as state, pytest.raises(netguard.BlockedAddressError):
+    with netguard.guarded(STRICT) as state, pytest.raises(netguard.BlockedAddressError):
         socket.getaddrinfo("localhost", 80)
     assert state.blocked is not None and state.blocked.host == "localhost"
     error = describe_failure(RuntimeError("wrapped"), state.blocked)
@@ -100,9 +104,16 @@ def test_the_guard_refuses_names_that_resolve_to_private_addresses() -> None:
 
 
 def test_the_guard_only_applies_in_guarded_threads() -> None:
-    with netguard.guarded(False):
+    with netguard.guarded(netguard.NetworkPolicy(allow_private=True)):
         assert socket.getaddrinfo("localhost", 80)
     assert socket.getaddrinfo("localhost", 80)  # and not outside
+
+
+def test_an_allowlisted_private_network_is_reachable() -> None:
+    nas = netguard.NetworkPolicy(allowlist=(ipaddress.ip_network("192.168.1.10/32"),))
+    assert netguard.check_url("http://192.168.1.10/video", nas) is None
+    assert netguard.check_url("http://192.168.1.11/video", nas) is not None
+    assert not nas.forbids("192.168.1.10") and nas.forbids("10.0.0.1")
 
 
 def test_playlist_items_parse() -> None:

@@ -38,7 +38,7 @@ async def test_a_new_database_is_migrated_and_uses_wal(tmp_path: Path) -> None:
     async with Store.open(tmp_path / "db.sqlite3") as store:
         assert store.journal_mode == "WAL"
     db = sqlite3.connect(tmp_path / "db.sqlite3")
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"jobs_by_session", "jobs_by_status", "jobs_by_parent"} <= indexes

@@ -23,7 +23,16 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["BlockedAddressError", "GuardState", "check_url", "guarded", "is_forbidden_address"]
+import attrs
+
+__all__ = [
+    "BlockedAddressError",
+    "GuardState",
+    "NetworkPolicy",
+    "check_url",
+    "guarded",
+    "is_forbidden_address",
+]
 
 
 class BlockedAddressError(OSError):
@@ -57,6 +66,24 @@ def is_forbidden_address(address: str) -> bool:
     )
 
 
+@attrs.frozen
+class NetworkPolicy:
+    """Which addresses downloads may reach: public ones always; private ones when
+    ``allow_private`` is set, or when they fall in ``allowlist``."""
+
+    allow_private: bool = False
+    allowlist: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+
+    def forbids(self, address: str) -> bool:
+        if self.allow_private or not is_forbidden_address(address):
+            return False
+        try:
+            ip = ipaddress.ip_address(address.split("%", 1)[0])
+        except ValueError:
+            return True
+        return not any(ip in network for network in self.allowlist)
+
+
 def _literal_host(host: str) -> str | None:
     """The address an IP literal stands for, in any form ``inet_aton`` accepts (decimal
     ``2130706433``, octal, short ``127.1``), or None for a name."""
@@ -70,23 +97,26 @@ def _literal_host(host: str) -> str | None:
         return None
 
 
-def check_url(url: str) -> str | None:
+def check_url(url: str, policy: NetworkPolicy = NetworkPolicy()) -> str | None:
     """A reason to refuse ``url`` at once, or None. Does no DNS."""
+    if policy.allow_private:
+        return None
     host = (urlsplit(url).hostname or "").rstrip(".").lower()
     if not host:
         return "the URL has no host"
     if host == "localhost" or host.endswith(".localhost"):
-        return f"{host} is this server itself"
+        return None if not policy.forbids("127.0.0.1") else f"{host} is this server itself"
     literal = _literal_host(host)
-    if literal is not None and is_forbidden_address(literal):
+    if literal is not None and policy.forbids(literal):
         return f"{host} is a private or reserved address"
     return None
 
 
 class GuardState:
-    """What a guarded thread refused, for the error message."""
+    """A guarded thread's policy, and what it refused (for the error message)."""
 
-    def __init__(self) -> None:
+    def __init__(self, policy: NetworkPolicy) -> None:
+        self.policy = policy
         self.blocked: BlockedAddressError | None = None
 
 
@@ -100,7 +130,7 @@ def _guarded_getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any
     if state is None:
         return results
     for *_, sockaddr in results:
-        if is_forbidden_address(str(sockaddr[0])):
+        if state.policy.forbids(str(sockaddr[0])):
             error = BlockedAddressError(str(host), str(sockaddr[0]))
             state.blocked = error
             raise error
@@ -113,10 +143,10 @@ def _install() -> None:
 
 
 @contextlib.contextmanager
-def guarded(enabled: bool) -> Iterator[GuardState]:
-    """Refuse private addresses in this thread while inside (if ``enabled``)."""
-    state = GuardState()
-    if not enabled:
+def guarded(policy: NetworkPolicy) -> Iterator[GuardState]:
+    """Hold this thread to ``policy`` while inside."""
+    state = GuardState(policy)
+    if policy.allow_private:
         yield state
         return
     _install()

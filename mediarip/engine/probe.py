@@ -11,6 +11,7 @@ from typing import Any
 
 from ..models import FormatInfo, PlaylistEntry, UrlInfo
 from .errors import UserFacingError
+from .netguard import NetworkPolicy
 from .ytdl import CancelToken, open_youtubedl, thumbnail_of
 
 __all__ = ["list_formats", "probe_url"]
@@ -18,8 +19,8 @@ __all__ = ["list_formats", "probe_url"]
 _AUDIO_EXTS = frozenset({"mp3", "m4a", "aac", "opus", "ogg", "oga", "flac", "wav", "weba"})
 
 
-def _extract(url: str, params: dict[str, Any], token: CancelToken, guard_network: bool) -> Any:
-    with open_youtubedl(params, token, guard_network) as ydl:
+def _extract(url: str, params: dict[str, Any], token: CancelToken, policy: NetworkPolicy) -> Any:
+    with open_youtubedl(params, token, policy) as ydl:
         info = ydl.extract_info(url, download=False)
     if not info:
         raise UserFacingError("no_media", "No video or audio was found at this address.")
@@ -37,9 +38,11 @@ def _is_audio_only(info: dict[str, Any]) -> bool:
     return True
 
 
-def probe_url(url: str, params: dict[str, Any], token: CancelToken, guard_network: bool) -> UrlInfo:
+def probe_url(
+    url: str, params: dict[str, Any], token: CancelToken, policy: NetworkPolicy
+) -> UrlInfo:
     """What ``POST /api/url-info`` shows. Blocking; runs in a worker thread."""
-    info = _extract(url, {**params, "extract_flat": "in_playlist"}, token, guard_network)
+    info = _extract(url, {**params, "extract_flat": "in_playlist"}, token, policy)
     if info.get("_type") in ("playlist", "multi_video"):
         entries = []
         for index, entry in enumerate(info.get("entries") or [], start=1):
@@ -76,10 +79,10 @@ def probe_url(url: str, params: dict[str, Any], token: CancelToken, guard_networ
 
 
 def list_formats(
-    url: str, params: dict[str, Any], token: CancelToken, guard_network: bool
+    url: str, params: dict[str, Any], token: CancelToken, policy: NetworkPolicy
 ) -> list[FormatInfo]:
     """What ``GET /api/formats`` lists. Blocking; runs in a worker thread."""
-    info = _extract(url, {**params, "noplaylist": True}, token, guard_network)
+    info = _extract(url, {**params, "noplaylist": True}, token, policy)
     if info.get("_type") in ("playlist", "multi_video"):
         raise UserFacingError(
             "is_playlist", "This URL is a playlist; formats are listed for single videos only."

@@ -67,7 +67,7 @@ from ..store import Store
 from . import paths
 from .errors import UserFacingError, describe_failure
 from .lifecycle import RETRYABLE_STATUSES, playlist_summary
-from .netguard import check_url
+from .netguard import NetworkPolicy, check_url
 from .probe import list_formats, probe_url
 from .worker import (
     Downloaded,
@@ -690,9 +690,7 @@ class DownloadService:
             raise Conflict(f"The job has already ended ({job.status}); there is nothing to cancel.")
 
     def _refuse_private(self, url: str) -> None:
-        if self._settings.downloads.allow_private_networks:
-            return
-        reason = check_url(url)
+        reason = check_url(url, self._network_policy())
         if reason is not None:
             raise ProbeFailed(
                 JobError(
@@ -723,12 +721,12 @@ class DownloadService:
             rate_limit=downloads.rate_limit,
             extractor_args=self._ytdlp_extractor_args(),
             extra_options=self._ytdlp_extra_options(),
-            guard_network=not downloads.allow_private_networks,
+            network=self._network_policy(),
         )
 
     async def _probe(
         self,
-        fn: Callable[[str, dict[str, Any], CancelToken, bool], T],
+        fn: Callable[[str, dict[str, Any], CancelToken, NetworkPolicy], T],
         url: str,
         cookie_file: Path | None,
     ) -> T:
@@ -743,7 +741,7 @@ class DownloadService:
             extra_options=self._ytdlp_extra_options(),
         )
         token = CancelToken()
-        call = functools.partial(fn, url, params, token, not downloads.allow_private_networks)
+        call = functools.partial(fn, url, params, token, self._network_policy())
         try:
             with trio.fail_after(PROBE_TIMEOUT):
                 return await self._in_thread(call, token, self._probe_threads)
@@ -757,6 +755,10 @@ class DownloadService:
             raise
         except Exception as exc:
             raise ProbeFailed(describe_failure(exc)) from None
+
+    def _network_policy(self) -> NetworkPolicy:
+        downloads = self._settings.downloads
+        return NetworkPolicy(downloads.allow_private_networks, downloads.private_allowlist)
 
     def _ytdlp_extractor_args(self) -> dict[str, Any]:
         """yt-dlp wants plain dicts of lists; settings hold read-only maps of tuples."""

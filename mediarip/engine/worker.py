@@ -22,6 +22,7 @@ import attrs
 
 from ..models import JobStatus, MediaType, PlaylistEntry
 from .errors import UserFacingError
+from .netguard import NetworkPolicy
 from .ytdl import CancelToken, base_params, open_youtubedl, thumbnail_of
 
 __all__ = [
@@ -57,7 +58,7 @@ class WorkRequest:
     rate_limit: int | None
     extractor_args: dict[str, Any]
     extra_options: dict[str, Any]
-    guard_network: bool
+    network: NetworkPolicy
 
 
 @attrs.frozen
@@ -257,7 +258,7 @@ def run_job(
         params["playlist_items"] = request.playlist_items
     if request.rate_limit:
         params["ratelimit"] = request.rate_limit
-    with open_youtubedl(params, token, request.guard_network) as ydl:
+    with open_youtubedl(params, token, request.network) as ydl:
         token.raise_if_cancelled()
         info = ydl.extract_info(request.url, download=False, process=False)
         token.raise_if_cancelled()

@@ -31,7 +31,7 @@ import yt_dlp
 from yt_dlp.utils import DownloadCancelled
 from yt_dlp.utils import _utils as ytdlp_utils
 
-from .netguard import guarded
+from .netguard import NetworkPolicy, guarded
 
 __all__ = [
     "CancelToken",
@@ -218,14 +218,14 @@ def base_params(
 
 @contextmanager
 def open_youtubedl(
-    params: dict[str, Any], token: CancelToken, guard_network: bool
+    params: dict[str, Any], token: CancelToken, policy: NetworkPolicy
 ) -> Iterator[CancellableYoutubeDL]:
     """A job's ``YoutubeDL``, in a thread marked for the job and guarded against private
     addresses. An error caused by a cancel comes out as ``DownloadCancelled``; one caused by
     the guard as the guard's :class:`~mediarip.engine.netguard.BlockedAddressError`."""
     with (
         job_thread(token),
-        guarded(guard_network) as guard,
+        guarded(policy) as guard,
         CancellableYoutubeDL(params, token) as ydl,
     ):
         try:

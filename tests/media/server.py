@@ -469,19 +469,21 @@ class MediaServer:
         media_dir: Path,
         *,
         port: int = 0,
+        host: str = "127.0.0.1",
         startup_timeout: float = 15.0,
         env: Mapping[str, str] | None = None,
     ) -> None:
         self.media_dir = Path(media_dir).resolve()
         self.port = port
+        self.host = host
         self.startup_timeout = startup_timeout
         self._env = {**os.environ, **(env or {})}
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
     def base(self) -> str:
-        """``http://127.0.0.1:PORT``, with no trailing slash."""
-        return f"http://127.0.0.1:{self.port}"
+        """``http://HOST:PORT``, with no trailing slash."""
+        return f"http://{self.host}:{self.port}"
 
     def url(self, path: str) -> str:
         """An absolute URL for ``path`` (``"/media/video.mp4"``; the leading slash is optional)."""
@@ -492,7 +494,7 @@ class MediaServer:
         if self._proc is not None:
             raise RuntimeError("MediaServer already started")
         cmd = [sys.executable, "-m", "tests.media.server", "--dir", str(self.media_dir)]
-        cmd += ["--port", str(self.port), "--exit-on-stdin-eof"]
+        cmd += ["--port", str(self.port), "--host", self.host, "--exit-on-stdin-eof"]
         self._proc = subprocess.Popen(
             cmd, cwd=REPO_ROOT, env=self._env, stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
