@@ -74,8 +74,8 @@ async def test_a_redirect_to_a_private_address_is_refused(
         tmp_path, {**STRICT, "MEDIARIP__DOWNLOADS__PRIVATE_ALLOWLIST": "127.0.0.1/32"}
     )
     target = second_media.url("/media/video.mp4")
-    httpx.get(second_media.url("/_requests?clear"))
     async with running_app(settings) as app:
+        await app.client.get(second_media.url("/_requests?clear"))
         ok = await app.submit(media.url("/media/video.mp4"))
         assert (await app.wait_for(ok["id"]))["status"] == "completed"  # the allow-list works
         job = await app.submit(media.url(f"/redirect?to={target}"))
@@ -88,7 +88,8 @@ async def test_a_redirect_to_a_private_address_is_refused(
         )
         assert info.status_code == 400 and info.json()["error"]["code"] == "blocked_address"
     # The private server never saw a request for its media (only our own /_requests calls).
-    seen = httpx.get(second_media.url("/_requests")).json()
+    async with httpx.AsyncClient() as client:
+        seen = (await client.get(second_media.url("/_requests"))).json()
     assert [r["path"] for r in seen if not r["path"].startswith("/_requests")] == []
 
 
