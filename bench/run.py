@@ -293,9 +293,47 @@ async def wait_settled(client: httpx.AsyncClient, timeout: float = 120) -> None:
 # --- 4. memory -----------------------------------------------------------------------------------
 
 
-async def measure_idle_rss(bench: Bench) -> list[Row]:
+async def read_ready(process: trio.Process, timeout: float = 60) -> None:
+    assert process.stdout is not None
+    seen = b""
+    with trio.fail_after(timeout):
+        while b"READY\n" not in seen:
+            chunk = await process.stdout.receive_some()
+            if not chunk:
+                raise RuntimeError("the SSE clients exited before they were all connected")
+            seen += chunk
+
+
+@asynccontextmanager
+async def sse_clients(bench: Bench, cookie: str, out: Path) -> AsyncIterator[trio.Process]:
+    """The SSE client process, once all its streams have had their ``init``. Close its stdin
+    to make it write ``out`` and exit (it is stopped anyway when the block ends)."""
+    cmd = [PYTHON, "-m", "bench.sse_clients", "--url", bench.base_url, "--cookie", cookie]
+    cmd += ["--clients", str(SSE_CLIENTS), "--out", str(out), "--max-seconds", "180"]
+    async with running_process(
+        cmd, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    ) as clients:
+        await read_ready(clients)
+        await trio.sleep(1)  # let the server settle after the connections
+        yield clients
+
+
+async def measure_rss(bench: Bench) -> list[Row]:
+    """On the fresh server: idle, then with the 100 SSE clients connected (no jobs yet)."""
     await trio.sleep(1)
-    return [Row("4 server RSS", "idle, after start-up", f"{bench.rss_mb():.1f} MB")]
+    idle = bench.rss_mb()
+    async with bench.client() as client:
+        cookie = await start_session(client)
+    async with sse_clients(bench, cookie, bench.scratch / "rss-receipts.tsv"):
+        streams = bench.rss_mb()
+    per_stream = (streams - idle) * 1024 / SSE_CLIENTS
+    note(f"RSS idle {idle:.1f} MB, with {SSE_CLIENTS} SSE clients {streams:.1f} MB")
+    section = "4 server RSS"
+    return [
+        Row(section, "idle, after start-up", f"{idle:.1f} MB"),
+        Row(section, f"with {SSE_CLIENTS} SSE clients connected",
+            f"{streams:.1f} MB ({per_stream:.0f} KB per stream)"),
+    ]  # fmt: skip
 
 
 # --- 5. POST /api/downloads ----------------------------------------------------------------------
@@ -452,6 +490,10 @@ async def measure_throughput(bench: Bench) -> list[Row]:
     size = media_file.stat().st_size
     media_file.read_bytes()  # into the page cache, so that neither side pays for the disk
     url = bench.media.url("/media/big.mp4")
+    # The server's first download pays one-time costs (yt-dlp's lazily loaded extractor and
+    # downloader modules); a server that has been running has paid them. The CLI pays its
+    # start-up every time: that is what a command line is.
+    await app_run(bench, url)
     app_times, cli_times = [], []
     for _ in range(THROUGHPUT_ROUNDS):  # interleaved, so drift affects both alike
         elapsed, done = await app_run(bench, url)
@@ -484,17 +526,6 @@ async def measure_throughput(bench: Bench) -> list[Row]:
 
 
 # --- 2. progress latency (and 4. memory with 100 streams) ----------------------------------------
-
-
-async def read_ready(process: trio.Process, timeout: float = 60) -> None:
-    assert process.stdout is not None
-    seen = b""
-    with trio.fail_after(timeout):
-        while b"READY\n" not in seen:
-            chunk = await process.stdout.receive_some()
-            if not chunk:
-                raise RuntimeError("the SSE clients exited before they were all connected")
-            seen += chunk
 
 
 def read_hook_log(path: Path, job_ids: set[str]) -> dict[tuple[str, float], float]:
@@ -530,15 +561,9 @@ async def measure_progress_latency(bench: Bench) -> list[Row]:
     url = bench.media.url(f"/slow/{PROGRESS_RATE}/big.mp4")
     async with bench.client() as client:
         cookie = await start_session(client)
-        cmd = [PYTHON, "-m", "bench.sse_clients", "--url", bench.base_url, "--cookie", cookie]
-        cmd += ["--clients", str(SSE_CLIENTS), "--out", str(out), "--max-seconds", "180"]
-        async with running_process(
-            cmd, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE
-        ) as clients:
-            await read_ready(clients)
-            await trio.sleep(1)
+        rss_before = bench.rss_mb()
+        async with sse_clients(bench, cookie, out) as clients:
             rss_streams = bench.rss_mb()
-            note(f"{SSE_CLIENTS} SSE clients connected; RSS {rss_streams:.1f} MB")
             jobs = [await submit(client, url) for _ in range(PROGRESS_DOWNLOADS)]
             job_ids = [job["id"] for job in jobs]
             await wait_all_progressing(client, job_ids)
@@ -575,7 +600,9 @@ async def measure_progress_latency(bench: Bench) -> list[Row]:
         Row(section, "hook -> SSE client max", ms(max(latencies))),
         Row(section, "events matched (reports x clients)",
             f"{len(latencies):,} ({len(in_window)} reports in {PROGRESS_WINDOW:.0f} s)"),
-        Row("4 server RSS", f"with {SSE_CLIENTS} SSE clients connected", f"{rss_streams:.1f} MB"),
+        Row("4 server RSS", "later: before section 2 (after sections 5, 6 and 1)",
+            f"{rss_before:.1f} MB"),
+        Row("4 server RSS", f"  + {SSE_CLIENTS} SSE clients", f"{rss_streams:.1f} MB"),
         Row("4 server RSS", f"  + {PROGRESS_DOWNLOADS} downloads running (peak)",
             f"{rss_peak:.1f} MB"),
     ]  # fmt: skip
@@ -675,7 +702,7 @@ async def measure_cancel(bench: Bench) -> list[Row]:
 
 async def run_all(scratch: Path, media: MediaServer) -> list[Row]:
     async with media_rip_server(scratch, media) as bench:
-        rows = await measure_idle_rss(bench)
+        rows = await measure_rss(bench)
         post_rows, listing_cookie = await measure_post_latency(bench)
         rows += post_rows
         rows += await measure_listing(bench, listing_cookie)
@@ -693,8 +720,14 @@ def header() -> str:
     )
 
 
+def load_average() -> float:
+    """The 1-minute load average: other work on the machine shares its cores with the run."""
+    return os.getloadavg()[0]
+
+
 def main() -> int:
     started = time.monotonic()
+    load_before = load_average()
     scratch = Path(tempfile.mkdtemp(prefix="mediarip-bench-"))
     try:
         note("making the benchmark media (cached in .cache/bench/)")
@@ -708,7 +741,11 @@ def main() -> int:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     print_table(rows, header())
-    print(f"whole run: {time.monotonic() - started:.0f} s")
+    print(
+        f"whole run: {time.monotonic() - started:.0f} s; 1-min load average before "
+        f"{load_before:.1f}, after {load_average():.1f} on {os.cpu_count()} CPUs "
+        "(a load before the run well above 0 means other work shared the cores: rerun)"
+    )
     return 0
 
 

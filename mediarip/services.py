@@ -1,4 +1,10 @@
-"""The long-lived parts of a running media-rip, opened together and closed in order."""
+"""The long-lived parts of a running media-rip, opened together and closed in order.
+
+Settings are reached through ``services.settings``, which always returns the settings in force:
+those loaded at startup (without the admin's plain-text password) with the admin panel's
+changes over them (:class:`~mediarip.overrides.LiveSettings`, ``services.config``). Read it
+when the value is needed, not once: what is read once applies only after a restart.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +17,13 @@ from pathlib import Path
 import attrs
 import trio
 
+from .auth import Auth, forget_password_env, without_plaintext
 from .broker import Broker
 from .config import Settings
 from .engine import DownloadService
+from .overrides import LiveSettings
+from .purge import PurgeSchedule
+from .reports import AdminReports, error_log_writer
 from .store import Store
 
 __all__ = ["Services", "open_services"]
@@ -23,27 +33,55 @@ log = logging.getLogger("mediarip")
 
 @attrs.frozen
 class Services:
-    settings: Settings
+    config: LiveSettings
     store: Store
     broker: Broker
     downloads: DownloadService
+    auth: Auth
+    reports: AdminReports
     started_at: float = attrs.field(factory=time.monotonic)
+    #: The purge's schedule and its "purge now"; made here, as it works on these services.
+    purge: PurgeSchedule = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "purge", PurgeSchedule(self))
+
+    @property
+    def settings(self) -> Settings:
+        """The settings in force now (the panel's changes included)."""
+        return self.config.current
 
 
 @asynccontextmanager
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
-    """Open the store, recover interrupted jobs and run the download service.
+    """Open the store, load the admin's credentials and settings, recover interrupted jobs, and
+    run the download service and the purge.
 
-    On exit, in this order: the event streams end, running jobs stop (left ``queued``), the
-    service's nursery waits for their threads, and the database closes last."""
+    On exit, in this order: the purge stops, the event streams end, running jobs stop (left
+    ``queued``), the service's nursery waits for their threads, and the database closes last."""
     data_dir = Path(settings.server.data_dir)
-    await trio.Path(settings.downloads.output_dir).mkdir(parents=True, exist_ok=True)
     async with Store.open(data_dir / "mediarip.sqlite3") as store:
         log.info("database %s (journal %s)", data_dir / "mediarip.sqlite3", store.journal_mode)
+        auth = await Auth.open(settings, store)
+        forget_password_env()
+        config = await LiveSettings.load(without_plaintext(settings), store)
+        current = config.current
+        await trio.Path(current.downloads.output_dir).mkdir(parents=True, exist_ok=True)
         broker = Broker()
         try:
-            async with DownloadService.open(store, broker, settings) as downloads:
+            async with DownloadService.open(
+                store, broker, current, on_failure=error_log_writer(store)
+            ) as downloads:
+                config.subscribe(downloads.apply_settings)
                 await downloads.recover()
-                yield Services(settings, store, broker, downloads)
+                reports = AdminReports(store, downloads, auth.secret)
+                services = Services(config, store, broker, downloads, auth, reports)
+                config.subscribe(services.purge.reschedule)
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(services.purge.run, name="purge schedule")
+                    try:
+                        yield services
+                    finally:
+                        nursery.cancel_scope.cancel()
         finally:
             broker.close()

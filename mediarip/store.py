@@ -531,6 +531,7 @@ class Store:
 
     async def set_meta(self, key: str, value: str | None) -> None:
         """Store ``value`` under ``key``; None removes it."""
+        params: tuple[str, ...]
         if value is None:
             sql, params = "DELETE FROM meta WHERE key = ?", (key,)
         else:
@@ -651,6 +652,7 @@ class Store:
 
     async def delete_errors(self, before: dt.datetime | None = None) -> int:
         """Delete the entries older than ``before`` (None: all of them); return how many."""
+        params: tuple[str, ...]
         if before is None:
             sql, params = "DELETE FROM error_log", ()
         else:

@@ -6,7 +6,7 @@ from quart import Response, g, request
 from quart_trio import QuartTrio
 
 from ..services import Services
-from . import cookies, downloads, events, guard, openapi, probes, spa, system
+from . import admin, cookies, downloads, events, guard, openapi, probes, spa, system, themes
 from .errors import register_error_handlers
 from .sessions import SessionTracker
 
@@ -31,8 +31,9 @@ def create_app(services: Services) -> QuartTrio:
     tracker = SessionTracker(services)
     app.extensions["mediarip.sessions"] = tracker
 
-    for module in (downloads, events, probes, cookies, system, openapi, spa):
+    for module in (downloads, events, probes, cookies, system, openapi, admin, themes, spa):
         app.register_blueprint(module.blueprint)
+    themes.load_at_startup(app)
     register_error_handlers(app)
     app.before_request(guard.check_request)
 

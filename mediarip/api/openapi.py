@@ -19,7 +19,11 @@ import attrs
 from quart import Blueprint, Response
 
 from .. import __version__
+from ..auth import ApiKeyState
 from ..models import PRIVATE_JOB_FIELDS, FormatInfo, Job, JobError, NewJob, PlaylistEntry, UrlInfo
+from ..overrides import SettingView
+from ..purge import PurgeReport
+from ..reports import DiskUsage, ErrorView, SessionView, StorageReport
 
 __all__ = ["blueprint", "document"]
 
@@ -40,6 +44,10 @@ def _type_schema(tp: Any) -> dict[str, Any]:
         return schema
     if origin in (list, tuple):
         return {"type": "array", "items": _type_schema(typing.get_args(tp)[0])}
+    if origin is dict:
+        return {"type": "object", "additionalProperties": _type_schema(typing.get_args(tp)[1])}
+    if origin is typing.Literal:
+        return {"enum": list(typing.get_args(tp))}
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return {"type": "string", "enum": [m.value for m in tp]}
     if isinstance(tp, type) and attrs.has(tp):
@@ -88,6 +96,21 @@ def _json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 _JOB_REF = {"$ref": "#/components/schemas/Job"}
 _ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _ERRORS = {"404": _error_response("No such job in your scope")}
+_THEME_REF = {"$ref": "#/components/schemas/Theme"}
+_THEME_ID = {"name": "theme_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_THEME = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,39}$"},
+        "name": {"type": "string"},
+        "mode": {"type": "string", "enum": ["dark", "light"]},
+        "description": {"type": "string"},
+        "author": {"type": "string"},
+        "builtin": {"type": "boolean"},
+        "has_preview": {"type": "boolean"},
+    },
+    "required": ["id", "name", "mode", "description", "author", "builtin", "has_preview"],
+}
 
 
 @functools.cache
@@ -285,9 +308,70 @@ def document() -> dict[str, Any]:
                 "responses": {"200": _json_response("Settings the UI needs", {"type": "object"})}
             }
         },
+        "/api/themes": {
+            "get": {
+                "summary": "Built-in and custom themes, and the admin's defaults",
+                "responses": {
+                    "200": _json_response(
+                        "Themes",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "themes": {"type": "array", "items": _THEME_REF},
+                                "defaults": {
+                                    "type": "object",
+                                    "properties": {
+                                        "dark": {"type": "string"},
+                                        "light": {"type": "string"},
+                                        "mode": {
+                                            "type": "string",
+                                            "enum": ["system", "dark", "light"],
+                                        },
+                                    },
+                                    "required": ["dark", "light", "mode"],
+                                },
+                            },
+                            "required": ["themes", "defaults"],
+                        },
+                    )
+                },
+            }
+        },
+        "/api/themes/{theme_id}/theme.css": {
+            "get": {
+                "summary": "A theme's stylesheet, scoped to :root[data-theme=<id>]",
+                "parameters": [_THEME_ID],
+                "responses": {
+                    "200": {
+                        "description": "The stylesheet (ETag, short max-age)",
+                        "content": {"text/css": {"schema": {"type": "string"}}},
+                    },
+                    "304": {"description": "Not modified (If-None-Match)"},
+                    "404": _error_response("No such theme"),
+                },
+            }
+        },
+        "/api/themes/{theme_id}/preview": {
+            "get": {
+                "summary": "A theme's preview image",
+                "parameters": [_THEME_ID],
+                "responses": {
+                    "200": {
+                        "description": "The image (ETag, short max-age)",
+                        "content": {
+                            kind: {"schema": {"type": "string", "format": "binary"}}
+                            for kind in ("image/png", "image/jpeg", "image/webp")
+                        },
+                    },
+                    "304": {"description": "Not modified (If-None-Match)"},
+                    "404": _error_response("No such theme, or it has no preview"),
+                },
+            }
+        },
         "/api/openapi.json": {
             "get": {"responses": {"200": _json_response("This document", {"type": "object"})}}
         },
+        **_admin_paths(job_list),
     }
     error = {
         "type": "object",
@@ -312,8 +396,232 @@ def document() -> dict[str, Any]:
                 "UrlInfo": _model_schema(UrlInfo, response=True),
                 "PlaylistEntry": _model_schema(PlaylistEntry, response=True),
                 "FormatInfo": _model_schema(FormatInfo, response=True),
+                "Theme": _THEME,
+                "AdminStatus": _ADMIN_STATUS,
+                "Setting": _model_schema(SettingView, response=True),
+                "SessionView": _model_schema(SessionView, response=True),
+                "DiskUsage": _model_schema(DiskUsage, response=True),
+                "StorageReport": _model_schema(StorageReport, response=True),
+                "ErrorView": _model_schema(ErrorView, response=True),
+                "PurgeReport": _model_schema(PurgeReport, response=True),
+                "ApiKeyState": _model_schema(ApiKeyState, response=True),
                 "Error": error,
             }
+        },
+    }
+
+
+# -- /api/admin ----------------------------------------------------------------------------------
+
+_ADMIN_STATUS = {
+    "type": "object",
+    "properties": {
+        "setup_required": {"type": "boolean"},
+        "logged_in": {"type": "boolean"},
+        "username": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+        "admin_enabled": {"type": "boolean"},
+    },
+    "required": ["setup_required", "logged_in", "username", "admin_enabled"],
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    schema = {
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _admin(responses: dict[str, Any], **operation: Any) -> dict[str, Any]:
+    """An admin operation: it needs the admin cookie, and the admin side can be off."""
+    return {
+        **operation,
+        "responses": {
+            **responses,
+            "401": _error_response("Not logged in to the admin panel"),
+            "404": _error_response("The admin side is off (admin.enabled: false)"),
+        },
+    }
+
+
+def _admin_paths(job_list: dict[str, Any]) -> dict[str, Any]:
+    _string = {"type": "string"}
+    settings = {
+        "type": "object",
+        "properties": {"settings": {"type": "object", "additionalProperties": _ref("Setting")}},
+        "required": ["settings"],
+    }
+    key_state = _ref("ApiKeyState")
+    new_key = {"allOf": [key_state, {"type": "object", "properties": {"key": _string}}]}
+    refusals = {
+        "409": _error_response("Pinned by the environment, or read-only in the panel"),
+        "422": _error_response("An unknown key or a bad value; the message names it"),
+    }
+    locked = _error_response("Too many failed attempts: see Retry-After")
+    return {
+        "/api/admin/status": {
+            "get": {
+                "summary": "Whether setup is needed and whether you are logged in",
+                "responses": {
+                    "200": _json_response("Status", _ref("AdminStatus")),
+                    "404": _error_response("The admin side is off (admin.enabled: false)"),
+                },
+            }
+        },
+        "/api/admin/setup": {
+            "post": {
+                "summary": "First-run setup with the one-time token from the server log",
+                "requestBody": _body(
+                    {"token": _string, "username": _string, "password": _string}, ["password"]
+                ),
+                "responses": {
+                    "200": _json_response("Set up, and logged in", _ref("AdminStatus")),
+                    "401": _error_response("Wrong setup token"),
+                    "403": _error_response("No setup token given"),
+                    "404": _error_response("The admin side is off (admin.enabled: false)"),
+                    "409": _error_response("Already set up"),
+                    "422": _error_response("The password or username breaks a rule"),
+                    "429": locked,
+                },
+            }
+        },
+        "/api/admin/login": {
+            "post": {
+                "summary": "Log in: sets the mrip_admin cookie",
+                "requestBody": _body(
+                    {"username": _string, "password": _string}, ["username", "password"]
+                ),
+                "responses": {
+                    "200": _json_response("Logged in", _ref("AdminStatus")),
+                    "401": _error_response("Wrong username or password"),
+                    "404": _error_response("The admin side is off (admin.enabled: false)"),
+                    "409": _error_response("Setup comes first"),
+                    "422": _error_response("A field is missing or not a string"),
+                    "429": locked,
+                },
+            }
+        },
+        "/api/admin/logout": {
+            "post": _admin({"204": {"description": "Logged out"}}, summary="Log out"),
+        },
+        "/api/admin/password": {
+            "post": _admin(
+                {
+                    "200": _json_response(
+                        "Changed; every other admin session has ended",
+                        {"type": "object", "properties": {"changed": {"type": "boolean"}}},
+                    ),
+                    "403": _error_response("The current password is wrong"),
+                    "409": _error_response("The password is set in the config"),
+                    "422": _error_response("The new password breaks a rule"),
+                    "429": locked,
+                },
+                summary="Change the admin password",
+                requestBody=_body({"current": _string, "new": _string}, ["current", "new"]),
+            )
+        },
+        "/api/admin/sessions": {
+            "get": _admin(
+                {
+                    "200": _json_response(
+                        "Sessions, most recently seen first",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "sessions": {"type": "array", "items": _ref("SessionView")}
+                            },
+                            "required": ["sessions"],
+                        },
+                    )
+                }
+            )
+        },
+        "/api/admin/sessions/{session_id}/jobs": {
+            "get": _admin(
+                {"200": _json_response("The session's jobs", job_list)},
+                parameters=[
+                    {"name": "session_id", "in": "path", "required": True, "schema": _string}
+                ],
+            )
+        },
+        "/api/admin/storage": {
+            "get": _admin({"200": _json_response("Disk and jobs", _ref("StorageReport"))})
+        },
+        "/api/admin/errors": {
+            "get": _admin(
+                {
+                    "200": _json_response(
+                        "Failed jobs, newest first",
+                        {
+                            "type": "object",
+                            "properties": {"errors": {"type": "array", "items": _ref("ErrorView")}},
+                            "required": ["errors"],
+                        },
+                    ),
+                    "422": _error_response("A parameter is invalid"),
+                },
+                parameters=[
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    }
+                ],
+            ),
+            "delete": _admin(
+                {
+                    "200": _json_response(
+                        "Cleared",
+                        {"type": "object", "properties": {"removed": {"type": "integer"}}},
+                    )
+                }
+            ),
+        },
+        "/api/admin/purge": {
+            "post": _admin(
+                {"200": _json_response("What was removed", _ref("PurgeReport"))},
+                summary="Purge now, whatever purge.enabled says",
+            )
+        },
+        "/api/admin/settings": {
+            "get": _admin({"200": _json_response("Every setting but the secrets", settings)}),
+            "patch": _admin(
+                {"200": _json_response("The settings after the change", settings), **refusals},
+                summary="Change settings: {dotted key: value}, all or none",
+                requestBody={
+                    "required": True,
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+            ),
+        },
+        "/api/admin/settings/{key}": {
+            "delete": _admin(
+                {"200": _json_response("The settings after the reset", settings), **refusals},
+                summary="Drop the panel's value of a setting",
+                parameters=[{"name": "key", "in": "path", "required": True, "schema": _string}],
+            )
+        },
+        "/api/admin/api-key": {
+            "get": _admin({"200": _json_response("Whether a key is set (masked)", key_state)}),
+            "post": _admin(
+                {
+                    "201": _json_response("A new key, shown this once", new_key),
+                    "409": _error_response("The key is set in the config"),
+                },
+            ),
+            "delete": _admin(
+                {
+                    "200": _json_response("Revoked", key_state),
+                    "409": _error_response("The key is set in the config"),
+                },
+            ),
         },
     }
 

@@ -2,13 +2,23 @@
 
 from .errors import UserFacingError
 from .netguard import check_url
-from .service import Conflict, DownloadService, JobNotFound, ProbeFailed, StopReason
+from .service import (
+    Conflict,
+    DownloadService,
+    FailureSink,
+    JobNotFound,
+    ProbeFailed,
+    Removal,
+    StopReason,
+)
 
 __all__ = [
     "Conflict",
     "DownloadService",
+    "FailureSink",
     "JobNotFound",
     "ProbeFailed",
+    "Removal",
     "StopReason",
     "UserFacingError",
     "check_url",

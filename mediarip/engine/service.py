@@ -27,6 +27,15 @@ copies on the stored rows, so nobody sees a state older than what was published.
 Request handlers call the public coroutines. Each is safe to cancel: the steps that must not
 be cut in half (insert a job and schedule it; mark a job queued and schedule it again) run
 in shielded scopes, so a client that disconnects leaves either the whole change or none.
+
+Removing jobs. ``delete`` (a person) and ``remove_jobs`` (the purge) share one path: each job's
+file goes first, then the rows, then a ``job_removed`` event per job. A file that cannot be
+removed keeps its job (and its playlist's parent), so nothing is left on disk that no row
+points to any more, and a later try can finish the work.
+
+Beyond the engine. The service knows nothing of the admin side; it takes an optional
+``on_failure`` callback, called once with each job that ends ``failed`` (the error log), and
+``apply_settings`` for settings changed while it runs.
 """
 
 from __future__ import annotations
@@ -35,8 +44,9 @@ import enum
 import functools
 import logging
 import math
+import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -81,7 +91,15 @@ from .worker import (
 )
 from .ytdl import CancelToken, DownloadCancelled, base_params
 
-__all__ = ["Conflict", "DownloadService", "JobNotFound", "ProbeFailed", "StopReason"]
+__all__ = [
+    "Conflict",
+    "DownloadService",
+    "FailureSink",
+    "JobNotFound",
+    "ProbeFailed",
+    "Removal",
+    "StopReason",
+]
 
 log = logging.getLogger("mediarip.engine")
 T = TypeVar("T")
@@ -104,6 +122,21 @@ class ProbeFailed(Exception):
     def __init__(self, error: JobError) -> None:
         super().__init__(error.message)
         self.error = error
+
+
+#: Called with each job that has just ended ``failed`` (the admin's error log).
+FailureSink = Callable[[Job], Awaitable[None]]
+
+
+@attrs.frozen
+class Removal:
+    """What removing jobs did: jobs and files removed, bytes freed, and the jobs kept because
+    their file could not be removed."""
+
+    jobs: int = 0
+    files: int = 0
+    bytes: int = 0
+    kept: tuple[str, ...] = ()
 
 
 class StopReason(enum.Enum):
@@ -146,12 +179,18 @@ class DownloadService:
     """Create with :meth:`open`; everything else is for request handlers and the server."""
 
     def __init__(
-        self, store: Store, broker: Broker, settings: Settings, nursery: trio.Nursery
+        self,
+        store: Store,
+        broker: Broker,
+        settings: Settings,
+        nursery: trio.Nursery,
+        on_failure: FailureSink | None = None,
     ) -> None:
         self._store = store
         self._broker = broker
         self._settings = settings
         self._nursery = nursery
+        self._on_failure = on_failure
         self._trio_token = trio.lowlevel.current_trio_token()
         downloads = settings.downloads
         self._slots = trio.CapacityLimiter(downloads.max_concurrent)
@@ -168,11 +207,16 @@ class DownloadService:
     @classmethod
     @asynccontextmanager
     async def open(
-        cls, store: Store, broker: Broker, settings: Settings
+        cls,
+        store: Store,
+        broker: Broker,
+        settings: Settings,
+        *,
+        on_failure: FailureSink | None = None,
     ) -> AsyncIterator[DownloadService]:
         """Run the service; on exit every job is stopped (left ``queued``) and awaited."""
         async with trio.open_nursery() as nursery:
-            service = cls(store, broker, settings, nursery)
+            service = cls(store, broker, settings, nursery, on_failure)
             try:
                 yield service
             finally:
@@ -195,6 +239,20 @@ class DownloadService:
     def set_max_concurrent(self, value: int) -> None:
         self._slots.total_tokens = value
         self._download_threads.total_tokens = value
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Take settings changed while running. The limits change at once (running jobs keep
+        their slots), everything else is read per job; the folders stay those the service
+        started with, since the files and jobs already there would be lost otherwise."""
+        self._settings = attrs.evolve(
+            settings,
+            server=attrs.evolve(settings.server, data_dir=self._settings.server.data_dir),
+            downloads=attrs.evolve(
+                settings.downloads, output_dir=self._settings.downloads.output_dir
+            ),
+        )
+        self.set_max_concurrent(settings.downloads.max_concurrent)
+        self._probe_threads.total_tokens = settings.downloads.max_probes
 
     async def submit(self, session_id: str, new: NewJob) -> Job:
         """Create a job and schedule it; answers at once (extraction happens in the job)."""
@@ -281,16 +339,24 @@ class DownloadService:
         doomed = [*children, job]
         await self._stop_and_wait([j.id for j in doomed], StopReason.DELETE)
         with trio.CancelScope(shield=True):
-            await self._store.delete_jobs(j.id for j in doomed)
-            self._playlists.pop(job.id, None)
-            for gone in doomed:
-                await trio.to_thread.run_sync(self._remove_files, gone)
-                self._broker.publish(
-                    "job_removed", {"id": gone.id}, session_id=gone.session_id, job_id=gone.id
-                )
-            if job.parent_id is not None:
-                await self._child_removed(job)
-            self.revision += 1
+            removal = await self._forget(doomed)
+        if removal.kept:
+            raise Conflict(
+                "The job's file could not be removed from the downloads folder (see the server "
+                "log); the job was kept. Fix the folder's permissions and delete it again."
+            )
+
+    async def remove_jobs(self, jobs: Iterable[Job]) -> Removal:
+        """Remove finished jobs with their files, as :meth:`delete` would (the purge's way in).
+
+        The jobs were chosen from the database a moment ago; one that runs now (a retry) is
+        left alone, and so is every job of a playlist one of whose jobs runs. Shielded: once
+        started, the removal finishes."""
+        batch = list(jobs)
+        busy = {job.parent_id or job.id for job in batch if self._busy(job)}
+        with trio.CancelScope(shield=True):
+            removal = await self._forget([j for j in batch if (j.parent_id or j.id) not in busy])
+        return removal
 
     async def probe(self, url: str, cookie_file: Path | None) -> UrlInfo:
         return await self._probe(probe_url, url, cookie_file)
@@ -308,14 +374,19 @@ class DownloadService:
             error = JobError(
                 "interrupted", "The server stopped while this job was running. Retry it."
             )
+            finished_at = utcnow()
             await self._store.update_jobs_where_status(
-                ACTIVE_STATUSES, status=JobStatus.FAILED, error=error, finished_at=utcnow()
+                ACTIVE_STATUSES, status=JobStatus.FAILED, error=error, finished_at=finished_at
             )
             for job in jobs:
                 if job.kind is JobKind.SINGLE:
                     await trio.to_thread.run_sync(
                         paths.remove_work_dir, paths.work_dir_for(self.downloads_dir, job.id)
                     )
+                    failed = attrs.evolve(
+                        job, status=JobStatus.FAILED, error=error, finished_at=finished_at
+                    )
+                    await self._report_failure(failed)
             return len(jobs)
         for job in reversed(jobs):  # oldest first, so the queue keeps its order
             if job.kind is JobKind.PLAYLIST:
@@ -581,6 +652,19 @@ class DownloadService:
         run.settled = True
         run.unsaved.clear()
         await self._change(run, status=status, finished_at=utcnow(), **changes)
+        if status is JobStatus.FAILED:
+            await self._report_failure(run.job)
+
+    async def _report_failure(self, job: Job) -> None:
+        """Tell ``on_failure`` (shielded: the failure is final, so is its record). Its own
+        failure is logged, never the job's business."""
+        if self._on_failure is None:
+            return
+        with trio.CancelScope(shield=True):
+            try:
+                await self._on_failure(job)
+            except Exception:
+                log.exception("recording the failure of job %s failed", job.id)
 
     # -- playlists ----------------------------------------------------------------------------
 
@@ -677,6 +761,46 @@ class DownloadService:
         self._start(queued)
         self._publish(queued, changes)
         self._child_status(queued)
+
+    async def _forget(self, doomed: list[Job]) -> Removal:
+        """Remove stopped jobs: files first, then rows, then a ``job_removed`` event each.
+
+        A job whose file cannot be removed keeps its row, and so does its playlist's parent,
+        so a later try can finish (callers shield this)."""
+        removed: list[Job] = []
+        kept: list[Job] = []
+        files = size = 0
+        for job in doomed:
+            try:
+                freed = await trio.to_thread.run_sync(self._remove_files, job)
+            except OSError as exc:
+                log.warning("could not remove the file of job %s: %r", job.id, exc)
+                kept.append(job)
+                continue
+            removed.append(job)
+            if freed is not None:
+                files, size = files + 1, size + freed
+        kept_parents = {job.parent_id for job in kept}
+        removed = [job for job in removed if job.id not in kept_parents]
+        await self._store.delete_jobs(job.id for job in removed)
+        gone_ids = {job.id for job in removed}
+        for job in removed:
+            self._playlists.pop(job.id, None)
+            self._broker.publish(
+                "job_removed", {"id": job.id}, session_id=job.session_id, job_id=job.id
+            )
+        for job in removed:
+            if job.parent_id is not None and job.parent_id not in gone_ids:
+                await self._child_removed(job)
+        self.revision += 1
+        return Removal(len(removed), files, size, tuple(job.id for job in kept))
+
+    def _busy(self, job: Job) -> bool:
+        """Whether the job, or a job of its playlist, is waiting or running now."""
+        if job.id in self._runs:
+            return True
+        playlist = self._playlists.get(job.id)
+        return playlist is not None and any(child in self._runs for child in playlist.children)
 
     async def _stop_and_wait(self, job_ids: Iterable[str], reason: StopReason) -> None:
         runs = [self._runs[i] for i in job_ids if i in self._runs]
@@ -775,17 +899,24 @@ class DownloadService:
             options[key] = value
         return options
 
-    def _remove_files(self, job: Job) -> None:
-        """A deleted job's file and partial files (runs in a worker thread)."""
+    def _remove_files(self, job: Job) -> int | None:
+        """A removed job's file and partial files, and the folders left empty (runs in a worker
+        thread). Returns the size of the file removed, None if there was none; raises
+        :class:`OSError` when the file is there but cannot be removed."""
         paths.remove_work_dir(paths.work_dir_for(self.downloads_dir, job.id))
         if not job.filename:
-            return
+            return None
         try:
             target = paths.confine(self.downloads_dir, job.filename)
         except paths.PathEscapeError:
-            return
-        target.unlink(missing_ok=True)
+            return None
+        try:
+            size: int | None = os.stat(target).st_size
+            target.unlink()
+        except FileNotFoundError:
+            size = None
         paths.remove_empty_parents(target.parent, self.downloads_dir)
+        return size
 
 
 def _playlist_error(playlist: _Playlist) -> JobError | None:

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -161,10 +162,18 @@ NewContext = Callable[..., BrowserContext]
 
 
 @pytest.fixture
-def new_context(browser: Browser) -> Iterator[NewContext]:
+def open_contexts() -> list[BrowserContext]:
+    """The contexts this test made. The ``server`` fixture closes them before it stops the
+    server: a browser's idle keep-alive connections would hold a graceful shutdown up for
+    Hypercorn's whole ``graceful_timeout`` (3 s)."""
+    return []
+
+
+@pytest.fixture
+def new_context(browser: Browser, open_contexts: list[BrowserContext]) -> Iterator[NewContext]:
     """Make a fresh browser context (its own cookies, so its own session); all are closed at the
     end of the test. Keyword arguments go to ``browser.new_context``."""
-    made: list[BrowserContext] = []
+    made = open_contexts
 
     def make(**options: Any) -> BrowserContext:
         settings: dict[str, Any] = {
@@ -262,7 +271,9 @@ class AppServer:
         )
 
 
-def _start_server(root: Path, env: dict[str, str] | None = None) -> Iterator[AppServer]:
+@contextmanager
+def running_server(root: Path, env: dict[str, str] | None = None) -> Iterator[AppServer]:
+    """A started server; stopped with SIGTERM at the end, its log's tail printed."""
     server = AppServer(root, free_port(), env)
     server.start()
     try:
@@ -276,9 +287,14 @@ def _start_server(root: Path, env: dict[str, str] | None = None) -> Iterator[App
 
 
 @pytest.fixture
-def server(tmp_path: Path, web_dist: Path) -> Iterator[AppServer]:
+def server(
+    tmp_path: Path, web_dist: Path, open_contexts: list[BrowserContext]
+) -> Iterator[AppServer]:
     """The real server in its default session mode, ``isolated``: each browser its own queue."""
-    yield from _start_server(tmp_path / "app")
+    with running_server(tmp_path / "app") as running:
+        yield running
+        for context in open_contexts:
+            context.close()
 
 
 # ---- the page ------------------------------------------------------------------------------------
@@ -337,6 +353,15 @@ def wait_for_status(row: Locator, *statuses: str, timeout: float = 60_000) -> st
             return status
         time.sleep(0.05)
     raise AssertionError(f"the row stayed {status!r}, never one of {statuses}")
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Save a picture of the page to ``$E2E_SCREENSHOTS/<name>.png`` when that variable is set
+    (for a person to look at; the tests never compare pictures)."""
+    folder = os.environ.get("E2E_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
 @pytest.fixture

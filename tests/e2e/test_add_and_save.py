@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import AppServer, job_rows, open_app, paste, single_row, wait_for_status
+from tests.e2e.conftest import (
+    AppServer,
+    job_rows,
+    open_app,
+    paste,
+    screenshot,
+    single_row,
+    wait_for_status,
+)
 from tests.media import MediaServer
 from tests.support import ffprobe_streams
 
@@ -44,6 +52,8 @@ def test_paste_preview_download_and_save_the_file(
         statuses.add(status)
         if not seen or seen[-1] != int(value):
             seen.append(int(value))
+            if len([v for v in seen if 1 <= v <= 99]) == 3:
+                screenshot(page, "desktop-downloading")
         if status in ("completed", "failed", "cancelled"):
             break
         time.sleep(0.05)
@@ -124,6 +134,7 @@ def test_choose_two_of_three_playlist_items(page: Page, media_server: MediaServe
     expect(group).to_have_attribute("data-status", "completed")
     # The group and its two items, nothing else.
     expect(job_rows(page)).to_have_count(3)
+    screenshot(page, "desktop-playlist")
     # Items 1 and 3 of the feed, in the playlist's order; item 2 (the webm) was left out.
     expect(children.get_by_test_id("job-title")).to_have_text(
         ["Feed item 1 (mp4)", "Feed item 3 (m4a)"]

@@ -3,11 +3,13 @@ a finished one (its file goes too)."""
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import AppServer, paste, single_row, wait_for_status
+from tests.e2e.conftest import AppServer, paste, screenshot, single_row, wait_for_status
 from tests.media import MediaServer
 
 pytestmark = pytest.mark.e2e
@@ -20,8 +22,8 @@ def _record_statuses(page: Page, job_id: str) -> None:
     """Log, in the page, every ``data-status`` the job's row takes from now on."""
     page.evaluate(
         """id => {
-            window.__statuses = [];
             const sel = `[data-testid="job-row"][data-job-id="${id}"]`;
+            window.__statuses = [document.querySelector(sel).dataset.status];
             new MutationObserver(() => {
                 const row = document.querySelector(sel);
                 const s = row && row.dataset.status;
@@ -76,18 +78,24 @@ def test_retry_a_failed_download(page: Page, media_server: MediaServer) -> None:
     assert not any(word in message for word in TECHNICAL), message
     expect(row.get_by_test_id("job-status")).to_have_text("Failed")
     expect(page.get_by_test_id("filter-failed")).to_have_attribute("data-count", "1")
+    screenshot(page, "desktop-failed")
     tried = _requests_for(media_server, "/fail/404")
     assert tried >= 1
 
     _record_statuses(page, job_id)
     row.get_by_test_id("job-retry").click()
     # It runs again: it leaves "failed", asks the site again, and (the link being dead) fails.
-    page.wait_for_timeout(50)
-    wait_for_status(row, "failed", timeout=30_000)
-    expect(row.get_by_test_id("job-error")).to_contain_text("404")
-    statuses = page.evaluate("window.__statuses")
-    assert any(s not in ("failed",) for s in statuses), f"the row never left failed: {statuses}"
+    deadline = time.monotonic() + 30
+    statuses: list[str] = []
+    while time.monotonic() < deadline:
+        statuses = page.evaluate("window.__statuses")
+        if "failed" in statuses[1:] and statuses[-1] == "failed":
+            break
+        time.sleep(0.05)
+    assert statuses[0] == "failed" and len(statuses) >= 3, f"the row never left failed: {statuses}"
     assert statuses[-1] == "failed", statuses
+    expect(row).to_have_attribute("data-status", "failed")
+    expect(row.get_by_test_id("job-error")).to_contain_text("404")
     assert _requests_for(media_server, "/fail/404") > tried
 
 

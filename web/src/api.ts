@@ -2,7 +2,7 @@
 // Every failure becomes an ApiError carrying the server's code and message (or words of our
 // own when the server could not be reached or did not answer JSON).
 
-import type { FormatInfo, Job, NewDownload, PublicConfig, UrlInfo } from './types'
+import type { FormatInfo, Job, NewDownload, PublicConfig, ThemeList, UrlInfo } from './types'
 
 export class ApiError extends Error {
   readonly code: string
@@ -104,6 +104,15 @@ const enc = encodeURIComponent
 
 export function getPublicConfig(): Promise<PublicConfig> {
   return request<PublicConfig>('/api/config/public')
+}
+
+export function getThemes(): Promise<ThemeList> {
+  return request<ThemeList>('/api/themes')
+}
+
+/** A theme's stylesheet, scoped to `:root[data-theme="<id>"]`: link to it, do not fetch it. */
+export function themeCssUrl(id: string): string {
+  return `/api/themes/${enc(id)}/theme.css`
 }
 
 export function getUrlInfo(url: string, signal?: AbortSignal): Promise<UrlInfo> {

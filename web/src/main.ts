@@ -7,6 +7,7 @@ import { useEventsStore } from './stores/events'
 import { jobLabel, useJobsStore } from './stores/jobs'
 import { useNoticesStore } from './stores/notices'
 import { usePreferencesStore } from './stores/preferences'
+import { useThemesStore } from './stores/themes'
 import './styles/tokens.css'
 import './styles/base.css'
 
@@ -17,6 +18,12 @@ app.use(pinia)
 // Colour mode first, so the page is drawn in the right colours from the start.
 const prefs = usePreferencesStore(pinia)
 prefs.bindDocument()
+
+// Then the theme for that mode: the person's pick or the admin's default, as a stylesheet from
+// the API (built-in and custom themes alike), applied once it has loaded.
+const themes = useThemesStore(pinia)
+themes.bindDocument()
+void themes.load()
 
 const config = useConfigStore(pinia)
 void config.load().then((c) => prefs.applyServerDefault(c.theme_default_mode))

@@ -115,3 +115,23 @@ export interface NewDownload {
 
 /** The two views of the narrow layout. */
 export type View = 'add' | 'queue'
+
+/** A colour mode a theme belongs to (the effective mode once "system" is resolved). */
+export type ThemeFamily = 'dark' | 'light'
+
+/** One theme of `GET /api/themes`: a built-in or one of the admin's custom themes. */
+export interface ThemeInfo {
+  id: string
+  name: string
+  mode: ThemeFamily
+  description: string
+  author: string
+  builtin: boolean
+  has_preview: boolean
+}
+
+/** `GET /api/themes`: every theme, and the admin's defaults for people who never picked one. */
+export interface ThemeList {
+  themes: ThemeInfo[]
+  defaults: { dark: string; light: string; mode: ThemeMode }
+}

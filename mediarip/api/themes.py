@@ -1,0 +1,88 @@
+"""``/api/themes``: the theme catalogue, each theme's stylesheet and preview.
+
+The catalogue (:mod:`mediarip.themes`) is loaded once, in a worker thread, before the server
+takes its first request (:func:`load_at_startup`), and kept in
+``app.extensions["mediarip.themes"]``. The admin's defaults are read from the settings in force
+on each request, so a change in the admin panel applies at once; custom themes are read only at
+startup (``ui.themes_dir`` applies on restart).
+
+Stylesheets and previews are served from memory, as they were checked, with a strong ETag and a
+short ``max-age``: a browser revalidates within minutes and gets a 304 when nothing changed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import cast
+
+import trio
+from quart import Blueprint, Quart, Response, current_app, request
+
+from ..themes import Catalogue, Theme, load_catalogue
+from .context import services
+from .errors import ApiError
+
+__all__ = ["EXTENSION", "blueprint", "catalogue", "load_at_startup"]
+
+blueprint = Blueprint("themes", __name__)
+
+EXTENSION = "mediarip.themes"
+CACHE_CONTROL = "public, max-age=300"
+
+
+def load_at_startup(app: Quart) -> None:
+    """Load the catalogue before serving, and warn about configured defaults that do not exist."""
+
+    @app.before_serving
+    async def load_themes() -> None:
+        await catalogue()
+
+
+async def catalogue() -> Catalogue:
+    """The loaded catalogue (loaded now, in a worker thread, if startup has not done it)."""
+    app = current_app
+    loaded = cast("Catalogue | None", app.extensions.get(EXTENSION))
+    if loaded is None:
+        ui = services().settings.ui
+        loaded = await trio.to_thread.run_sync(load_catalogue, ui.themes_dir)
+        loaded.check_defaults(ui)
+        app.extensions[EXTENSION] = loaded
+    return loaded
+
+
+async def _theme(theme_id: str) -> Theme:
+    theme = (await catalogue()).get(theme_id)
+    if theme is None:
+        raise ApiError(404, "theme_not_found", f"There is no theme {theme_id!r}.")
+    return theme
+
+
+def _cached(body: bytes, content_type: str, etag: str) -> Response:
+    if request.if_none_match.contains_weak(etag):
+        response = Response(b"", status=304)
+    else:
+        response = Response(body, content_type=content_type)
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    return response
+
+
+@blueprint.get("/api/themes")
+async def list_themes() -> Response:
+    themes = await catalogue()
+    body = {"themes": themes.listing(), "defaults": themes.defaults(services().settings.ui)}
+    return Response(json.dumps(body), content_type="application/json")
+
+
+@blueprint.get("/api/themes/<theme_id>/theme.css")
+async def theme_css(theme_id: str) -> Response:
+    theme = await _theme(theme_id)
+    return _cached(theme.css, "text/css; charset=utf-8", theme.etag)
+
+
+@blueprint.get("/api/themes/<theme_id>/preview")
+async def theme_preview(theme_id: str) -> Response:
+    theme = await _theme(theme_id)
+    if theme.preview is None or theme.preview_type is None or theme.preview_etag is None:
+        raise ApiError(404, "preview_not_found", f"The theme {theme_id!r} has no preview.")
+    return _cached(theme.preview, theme.preview_type, theme.preview_etag)

@@ -1,0 +1,221 @@
+"""Settings changed in the admin panel: checked, kept in SQLite, applied while the server runs.
+
+The layers of SPEC §6 end here: defaults < YAML < the panel's overrides, with the environment
+pinned above all of them. :class:`LiveSettings` holds the settings loaded at startup (the
+*base*, already without the admin's plain-text password), the overrides, and the result, which
+is what ``services.settings`` returns, so every reader sees a change at once.
+
+What the panel may change. Not the ``server`` and ``admin`` sections: where the server listens,
+its data folder (which holds these very overrides), trusted proxies and the admin's own
+credentials belong to the deployment, and a wrong value there could lock the admin out with no
+way back through the panel. Secrets (fields declared ``repr=False``) are never listed; the API
+key and the password have their own endpoints. Keys the environment sets are shown, marked
+``pinned``, and refused.
+
+When a change takes effect. Most settings are read when they are needed (per job, per request,
+per purge run), and the download limits are pushed to the engine at once, so they apply now.
+Those read once at startup say ``applies: "restart"``: :data:`RESTART_KEYS`.
+
+A stored override that no longer passes (after an upgrade, say) is skipped at startup with a
+warning rather than stopping the server: the admin can fix it in the panel.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Literal
+
+import attrs
+import trio
+
+from .config import ConfigError, Settings, settings_to_dict, with_overrides
+from .purge import schedule_problem
+from .store import Store
+
+__all__ = [
+    "READ_ONLY_SECTIONS",
+    "RESTART_KEYS",
+    "LiveSettings",
+    "SettingInvalid",
+    "SettingPinned",
+    "SettingReadOnly",
+    "SettingRefused",
+    "SettingView",
+]
+
+log = logging.getLogger("mediarip")
+
+READ_ONLY_SECTIONS = frozenset({"server", "admin"})
+RESTART_KEYS = frozenset(
+    {
+        "downloads.output_dir",  # the engine keeps the folder its jobs' files are in
+        "downloads.recover_on_start",  # used once, at startup
+        "session.mode",  # the session tracker is set up once
+        "session.timeout_hours",  # the cookie's lifetime (the purge uses the new value at once)
+        "ui.themes_dir",  # themes are loaded at startup
+    }
+)
+
+Listener = Callable[[Settings], None]
+
+
+class SettingRefused(Exception):
+    """A change the panel cannot make; the message names the key."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class SettingInvalid(SettingRefused):
+    """An unknown key or a bad value."""
+
+
+class SettingPinned(SettingRefused):
+    """The environment sets this key."""
+
+
+class SettingReadOnly(SettingRefused):
+    """The key belongs to the deployment (``server``, ``admin``), not the panel."""
+
+
+@attrs.frozen
+class SettingView:
+    """One setting as the panel shows it."""
+
+    key: str
+    value: object
+    pinned: bool
+    editable: bool
+    overridden: bool
+    applies: Literal["now", "restart"]
+
+
+def _secret_keys() -> frozenset[str]:
+    settings = Settings()
+    return frozenset(
+        f"{section}.{field.name}"
+        for section in settings_to_dict(settings)
+        for field in attrs.fields(type(getattr(settings, section)))
+        if not field.repr
+    )
+
+
+SECRET_KEYS = _secret_keys()
+
+
+def _read_only(key: str) -> bool:
+    return key.partition(".")[0] in READ_ONLY_SECTIONS or key in SECRET_KEYS
+
+
+class LiveSettings:
+    """The settings in force. Create with :meth:`load`; read :attr:`current`."""
+
+    def __init__(self, base: Settings, overrides: Mapping[str, object], store: Store) -> None:
+        self._base = base
+        self._overrides = dict(overrides)
+        self._store = store
+        self._current = with_overrides(base, self._overrides)
+        self._listeners: list[Listener] = []
+
+    @classmethod
+    async def load(cls, base: Settings, store: Store) -> LiveSettings:
+        """The base settings with the stored overrides that still pass."""
+        usable: dict[str, object] = {}
+        for key, value in (await store.get_setting_overrides()).items():
+            if _read_only(key):
+                log.warning("ignoring the stored setting %s: the panel cannot set it", key)
+                continue
+            try:
+                with_overrides(base, {key: value}, source="the settings saved in the panel")
+            except ConfigError as error:
+                log.warning("ignoring a stored setting: %s", error)
+                continue
+            usable[key] = value
+        return cls(base, usable, store)
+
+    @property
+    def current(self) -> Settings:
+        return self._current
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener`` with the new settings after each change (in the trio thread)."""
+        self._listeners.append(listener)
+
+    def describe(self) -> list[SettingView]:
+        """Every setting but the secrets, in the order of the config's sections."""
+        pinned = self._base.pinned
+        views = []
+        for section, values in settings_to_dict(self._current).items():
+            for name, value in values.items():
+                key = f"{section}.{name}"
+                if key in SECRET_KEYS:
+                    continue
+                views.append(
+                    SettingView(
+                        key=key,
+                        value=value,
+                        pinned=key in pinned,
+                        editable=key not in pinned and not _read_only(key),
+                        overridden=key in self._overrides and key not in pinned,
+                        applies="restart" if key in RESTART_KEYS else "now",
+                    )
+                )
+        return views
+
+    async def change(self, changes: Mapping[str, object]) -> None:
+        """Check, store and apply ``changes`` (dotted key -> value): all of them or none.
+
+        Raises :class:`SettingPinned`, :class:`SettingReadOnly` or :class:`SettingInvalid`."""
+        self._refuse_fixed(changes)
+        merged = {**self._overrides, **changes}
+        try:
+            updated = with_overrides(self._base, merged)
+        except ConfigError as error:
+            raise SettingInvalid(str(error)) from None
+        if "purge.schedule" in changes:
+            problem = schedule_problem(updated.purge.schedule)
+            if problem is not None:
+                raise SettingInvalid(f"purge.schedule: {problem}")
+        with trio.CancelScope(shield=True):
+            await self._store.set_setting_overrides(changes)
+            self._apply(merged, updated)
+
+    async def reset(self, keys: Iterable[str]) -> None:
+        """Drop the overrides of ``keys``: back to the config's (or default) values."""
+        keys = list(keys)
+        self._refuse_fixed(dict.fromkeys(keys))
+        merged = {k: v for k, v in self._overrides.items() if k not in keys}
+        updated = with_overrides(self._base, merged)
+        with trio.CancelScope(shield=True):
+            await self._store.set_setting_overrides({}, removed=keys)
+            self._apply(merged, updated)
+
+    def _refuse_fixed(self, changes: Mapping[str, object]) -> None:
+        known = {view.key for view in self.describe()} | SECRET_KEYS
+        unknown = [key for key in changes if key not in known]
+        if unknown:
+            try:
+                with_overrides(self._base, dict.fromkeys(unknown))
+            except ConfigError as error:
+                raise SettingInvalid(str(error)) from None
+        for key in changes:
+            if key in self._base.pinned:
+                variable = "MEDIARIP__" + key.replace(".", "__").upper()
+                raise SettingPinned(
+                    f"{key} is set by the environment ({variable}); change it there and restart"
+                )
+            if _read_only(key):
+                raise SettingReadOnly(
+                    f"{key} belongs to the deployment: set it in the config file or the "
+                    "environment and restart"
+                )
+
+    def _apply(self, overrides: dict[str, object], updated: Settings) -> None:
+        self._overrides, self._current = overrides, updated
+        for listener in self._listeners:
+            try:
+                listener(updated)
+            except Exception:
+                log.exception("applying the changed settings failed in %r", listener)
