@@ -40,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
             "ffmpeg was not found on PATH: merging formats and extracting audio will fail. "
             "Install it (Debian/Ubuntu: apt-get install ffmpeg)."
         )
-    with contextlib.suppress(KeyboardInterrupt):
-        run(settings)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            run(settings)
+    except ConfigError as exc:  # found while starting (a stored setting, the admin password)
+        print(f"mediarip: the configuration has a problem:\n{exc}", file=sys.stderr)
+        return 2
     return 0

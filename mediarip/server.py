@@ -81,8 +81,8 @@ async def serve(
                 # Hypercorn ends once the trigger has returned; the signal task would not.
                 nursery.cancel_scope.cancel,
             )
+            log.info("media-rip is listening on %s", ", ".join(binds))
             base_url = binds[0].replace("0.0.0.0", "127.0.0.1")
-            log.info("media-rip is listening on %s", base_url)
             task_status.started(ServerHandle(base_url, services, stop))
         log.info("stopped serving; waiting for downloads to unwind")
     log.info("shutdown complete")

@@ -621,6 +621,8 @@ async def test_a_bad_configured_default_falls_back_and_is_logged_at_startup(
                 "light": "light",
                 "mode": "system",
             }
+            public = (await app.client.get("/api/config/public")).json()
+            assert (public["theme_dark"], public["theme_light"]) == ("dark", "light")
     assert any("ui.theme_dark is 'nothing'" in m for m in startup), startup
     assert any("ui.theme_light is 'hacker', but it is a dark theme" in m for m in startup), startup
 

@@ -93,9 +93,7 @@ def is_https() -> bool:
 
 
 def csrf_token(session_id: str) -> str:
-    auth = getattr(services(), "auth", None)  # TODO(lead): drop once services.auth lands
-    if auth is None:
-        return ""
+    auth = services().auth
     digest = hmac.new(auth.secret, session_id.encode(), hashlib.sha256).hexdigest()
     return digest[:40]
 
@@ -130,8 +128,8 @@ def _presented_key() -> str | None:
 
 
 async def _require_key_or_app_session() -> None:
-    auth = getattr(services(), "auth", None)  # TODO(lead): drop once services.auth lands
-    if auth is None or not auth.api_key_required:
+    auth = services().auth
+    if not auth.api_key_required:
         return
     presented = _presented_key()
     if presented is not None:
@@ -200,12 +198,15 @@ async def check_request() -> None:
 
 
 def set_csrf_cookie(response: Response) -> None:
-    """``after_request``: give the web app the CSRF token of its session when it lacks it."""
+    """``after_request``: give the web app the CSRF token of its session when it lacks it
+    (only needed, so only sent, while an API key guards changes)."""
     session_id: Any = g.get("session_id")
     if not session_id or session_id == API_SESSION:
         return
+    if not services().auth.api_key_required:
+        return
     token = csrf_token(session_id)
-    if not token or request.cookies.get(CSRF_COOKIE) == token:
+    if request.cookies.get(CSRF_COOKIE) == token:
         return
     response.set_cookie(
         CSRF_COOKIE,

@@ -14,6 +14,7 @@ from quart import Blueprint, Response
 from .. import __version__
 from ..models import AUDIO_FORMATS, VIDEO_FORMATS
 from .context import services
+from .themes import catalogue
 
 __all__ = ["blueprint"]
 
@@ -52,12 +53,13 @@ async def health() -> Response:
 @blueprint.get("/api/config/public")
 async def public_config() -> Response:
     settings = services().settings
+    themes = (await catalogue()).defaults(settings.ui)  # a default that is no theme falls back
     body = {
         "version": __version__,
         "session_mode": settings.session.mode,
         "welcome_message": settings.ui.welcome_message,
-        "theme_dark": settings.ui.theme_dark,
-        "theme_light": settings.ui.theme_light,
+        "theme_dark": themes["dark"],
+        "theme_light": themes["light"],
         "theme_default_mode": settings.ui.theme_default_mode,
         "max_concurrent": settings.downloads.max_concurrent,
         "output_formats": {"video": list(VIDEO_FORMATS), "audio": list(AUDIO_FORMATS)},

@@ -1,17 +1,31 @@
 """Themes in a real browser: picking one recolours the page and survives a reload, the admin's
-default reaches a visitor who never picked, and none of it trips the Content-Security-Policy."""
+default reaches a visitor who never picked, none of it trips the Content-Security-Policy, and
+axe-core finds no contrast problem in any of the nine built-ins on a page with a preview, a
+finished job, a failed one and a playlist."""
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect
 
-from mediarip.themes import BUILTIN_DIR
-from tests.e2e.conftest import AppServer, NewContext, open_app, running_server, screenshot
+from mediarip.themes import BUILTIN_DARK, BUILTIN_DIR, BUILTIN_LIGHT
+from tests.e2e.conftest import (
+    TERMINAL,
+    AppServer,
+    NewContext,
+    open_app,
+    paste,
+    running_server,
+    screenshot,
+)
+from tests.media import MediaServer
 
 pytestmark = pytest.mark.e2e
 
@@ -132,3 +146,64 @@ def test_the_admins_default_applies_to_a_fresh_visitor(
         assert violations == []
         context.close()
         light.context.close()
+
+
+@pytest.fixture(scope="module")
+def busy_server(
+    tmp_path_factory: pytest.TempPathFactory, web_dist: Path, media: MediaServer
+) -> Iterator[AppServer]:
+    """A ``shared`` server whose queue holds a finished job, a failed one and a playlist."""
+    root = tmp_path_factory.mktemp("themes") / "app"
+    with running_server(root, {"MEDIARIP__SESSION__MODE": "shared"}) as server:
+        with httpx.Client(base_url=server.base, timeout=30) as client:
+            ids = [
+                client.post("/api/downloads", json={"url": media.url(path)}).json()["id"]
+                for path in ("/media/video.mp4", "/fail/404", "/feed.rss")
+            ]
+            deadline = time.monotonic() + 60
+            for job_id in ids:
+                while client.get(f"/api/downloads/{job_id}").json()["status"] not in TERMINAL:
+                    assert time.monotonic() < deadline, f"job {job_id} did not end"
+                    time.sleep(0.05)
+        yield server
+
+
+def contrast_violations(page: Page, axe_source: str) -> list[dict[str, Any]]:
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=axe_source)
+    result: dict[str, Any] = page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {runOnly: ['color-contrast']});
+            return {violations: r.violations, passes: r.passes.length};
+        }"""
+    )
+    assert result["passes"] == 1, result  # the rule ran and found text to check
+    return [
+        {"target": node["target"], "summary": node.get("failureSummary", "")}
+        for violation in result["violations"]
+        for node in violation["nodes"]
+    ]
+
+
+@pytest.mark.parametrize("family", ["dark", "light"])
+def test_axe_finds_no_contrast_problem_in_any_builtin_theme(
+    family: str,
+    new_context: NewContext,
+    busy_server: AppServer,
+    media: MediaServer,
+    axe_source: str,
+) -> None:
+    context = new_context(color_scheme=family, bypass_csp=True)  # only to inject axe
+    page = open_app(context, busy_server)
+    expect(page.locator('[data-testid="job-row"]')).to_have_count(6)
+    paste(page, media.url("/feed.rss"))
+    expect(page.get_by_test_id("playlist-item")).to_have_count(3)
+    page.get_by_test_id("theme-button").click()
+    found = {}
+    for theme_id in BUILTIN_DARK if family == "dark" else BUILTIN_LIGHT:
+        page.get_by_test_id(f"theme-select-{family}").select_option(theme_id)
+        expect_theme(page, theme_id)
+        found[theme_id] = contrast_violations(page, axe_source)
+        screenshot(page, f"theme-{theme_id}")
+    bad = {theme_id: nodes for theme_id, nodes in found.items() if nodes}
+    assert not bad, bad
