@@ -48,7 +48,10 @@ def _hypercorn_config(settings: Settings) -> HypercornConfig:
     ]
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
-    config.graceful_timeout = 3.0
+    # On shutdown Hypercorn waits this long for open connections; an idle keep-alive one
+    # (every browser tab has one) would hold every stop up for the whole time. Event streams
+    # are ended by the shutdown trigger, so one second is plenty for requests in flight.
+    config.graceful_timeout = 1.0
     config.keep_alive_timeout = 5.0
     return config
 

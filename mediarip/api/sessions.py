@@ -92,5 +92,7 @@ class SessionTracker:
         now = time.monotonic()
         if now - self._touched.get(session_id, -TOUCH_INTERVAL) < TOUCH_INTERVAL:
             return
+        if len(self._touched) > 100_000:  # a flood of cookie-less clients: start over
+            self._touched.clear()
         self._touched[session_id] = now
         await self._services.store.touch_session(session_id, utcnow())
