@@ -93,7 +93,71 @@ def _json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _add_error(responses: dict[str, Any], status: str, description: str) -> None:
+    """Document an error answer, joining its description to one already there."""
+    present = responses.get(status)
+    if present is None:
+        responses[status] = _error_response(description)
+    elif description not in present["description"]:
+        joined = f"{present['description']}; or: {description}"
+        responses[status] = {**present, "description": joined}  # entries may be shared
+
+
+def _with_guard_and_body_errors(paths: dict[str, Any]) -> dict[str, Any]:
+    """Every state-changing operation passes the guard (API key, cross-site refusal), and
+    every operation with a body can be refused for its size or, for JSON, its syntax."""
+    for operations in paths.values():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            if method not in _SAFE_METHODS:
+                operation.setdefault("security", _CHANGE_SECURITY)
+                for status, description in _GUARD_RESPONSES.items():
+                    _add_error(responses, status, description)
+            body = operation.get("requestBody")
+            if body is None:
+                continue
+            for status, description in _BODY_RESPONSES.items():
+                _add_error(responses, status, description)
+            if "application/json" in body["content"]:
+                for status, description in _JSON_BODY_RESPONSES.items():
+                    _add_error(responses, status, description)
+    return paths
+
+
 _JOB_REF = {"$ref": "#/components/schemas/Job"}
+_SAFE_METHODS = ("get", "head", "options")
+# What guard.check_request answers before any state-changing handler runs (see guard.py).
+_GUARD_RESPONSES = {
+    "401": (
+        "An API key is set and the request carries none (api_key_required, with "
+        "WWW-Authenticate) or a wrong one (invalid_api_key); the web app's own requests "
+        "carry their session's CSRF token instead"
+    ),
+    "403": "A cross-site request (Sec-Fetch-Site or Origin names another site): cross_site",
+}
+# What reading a request body can answer, for every operation that takes one.
+_BODY_RESPONSES = {
+    "413": "The body is larger than 2 MiB: body_too_large",
+}
+_JSON_BODY_RESPONSES = {
+    "400": "No body, a body that is not JSON, or JSON that is not an object: "
+    "empty_body, invalid_json",
+}
+_SECURITY_SCHEMES = {
+    "apiKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "The API key (server.api_key, or generated in the admin panel)",
+    },
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The API key as 'Authorization: Bearer <key>'",
+    },
+}
+# Changes need the key only when one is set: anonymous ({}) is allowed otherwise.
+_CHANGE_SECURITY: list[dict[str, list[str]]] = [{}, {"apiKey": []}, {"bearer": []}]
 _ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _ERRORS = {"404": _error_response("No such job in your scope")}
 _THEME_REF = {"$ref": "#/components/schemas/Theme"}
@@ -132,8 +196,12 @@ def document() -> dict[str, Any]:
                 },
                 "responses": {
                     "201": _json_response("The job, queued", _JOB_REF),
-                    "400": _error_response("Malformed body or refused URL"),
+                    "400": _error_response("Refused URL (blocked_address)"),
                     "422": _error_response("A field is invalid"),
+                    "429": _error_response(
+                        "Too many new jobs from this session "
+                        "(downloads.max_jobs_per_minute): see Retry-After"
+                    ),
                 },
             },
             "get": {
@@ -206,7 +274,9 @@ def document() -> dict[str, Any]:
                         },
                     },
                     "206": {"description": "A range of the file"},
+                    "304": {"description": "Not modified (If-None-Match)"},
                     "409": _error_response("The job has no file yet"),
+                    "416": _error_response("The Range is outside the file"),
                     **_ERRORS,
                 },
             }
@@ -229,8 +299,8 @@ def document() -> dict[str, Any]:
                     "200": _json_response(
                         "What the URL holds", {"$ref": "#/components/schemas/UrlInfo"}
                     ),
-                    "400": _error_response("Refused URL"),
-                    "422": _error_response("Nothing usable at the URL"),
+                    "400": _error_response("Refused URL (blocked_address)"),
+                    "422": _error_response("Not a usable URL, or nothing usable at it"),
                 },
             }
         },
@@ -386,9 +456,20 @@ def document() -> dict[str, Any]:
     }
     return {
         "openapi": "3.1.0",
-        "info": {"title": "media-rip", "version": __version__},
-        "paths": paths,
+        "info": {
+            "title": "media-rip",
+            "version": __version__,
+            "description": (
+                "When an API key is set (server.api_key, or generated in the admin panel), "
+                "every request that changes something must carry it as "
+                "'Authorization: Bearer <key>' or 'X-API-Key: <key>', unless it comes from "
+                "this server's web app with its session cookie and CSRF token "
+                "(the mrip_csrf cookie echoed in X-CSRF-Token). Reads need no key."
+            ),
+        },
+        "paths": _with_guard_and_body_errors(paths),
         "components": {
+            "securitySchemes": _SECURITY_SCHEMES,
             "schemas": {
                 "Job": _model_schema(Job, exclude=PRIVATE_JOB_FIELDS, response=True),
                 "JobError": _model_schema(JobError, response=True),
@@ -406,7 +487,7 @@ def document() -> dict[str, Any]:
                 "PurgeReport": _model_schema(PurgeReport, response=True),
                 "ApiKeyState": _model_schema(ApiKeyState, response=True),
                 "Error": error,
-            }
+            },
         },
     }
 
@@ -441,14 +522,10 @@ def _body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
 
 def _admin(responses: dict[str, Any], **operation: Any) -> dict[str, Any]:
     """An admin operation: it needs the admin cookie, and the admin side can be off."""
-    return {
-        **operation,
-        "responses": {
-            **responses,
-            "401": _error_response("Not logged in to the admin panel"),
-            "404": _error_response("The admin side is off (admin.enabled: false)"),
-        },
-    }
+    answers = dict(responses)
+    _add_error(answers, "401", "Not logged in to the admin panel: admin_login_required")
+    _add_error(answers, "404", "The admin side is off (admin.enabled: false)")
+    return {**operation, "responses": answers}
 
 
 def _admin_paths(job_list: dict[str, Any]) -> dict[str, Any]:
@@ -545,7 +622,10 @@ def _admin_paths(job_list: dict[str, Any]) -> dict[str, Any]:
         },
         "/api/admin/sessions/{session_id}/jobs": {
             "get": _admin(
-                {"200": _json_response("The session's jobs", job_list)},
+                {
+                    "200": _json_response("The session's jobs", job_list),
+                    "404": _error_response("No such session: session_not_found"),
+                },
                 parameters=[
                     {"name": "session_id", "in": "path", "required": True, "schema": _string}
                 ],

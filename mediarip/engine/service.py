@@ -54,6 +54,7 @@ from typing import Any, TypeVar
 import attrs
 import outcome
 import trio
+from yt_dlp.postprocessor.ffmpeg import FFmpegPostProcessor
 
 from ..broker import Broker
 from ..config import Settings
@@ -106,6 +107,7 @@ T = TypeVar("T")
 
 PUBLISH_STEP, PUBLISH_INTERVAL = 1.0, 0.25  # percent, seconds
 WRITE_STEP, WRITE_INTERVAL = 0.5, 1.0
+START_GATE_TIMEOUT = 2.0
 PROBE_TIMEOUT = 120.0
 _PROGRESS_FIELDS = ("progress", "downloaded_bytes", "total_bytes", "speed", "eta")
 
@@ -154,6 +156,7 @@ class _Run:
         self.scope = trio.CancelScope()
         self.stop_reason: StopReason | None = None
         self.done = trio.Event()
+        self.started = trio.Event()  # past yt-dlp's start-up: the next job may start
         self.settled = False  # a final status was written; a late stop changes nothing
         self.unsaved: dict[str, Any] = {}
         self.wake_writer = trio.Event()
@@ -198,6 +201,7 @@ class DownloadService:
         # limiter twice would deadlock) and never share trio's default one with SQLite.
         self._download_threads = trio.CapacityLimiter(downloads.max_concurrent)
         self._probe_threads = trio.CapacityLimiter(downloads.max_probes)
+        self._start_gate = trio.Semaphore(1)
         self._runs: dict[str, _Run] = {}
         self._playlists: dict[str, _Playlist] = {}
         self._accepting = True
@@ -215,6 +219,10 @@ class DownloadService:
         on_failure: FailureSink | None = None,
     ) -> AsyncIterator[DownloadService]:
         """Run the service; on exit every job is stopped (left ``queued``) and awaited."""
+        # yt-dlp asks ffmpeg for its version once per process and caches the answer, also a
+        # failed one: asked inside a job, a cancel that kills the question would leave the
+        # whole process believing there is no ffmpeg. So ask now, outside any job.
+        await trio.to_thread.run_sync(FFmpegPostProcessor.get_versions_and_features)
         async with trio.open_nursery() as nursery:
             service = cls(store, broker, settings, nursery, on_failure)
             try:
@@ -307,6 +315,10 @@ class DownloadService:
             await self._stop_and_wait([job.id, *children], StopReason.CANCEL)
         elif job.id in self._runs:
             await self._stop_and_wait([job.id], StopReason.CANCEL)
+            ended = await self.get(job_id)
+            if ended.status is not JobStatus.CANCELLED:  # it finished first
+                raise Conflict(f"The job ended ({ended.status}) before it could be cancelled.")
+            return ended
         else:
             self._refuse_finished(job)
         return await self.get(job_id)
@@ -443,12 +455,19 @@ class DownloadService:
         # reaches the handlers below as itself, not wrapped in an ExceptionGroup.
         async with trio.open_nursery() as writer_nursery:
             writer_nursery.start_soon(self._write_progress, run)
+            # One job at a time through yt-dlp's start (building a YoutubeDL, extracting):
+            # that is ~60 ms of pure-Python work, and sixteen jobs doing it at once starve the
+            # event loop of the GIL (request latency went from 4 to 60 ms). No checkpoint
+            # between acquiring and starting the task that releases it.
+            await self._start_gate.acquire()
+            writer_nursery.start_soon(self._open_gate_once_started, run)
             ran = await outcome.acapture(
                 self._in_thread,
                 functools.partial(run_job, request, run.token, report),
                 run.token,
                 self._download_threads,
             )
+            run.started.set()
             writer_nursery.cancel_scope.cancel()
         try:
             result = ran.unwrap()
@@ -460,14 +479,27 @@ class DownloadService:
         except Exception as exc:
             error = describe_failure(exc)
             log.info("job %s failed: %s (%r)", job.id, error.code, exc)
-            await trio.to_thread.run_sync(paths.remove_work_dir, request.work_dir)
-            await self._settle(run, JobStatus.FAILED, error=error)
-            return
-        if isinstance(result, PlaylistFound):
-            await trio.to_thread.run_sync(paths.remove_work_dir, request.work_dir)
-            await self._expand(run, result)
-            return
-        await self._finish_download(run, request, result)
+            result = None
+        # The worker is done: what it did is now recorded whole, even if a cancel arrives
+        # meanwhile (it then finds the job ended, and says so).
+        with trio.CancelScope(shield=True):
+            if result is None:
+                await trio.to_thread.run_sync(paths.remove_work_dir, request.work_dir)
+                await self._settle(run, JobStatus.FAILED, error=error)
+            elif isinstance(result, PlaylistFound):
+                await trio.to_thread.run_sync(paths.remove_work_dir, request.work_dir)
+                await self._expand(run, result)
+            else:
+                await self._finish_download(run, request, result)
+
+    async def _open_gate_once_started(self, run: _Run) -> None:
+        """Let the next job start once this one is past yt-dlp's start-up, or after
+        :data:`START_GATE_TIMEOUT` (a slow site must not hold every other job back)."""
+        try:
+            with trio.move_on_after(START_GATE_TIMEOUT):
+                await run.started.wait()
+        finally:
+            self._start_gate.release()
 
     async def _finish_download(self, run: _Run, request: WorkRequest, result: Downloaded) -> None:
         try:
@@ -587,6 +619,7 @@ class DownloadService:
         try:
             if run.done.is_set() or run.token.cancelled:
                 return  # late news from a job that has ended or is being stopped
+            run.started.set()
             if isinstance(report, ProgressReport):
                 self._on_progress(run, report)
             elif isinstance(report, PhaseChanged):

@@ -7,13 +7,25 @@ import type { FormatInfo, Job, NewDownload, PublicConfig, ThemeList, UrlInfo } f
 export class ApiError extends Error {
   readonly code: string
   readonly status: number
+  /** Seconds the server asked us to wait (`Retry-After` of a 429), when it said. */
+  readonly retryAfter: number | null
 
-  constructor(code: string, message: string, status: number) {
+  constructor(code: string, message: string, status: number, retryAfter: number | null = null) {
     super(message)
     this.name = 'ApiError'
     this.code = code
     this.status = status
+    this.retryAfter = retryAfter
   }
+}
+
+/** `Retry-After` in whole seconds (a number or an HTTP date), or null. */
+export function parseRetryAfter(value: string | null, now: number = Date.now()): number | null {
+  if (!value) return null
+  const trimmed = value.trim()
+  if (/^\d+$/.test(trimmed)) return Number(trimmed)
+  const at = Date.parse(trimmed)
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now) / 1000))
 }
 
 /** True for the error `fetch` throws when its AbortController fired. */
@@ -23,7 +35,7 @@ export function isAbort(err: unknown): boolean {
     : typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'AbortError'
 }
 
-interface RequestOptions {
+export interface RequestOptions {
   method?: string
   json?: unknown
   body?: BodyInit
@@ -51,7 +63,7 @@ export function csrfToken(cookies: string = document.cookie): string | null {
   return null
 }
 
-async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
+export async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' }
   const method = opts.method ?? 'GET'
   if (method !== 'GET') {
@@ -95,7 +107,8 @@ async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
     const code = typeof err?.code === 'string' ? err.code : `http_${res.status}`
     const message =
       typeof err?.message === 'string' && err.message ? err.message : fallbackMessage(res.status)
-    throw new ApiError(code, message, res.status)
+    const retryAfter = res.status === 429 ? parseRetryAfter(res.headers.get('Retry-After')) : null
+    throw new ApiError(code, message, res.status, retryAfter)
   }
   return data as T
 }

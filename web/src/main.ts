@@ -1,6 +1,7 @@
 import { createPinia } from 'pinia'
 import { createApp, watch } from 'vue'
 import App from './App.vue'
+import { currentPath, isAdminPath, listenToHistory } from './router'
 import { STATUS_LABELS } from './labels'
 import { useConfigStore } from './stores/config'
 import { useEventsStore } from './stores/events'
@@ -46,7 +47,8 @@ watch(
   },
 )
 
-// The single live connection for the whole app.
-useEventsStore(pinia).connect()
+// The single live connection for the whole app; the admin panel (/admin) has no use for it.
+listenToHistory()
+if (!isAdminPath(currentPath.value)) useEventsStore(pinia).connect()
 
 app.mount('#app')

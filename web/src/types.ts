@@ -135,3 +135,76 @@ export interface ThemeList {
   themes: ThemeInfo[]
   defaults: { dark: string; light: string; mode: ThemeMode }
 }
+
+// ---- the admin panel (/api/admin) ----------------------------------------------------------
+
+/** `GET /api/admin/status` (also the answer of setup and login). */
+export interface AdminStatus {
+  setup_required: boolean
+  logged_in: boolean
+  username: string | null
+  admin_enabled: boolean
+}
+
+/** One browser session as the admin sees it: `id` is a stand-in, never the cookie. */
+export interface AdminSession {
+  id: string
+  created_at: string | null
+  last_seen: string | null
+  /** status -> how many jobs */
+  jobs: Record<string, number>
+  bytes: number
+}
+
+export interface DiskUsage {
+  total: number
+  used: number
+  free: number
+}
+
+/** `GET /api/admin/storage`. */
+export interface StorageReport {
+  disk: DiskUsage
+  jobs: Record<string, number>
+  files_bytes: number
+  sessions: AdminSession[]
+}
+
+/** One entry of the error log (a failed job). */
+export interface ErrorEntry {
+  at: string
+  job_id: string
+  session_id: string
+  url: string
+  code: string
+  message: string
+}
+
+/** What a purge run removed. */
+export interface PurgeReport {
+  jobs: number
+  files: number
+  bytes: number
+  sessions: number
+  errors: number
+}
+
+/** One setting as the panel shows it (`GET /api/admin/settings`). */
+export interface SettingView {
+  key: string
+  value: unknown
+  /** Set by the environment (MEDIARIP__…): shown, never changed here. */
+  pinned: boolean
+  editable: boolean
+  /** Changed in the panel (a reset goes back to the config's or the default value). */
+  overridden: boolean
+  applies: 'now' | 'restart'
+}
+
+export interface ApiKeyState {
+  configured: boolean
+  /** Set in the config (server.api_key): cannot be generated or revoked here. */
+  pinned: boolean
+  /** "…" and the last four characters, or null. */
+  masked: string | null
+}

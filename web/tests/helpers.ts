@@ -64,3 +64,39 @@ export const SAMPLE_FORMATS: FormatInfo[] = [
   fmt({ format_id: '140', ext: 'm4a', vcodec: 'none', acodec: 'mp4a.40.2', tbr: 129.5, resolution: 'audio only' }),
   fmt({ format_id: '251', ext: 'webm', vcodec: null, acodec: 'opus', tbr: 160 }),
 ]
+
+type Handler = (init: RequestInit, url: string) => Response | Promise<Response>
+
+/**
+ * A `fetch` that answers by "METHOD /path" (the query string ignored); anything else is a 404.
+ * `calls` records every request as [method, url, parsed JSON body or undefined].
+ */
+export function routeFetch(routes: Record<string, Handler | Response | unknown>) {
+  const calls: [string, string, unknown][] = []
+  const fetch = async (input: string, init: RequestInit = {}): Promise<Response> => {
+    const method = (init.method ?? 'GET').toUpperCase()
+    const path = input.split('?')[0]
+    let body: unknown
+    if (typeof init.body === 'string') {
+      try {
+        body = JSON.parse(init.body)
+      } catch {
+        body = init.body
+      }
+    }
+    calls.push([method, input, body])
+    const route = routes[`${method} ${path}`]
+    if (route === undefined) return jsonResponse(404, { error: { code: 'not_found', message: 'Not found.' } })
+    if (typeof route === 'function') return (route as Handler)(init, input)
+    if (route instanceof Response) return route.clone()
+    return jsonResponse(200, route)
+  }
+  return { fetch, calls }
+}
+
+export function apiError(status: number, code: string, message: string, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify({ error: { code, message } }), {
+    status,
+    headers: { 'Content-Type': 'application/json', ...headers },
+  })
+}
