@@ -432,7 +432,7 @@ def test_the_error_log_sessions_and_storage_pages(
     expect(entry).to_contain_text(failed["error"]["message"])
 
     go(page, "sessions")
-    session = page.get_by_test_id("admin-session").filter(has_text="Completed: 1")
+    session = page.get_by_test_id("admin-session").filter(has_text="Finished: 1")
     expect(session).to_have_count(1)
     toggle = session.get_by_test_id("admin-session-toggle")
     expect(toggle).to_have_attribute("aria-expanded", "false")
@@ -443,7 +443,7 @@ def test_the_error_log_sessions_and_storage_pages(
     expect(jobs).to_contain_text("Failed")
 
     go(page, "storage")
-    expect(page.get_by_test_id("admin-storage-jobs")).to_contain_text("Completed")
+    expect(page.get_by_test_id("admin-storage-jobs")).to_contain_text("Finished")
     expect(page.get_by_test_id("admin-storage-disk")).to_contain_text("free", ignore_case=True)
 
     go(page, "overview")
