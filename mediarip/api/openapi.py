@@ -20,7 +20,21 @@ from quart import Blueprint, Response
 
 from .. import __version__
 from ..auth import ApiKeyState
-from ..models import PRIVATE_JOB_FIELDS, FormatInfo, Job, JobError, NewJob, PlaylistEntry, UrlInfo
+from ..models import (
+    _FORMAT_ID,
+    _PLAYLIST_ITEMS,
+    _QUALITY,
+    _URL_MAX,
+    AUDIO_FORMATS,
+    PRIVATE_JOB_FIELDS,
+    VIDEO_FORMATS,
+    FormatInfo,
+    Job,
+    JobError,
+    NewJob,
+    PlaylistEntry,
+    UrlInfo,
+)
 from ..overrides import SettingView
 from ..purge import PurgeReport
 from ..reports import DiskUsage, ErrorView, SessionView, StorageReport
@@ -125,6 +139,37 @@ def _with_guard_and_body_errors(paths: dict[str, Any]) -> dict[str, Any]:
 
 
 _JOB_REF = {"$ref": "#/components/schemas/Job"}
+# The rules NewJob's validators apply (models.py), which the field types alone do not say.
+_URL = {
+    "type": "string",
+    "maxLength": _URL_MAX,
+    "pattern": r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]",
+    "description": "an http:// or https:// address",
+}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _new_job_schema() -> dict[str, Any]:
+    schema = _model_schema(NewJob)
+    schema["properties"].update(
+        url=_URL,
+        format_id=_nullable({"type": "string", "pattern": _FORMAT_ID.pattern}),
+        quality=_nullable({"type": "string", "pattern": _QUALITY.pattern}),
+        output_format=_nullable(
+            {
+                "type": "string",
+                "enum": [*VIDEO_FORMATS, *AUDIO_FORMATS],
+                "description": "one of the video formats for video, the audio ones for audio",
+            }
+        ),
+        playlist_items=_nullable({"type": "string", "pattern": _PLAYLIST_ITEMS.pattern}),
+    )
+    return schema
+
+
 _SAFE_METHODS = ("get", "head", "options")
 # What guard.check_request answers before any state-changing handler runs (see guard.py).
 _GUARD_RESPONSES = {
@@ -289,7 +334,7 @@ def document() -> dict[str, Any]:
                         "application/json": {
                             "schema": {
                                 "type": "object",
-                                "properties": {"url": {"type": "string"}},
+                                "properties": {"url": _URL},
                                 "required": ["url"],
                             }
                         }
@@ -306,9 +351,7 @@ def document() -> dict[str, Any]:
         },
         "/api/formats": {
             "get": {
-                "parameters": [
-                    {"name": "url", "in": "query", "required": True, "schema": {"type": "string"}}
-                ],
+                "parameters": [{"name": "url", "in": "query", "required": True, "schema": _URL}],
                 "responses": {
                     "200": _json_response(
                         "Formats",
@@ -473,7 +516,7 @@ def document() -> dict[str, Any]:
             "schemas": {
                 "Job": _model_schema(Job, exclude=PRIVATE_JOB_FIELDS, response=True),
                 "JobError": _model_schema(JobError, response=True),
-                "NewJob": _model_schema(NewJob),
+                "NewJob": _new_job_schema(),
                 "UrlInfo": _model_schema(UrlInfo, response=True),
                 "PlaylistEntry": _model_schema(PlaylistEntry, response=True),
                 "FormatInfo": _model_schema(FormatInfo, response=True),

@@ -28,6 +28,7 @@ __all__ = [
     "confine",
     "place_file",
     "remove_empty_parents",
+    "remove_job_files",
     "remove_work_dir",
     "template_for",
     "work_dir_for",
@@ -111,3 +112,24 @@ def remove_empty_parents(folder: Path, root: Path) -> None:
         except OSError:  # not empty (or gone): stop here
             return
         current = current.parent
+
+
+def remove_job_files(downloads_dir: Path, job_id: str, filename: str | None) -> int | None:
+    """A removed job's file and partial files, and the folders left empty (blocking).
+
+    Returns the size of the file removed, None if there was none; raises :class:`OSError`
+    when the file is there but cannot be removed (the caller then keeps the job)."""
+    remove_work_dir(work_dir_for(downloads_dir, job_id))
+    if not filename:
+        return None
+    try:
+        target = confine(downloads_dir, filename)
+    except PathEscapeError:
+        return None
+    try:
+        size: int | None = os.stat(target).st_size
+        target.unlink()
+    except FileNotFoundError:
+        size = None
+    remove_empty_parents(target.parent, downloads_dir)
+    return size

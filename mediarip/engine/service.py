@@ -44,7 +44,6 @@ import enum
 import functools
 import logging
 import math
-import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -75,7 +74,7 @@ from ..models import (
     utcnow,
 )
 from ..store import Store
-from . import paths
+from . import options, paths
 from .errors import UserFacingError, describe_failure
 from .lifecycle import RETRYABLE_STATUSES, playlist_summary
 from .netguard import NetworkPolicy, check_url
@@ -90,7 +89,7 @@ from .worker import (
     WorkRequest,
     run_job,
 )
-from .ytdl import CancelToken, DownloadCancelled, base_params
+from .ytdl import CancelToken, DownloadCancelled
 
 __all__ = [
     "Conflict",
@@ -449,7 +448,7 @@ class DownloadService:
     async def _execute(self, run: _Run) -> None:
         job = run.job
         await self._change(run, status=JobStatus.EXTRACTING, started_at=utcnow(), error=None)
-        request = self._work_request(job)
+        request = options.work_request(self._settings, job, self.cookie_file(job.session_id))
         report = functools.partial(self._report_from_thread, run)
         # The outcome is taken out of the nursery before it is looked at, so that a failure
         # reaches the handlers below as itself, not wrapped in an ExceptionGroup.
@@ -805,7 +804,9 @@ class DownloadService:
         files = size = 0
         for job in doomed:
             try:
-                freed = await trio.to_thread.run_sync(self._remove_files, job)
+                freed = await trio.to_thread.run_sync(
+                    paths.remove_job_files, self.downloads_dir, job.id, job.filename
+                )
             except OSError as exc:
                 log.warning("could not remove the file of job %s: %r", job.id, exc)
                 kept.append(job)
@@ -847,7 +848,7 @@ class DownloadService:
             raise Conflict(f"The job has already ended ({job.status}); there is nothing to cancel.")
 
     def _refuse_private(self, url: str) -> None:
-        reason = check_url(url, self._network_policy())
+        reason = check_url(url, options.network_policy(self._settings))
         if reason is not None:
             raise ProbeFailed(
                 JobError(
@@ -860,27 +861,6 @@ class DownloadService:
     def cookie_file(self, session_id: str) -> Path:
         return cookie_path(Path(self._settings.server.data_dir), session_id)
 
-    def _work_request(self, job: Job) -> WorkRequest:
-        downloads = self._settings.downloads
-        return WorkRequest(
-            job_id=job.id,
-            url=job.url,
-            work_dir=paths.work_dir_for(self.downloads_dir, job.id),
-            template=paths.template_for(job.url, downloads.source_templates),
-            media_type=job.media_type,
-            format_id=job.format_id,
-            quality=job.quality,
-            output_format=job.output_format,
-            playlist_items=job.playlist_items,
-            expand_playlist=job.parent_id is None,
-            cookie_file=self.cookie_file(job.session_id),
-            socket_timeout=downloads.socket_timeout,
-            rate_limit=downloads.rate_limit,
-            extractor_args=self._ytdlp_extractor_args(),
-            extra_options=self._ytdlp_extra_options(),
-            network=self._network_policy(),
-        )
-
     async def _probe(
         self,
         fn: Callable[[str, dict[str, Any], CancelToken, NetworkPolicy], T],
@@ -888,17 +868,11 @@ class DownloadService:
         cookie_file: Path | None,
     ) -> T:
         self._refuse_private(url)
-        downloads = self._settings.downloads
-        params = base_params(
-            socket_timeout=downloads.socket_timeout,
-            cookie_file=str(cookie_file)
-            if cookie_file and await trio.Path(cookie_file).is_file()
-            else None,
-            extractor_args=self._ytdlp_extractor_args(),
-            extra_options=self._ytdlp_extra_options(),
-        )
+        if cookie_file is not None and not await trio.Path(cookie_file).is_file():
+            cookie_file = None
+        params = options.probe_params(self._settings, cookie_file)
         token = CancelToken()
-        call = functools.partial(fn, url, params, token, self._network_policy())
+        call = functools.partial(fn, url, params, token, options.network_policy(self._settings))
         try:
             with trio.fail_after(PROBE_TIMEOUT):
                 return await self._in_thread(call, token, self._probe_threads)
@@ -912,44 +886,6 @@ class DownloadService:
             raise
         except Exception as exc:
             raise ProbeFailed(describe_failure(exc)) from None
-
-    def _network_policy(self) -> NetworkPolicy:
-        downloads = self._settings.downloads
-        return NetworkPolicy(downloads.allow_private_networks, downloads.private_allowlist)
-
-    def _ytdlp_extractor_args(self) -> dict[str, Any]:
-        """yt-dlp wants plain dicts of lists; settings hold read-only maps of tuples."""
-        args = self._settings.ytdlp.extractor_args
-        return {name: {key: list(v) for key, v in values.items()} for name, values in args.items()}
-
-    def _ytdlp_extra_options(self) -> dict[str, Any]:
-        options: dict[str, Any] = {}
-        for key, value in self._settings.ytdlp.extra_options.items():
-            if isinstance(value, tuple):
-                value = list(value)
-            elif hasattr(value, "items"):
-                value = dict(value.items())
-            options[key] = value
-        return options
-
-    def _remove_files(self, job: Job) -> int | None:
-        """A removed job's file and partial files, and the folders left empty (runs in a worker
-        thread). Returns the size of the file removed, None if there was none; raises
-        :class:`OSError` when the file is there but cannot be removed."""
-        paths.remove_work_dir(paths.work_dir_for(self.downloads_dir, job.id))
-        if not job.filename:
-            return None
-        try:
-            target = paths.confine(self.downloads_dir, job.filename)
-        except paths.PathEscapeError:
-            return None
-        try:
-            size: int | None = os.stat(target).st_size
-            target.unlink()
-        except FileNotFoundError:
-            size = None
-        paths.remove_empty_parents(target.parent, self.downloads_dir)
-        return size
 
 
 def _playlist_error(playlist: _Playlist) -> JobError | None:
