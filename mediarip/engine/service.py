@@ -726,6 +726,10 @@ class DownloadService:
         if playlist is None:
             return
         playlist.children[child.id] = (child.status, child.progress)
+        self._recompute_playlist(playlist)
+
+    def _recompute_playlist(self, playlist: _Playlist) -> None:
+        """Derive the parent's status from its children; publish and store it if it moved."""
         status, progress = playlist_summary(playlist.children.values())
         if status is playlist.job.status and progress == playlist.job.progress:
             return
@@ -738,11 +742,24 @@ class DownloadService:
             changes["error"] = None
         playlist.job = attrs.evolve(playlist.job, **changes)
         self._publish(playlist.job, changes)
-        self._nursery.start_soon(self._write_playlist, playlist.job.id, changes)
+        self._nursery.start_soon(self._write_playlist, playlist.job.id)
 
-    async def _write_playlist(self, parent_id: str, changes: dict[str, Any]) -> None:
+    async def _write_playlist(self, parent_id: str) -> None:
+        """Store the parent's derived state. It writes the state as it is when the write runs,
+        not as it was when it was asked for: two quick changes can then never be stored in
+        the wrong order (the store runs writes one at a time, first come first served)."""
+        playlist = self._playlists.get(parent_id)
+        if playlist is None:
+            return
+        job = playlist.job
         with trio.CancelScope(shield=True):
-            await self._store.update_job(parent_id, **changes)
+            await self._store.update_job(
+                parent_id,
+                status=job.status,
+                progress=job.progress,
+                finished_at=job.finished_at,
+                error=job.error,
+            )
 
     async def _child_removed(self, child: Job) -> None:
         playlist = await self._load_playlist(child.parent_id or "")
@@ -750,8 +767,7 @@ class DownloadService:
             return
         playlist.children.pop(child.id, None)
         if playlist.children:
-            self._child_status(attrs.evolve(child, status=JobStatus.COMPLETED))
-            playlist.children.pop(child.id, None)
+            self._recompute_playlist(playlist)
 
     # -- helpers ------------------------------------------------------------------------------
 
