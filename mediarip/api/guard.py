@@ -198,12 +198,14 @@ async def check_request() -> None:
 
 
 def set_csrf_cookie(response: Response) -> None:
-    """``after_request``: give the web app the CSRF token of its session when it lacks it
-    (only needed, so only sent, while an API key guards changes)."""
+    """``after_request``: give the web app the CSRF token of its session when it lacks it.
+
+    Sessions with a cookie always get it, so that a page opened before an admin sets an API key
+    keeps working after; ``open`` mode, which sets no cookies, only while a key is required."""
     session_id: Any = g.get("session_id")
     if not session_id or session_id == API_SESSION:
         return
-    if not services().auth.api_key_required:
+    if sessions().mode == "open" and not services().auth.api_key_required:
         return
     token = csrf_token(session_id)
     if request.cookies.get(CSRF_COOKIE) == token:

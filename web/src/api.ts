@@ -64,12 +64,24 @@ export function csrfToken(cookies: string = document.cookie): string | null {
 }
 
 export async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
+  const sentToken = csrfToken()
+  try {
+    return await send<T>(path, opts, sentToken)
+  } catch (err) {
+    // A page opened before an API key was set may not hold the CSRF cookie yet; the refusal
+    // brings it, so one more try with it succeeds.
+    const token = csrfToken()
+    if (err instanceof ApiError && err.code === 'api_key_required' && token && token !== sentToken) {
+      return await send<T>(path, opts, token)
+    }
+    throw err
+  }
+}
+
+async function send<T>(path: string, opts: RequestOptions, token: string | null): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' }
   const method = opts.method ?? 'GET'
-  if (method !== 'GET') {
-    const token = csrfToken()
-    if (token) headers['X-CSRF-Token'] = token
-  }
+  if (method !== 'GET' && token) headers['X-CSRF-Token'] = token
   let body = opts.body
   if (opts.json !== undefined) {
     headers['Content-Type'] = 'application/json'

@@ -217,7 +217,8 @@ describe('the API key page', () => {
     await wrapper.get('[data-testid="admin-apikey-generate"]').trigger('click') // no key yet: no question
     await flushPromises()
     const value = wrapper.get('[data-testid="admin-apikey-value"]')
-    expect((value.element as HTMLInputElement).value).toBe(key)
+    expect(value.text()).toBe(key)
+    expect(document.activeElement).toBe(wrapper.get('[data-testid="admin-apikey-copy"]').element)
     await wrapper.get('[data-testid="admin-apikey-copy"]').trigger('click')
     await flushPromises()
     expect(writeText).toHaveBeenCalledWith(key)
