@@ -95,7 +95,7 @@ class AdminReports:
     async def session_jobs(self, public_id: str) -> list[Job]:
         """The jobs of the session shown as ``public_id``, newest first, as they are now."""
         for summary in await self._store.session_summaries():
-            if hmac.compare_digest(self.public_id(summary.id), public_id):
+            if hmac.compare_digest(self.public_id(summary.id).encode(), public_id.encode()):
                 return await self._downloads.list_jobs(summary.id)
         raise SessionNotFound(public_id)
 

@@ -42,8 +42,6 @@ import httpx
 import jsonschema_rs
 import pytest
 
-pytestmark = pytest.mark.slow
-
 CHECKS = ",".join(
     [
         "not_a_server_error",
@@ -200,6 +198,7 @@ SCENARIOS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_every_answer_matches_the_openapi_document(tmp_path: Path, scenario: str) -> None:
     env, authenticated = SCENARIOS[scenario]
@@ -223,9 +222,16 @@ def test_every_answer_matches_the_openapi_document(tmp_path: Path, scenario: str
     assert report["test_cases"]["generated"] >= summary["tested"] * 5, report["test_cases"]
     assert report["complete"], output[-3000:]
     problems = {"failures": report["failures"], "errors": report["errors"]}
+    hint = ""
+    if "Read timed out" in output:
+        hint = (
+            "\n'Read timed out': the request shown waited on a connection that an earlier "
+            "request, whose body the server answered without reading, had wedged; see "
+            "test_an_unread_request_body_does_not_wedge_the_connection.\n"
+        )
     assert report["exit_code"] == 0 and not any(problems.values()), (
         f"schemathesis ({scenario}, seed {SEED}) found: "
-        f"{json.dumps(problems, indent=1)}\n{_findings(output)}"
+        f"{json.dumps(problems, indent=1)}{hint}\n{_findings(output)}"
     )
 
 
@@ -264,6 +270,15 @@ def test_what_the_fuzzing_leaves_out_matches_the_openapi_document(tmp_path: Path
         for job in jobs:
             errors = [e.message for e in validator.iter_errors(job)]
             assert not errors, (job, errors)
+        # The harness's own promise: a download is sent to the loopback proxy and refused.
+        deadline = time.monotonic() + 30
+        while (job := client.get(f"/api/downloads/{created.json()['id']}").json())[
+            "status"
+        ] != "failed":
+            assert time.monotonic() < deadline, job
+            time.sleep(0.1)
+        assert job["error"]["code"] == "blocked_address", job["error"]
+        assert "127.0.0.1" in job["error"]["message"], job["error"]
 
 
 # -- what the fuzzing found: a body the server does not read wedges the connection ---------------
@@ -316,7 +331,7 @@ def test_an_unread_request_body_does_not_wedge_the_connection(
     The fuzzer's "Read timed out" errors: the body reaches the server just after its answer
     was sent (as it does whenever a client's headers and body arrive in two packets), and
     Hypercorn then neither finishes the request nor closes the connection."""
-    body = b'{"url": "https://example.invalid/"}'
+    body = b'{"url": "http://127.0.0.1:9/never.mp4"}'
     port = int(server.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=3) as sock:
         sock.sendall(
@@ -341,3 +356,52 @@ def test_an_unread_request_body_does_not_wedge_the_connection(
             assert following.startswith(b"HTTP/1.1 200"), following[:80]
         else:
             assert b"connection: close" in head.lower(), "closed without saying so"
+
+
+@pytest.mark.parametrize("url", ["http://[", "http://x]/", "https://[::1/x", " HTTP://["])
+def test_a_url_with_a_broken_ip_literal_is_refused_not_a_500(server: str, url: str) -> None:
+    """Found by the fuzzing (``GET /api/formats?url= HTTP://[``): with private networks off
+    (the default), ``netguard.check_url`` calls ``urlsplit``, whose ``ValueError("Invalid IPv6
+    URL")`` nobody catches."""
+    with httpx.Client(base_url=server, timeout=10) as client:
+        answers = {
+            "POST /api/downloads": client.post("/api/downloads", json={"url": url}),
+            "POST /api/url-info": client.post("/api/url-info", json={"url": url}),
+            "GET /api/formats": client.get("/api/formats", params={"url": url}),
+        }
+    wrong = {what: r.status_code for what, r in answers.items() if r.status_code not in (400, 422)}
+    assert not wrong, wrong
+
+
+def test_a_session_id_that_is_not_ascii_is_a_404_not_a_500(tmp_path: Path) -> None:
+    """Found by the ``keyed-admin`` run: ``GET /api/admin/sessions/%C3%A9/jobs`` was a 500
+    once any session existed (``hmac.compare_digest`` refuses non-ASCII strings)."""
+    with mediarip_process(tmp_path, KEYED) as base, httpx.Client(base_url=base) as client:
+        client.get("/api/config/public")  # a session exists
+        client.cookies.set("mrip_admin", admin_cookie(base), path="/api/admin")
+        for session_id in ("%C3%A9", "p%F0%95%8C%9B%07", "0123456789abcdef"):
+            response = client.get(f"/api/admin/sessions/{session_id}/jobs")
+            assert response.status_code == 404, (session_id, response.text)
+            assert response.json()["error"]["code"] == "session_not_found"
+
+
+def test_retrying_a_job_the_moment_it_fails_does_not_stop_the_server(tmp_path: Path) -> None:
+    """Found by the ``keyed-admin`` run's stateful phase ("Server Unavailable"): a retry that
+    lands after a job is marked failed but before its task has unwound starts a second run
+    under the same id; the first run's ``finally`` then deletes the second's entry from
+    ``DownloadService._runs``, and the second's ``del`` raises ``KeyError`` out of the service's
+    nursery: the whole process exits. Any client can do this to its own job."""
+    with mediarip_process(tmp_path, {}) as base, httpx.Client(base_url=base, timeout=10) as client:
+        # It fails at once: the loopback proxy is refused.
+        job = client.post("/api/downloads", json={"url": "https://example.invalid/x"}).json()
+        deadline = time.monotonic() + 25
+        retries = 0
+        try:
+            while retries < 100 and time.monotonic() < deadline:
+                while client.get(f"/api/downloads/{job['id']}").json()["status"] != "failed":
+                    pass
+                assert client.post(f"/api/downloads/{job['id']}/retry").status_code == 200
+                retries += 1
+        except httpx.TransportError as exc:
+            pytest.fail(f"the server went away after {retries} retries: {exc!r}")
+        assert client.get("/api/health").status_code == 200

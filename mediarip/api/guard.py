@@ -141,7 +141,7 @@ async def _require_key_or_app_session() -> None:
     session_cookie_ok = await sessions().has_valid_cookie()
     if session_cookie_ok:
         expected = csrf_token(await sessions().current())
-        if token and hmac.compare_digest(token, expected):
+        if token and hmac.compare_digest(token.encode(), expected.encode()):
             return
     raise ApiError(
         401,
@@ -178,8 +178,17 @@ class JobRateLimiter:
 _job_rate = JobRateLimiter()
 
 
+async def _read_body() -> None:
+    """Read the whole (capped) body of any request that has one, before anything can answer
+    it: Hypercorn wedges a kept-alive connection whose request was answered unread, and the
+    client's next request on it would hang. Handlers then read the cached bytes."""
+    if request.content_length or "Transfer-Encoding" in request.headers:
+        await request.get_data(cache=True)
+
+
 async def check_request() -> None:
     """``before_request``: the checks above, for requests that change something."""
+    await _read_body()
     if request.method in SAFE_METHODS:
         return
     _refuse_cross_site()

@@ -2,7 +2,9 @@
 
 Schemas are derived from the model classes (field names, types, defaults, required), so the
 document cannot drift from what handlers accept and return; the paths below say which model
-each endpoint takes and gives.
+each endpoint takes and gives. NewJob's fields also carry the rules of its validators (the same
+patterns), and every state-changing operation the answers of the guard (401, 403) and of body
+reading (400, 413), added in one place (:func:`_with_guard_and_body_errors`).
 """
 
 from __future__ import annotations
@@ -107,6 +109,56 @@ def _json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+_SAFE_METHODS = ("get", "head", "options")
+# What guard.check_request answers before any state-changing handler runs (see guard.py).
+_GUARD_RESPONSES = {
+    "401": (
+        "An API key is set and the request carries none (api_key_required, with "
+        "WWW-Authenticate) or a wrong one (invalid_api_key); the web app's own requests "
+        "carry their session's CSRF token instead"
+    ),
+    "403": "A cross-site request (Sec-Fetch-Site or Origin names another site): cross_site",
+}
+# What reading a request body can answer, for every operation that takes one.
+_BODY_RESPONSES = {
+    "413": "The body is larger than 2 MiB: body_too_large",
+}
+_JSON_BODY_RESPONSES = {
+    "400": "No body, a body that is not JSON, or JSON that is not an object: "
+    "empty_body, invalid_json",
+}
+_SECURITY_SCHEMES = {
+    "apiKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "The API key (server.api_key, or generated in the admin panel)",
+    },
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The API key as 'Authorization: Bearer <key>'",
+    },
+    "csrfToken": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-CSRF-Token",
+        "description": (
+            "The web app's own requests: the value of the mrip_csrf cookie, sent along with "
+            "the mrip_session cookie it belongs to"
+        ),
+    },
+}
+# Changes need the key (or the web app's token) only when a key is set: anonymous ({}) is
+# allowed otherwise.
+_CHANGE_SECURITY: list[dict[str, list[str]]] = [
+    {},
+    {"apiKey": []},
+    {"bearer": []},
+    {"csrfToken": []},
+]
+
+
 def _add_error(responses: dict[str, Any], status: str, description: str) -> None:
     """Document an error answer, joining its description to one already there."""
     present = responses.get(status)
@@ -170,39 +222,6 @@ def _new_job_schema() -> dict[str, Any]:
     return schema
 
 
-_SAFE_METHODS = ("get", "head", "options")
-# What guard.check_request answers before any state-changing handler runs (see guard.py).
-_GUARD_RESPONSES = {
-    "401": (
-        "An API key is set and the request carries none (api_key_required, with "
-        "WWW-Authenticate) or a wrong one (invalid_api_key); the web app's own requests "
-        "carry their session's CSRF token instead"
-    ),
-    "403": "A cross-site request (Sec-Fetch-Site or Origin names another site): cross_site",
-}
-# What reading a request body can answer, for every operation that takes one.
-_BODY_RESPONSES = {
-    "413": "The body is larger than 2 MiB: body_too_large",
-}
-_JSON_BODY_RESPONSES = {
-    "400": "No body, a body that is not JSON, or JSON that is not an object: "
-    "empty_body, invalid_json",
-}
-_SECURITY_SCHEMES = {
-    "apiKey": {
-        "type": "apiKey",
-        "in": "header",
-        "name": "X-API-Key",
-        "description": "The API key (server.api_key, or generated in the admin panel)",
-    },
-    "bearer": {
-        "type": "http",
-        "scheme": "bearer",
-        "description": "The API key as 'Authorization: Bearer <key>'",
-    },
-}
-# Changes need the key only when one is set: anonymous ({}) is allowed otherwise.
-_CHANGE_SECURITY: list[dict[str, list[str]]] = [{}, {"apiKey": []}, {"bearer": []}]
 _ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _ERRORS = {"404": _error_response("No such job in your scope")}
 _THEME_REF = {"$ref": "#/components/schemas/Theme"}
