@@ -12,6 +12,7 @@ import enum
 import re
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 import cattrs
@@ -140,8 +141,16 @@ def _check_url(_: object, attribute: attrs.Attribute[str], value: str) -> None:
         raise ValueError("url: a URL is required")
     if len(value) > _URL_MAX:
         raise ValueError(f"url: longer than {_URL_MAX} characters")
+    if re.search(r"[\x00-\x20\x7f]", value):
+        raise ValueError("url: must not contain spaces or control characters")
     if not re.match(r"^https?://[^\s/?#]+", value, re.IGNORECASE):
         raise ValueError("url: must be an http:// or https:// address")
+    try:
+        host = urlsplit(value).hostname
+    except ValueError as exc:  # "http://[" and other broken IPv6 literals
+        raise ValueError(f"url: not a valid address ({exc})") from None
+    if not host:
+        raise ValueError("url: the address has no host name")
 
 
 @attrs.frozen

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 
-from quart import Blueprint, Response, request
+from quart import Blueprint, Response, current_app, request
 
 from ..engine.paths import PathEscapeError, confine
 from ..models import JobStatus, NewJob, job_to_api
@@ -62,7 +62,12 @@ class _ListingCache:
             self._entries.popitem(last=False)
 
 
-_listings = _ListingCache()
+def _listings() -> _ListingCache:
+    """This app's cache (one per app: two servers in one process must not share it)."""
+    cache = current_app.extensions.get("mediarip.listings")
+    if cache is None:
+        cache = current_app.extensions["mediarip.listings"] = _ListingCache()
+    return cache
 
 
 def _list_params() -> tuple[tuple[JobStatus, ...] | None, int, str | None]:
@@ -89,11 +94,12 @@ async def list_jobs() -> Response:
     downloads = services().downloads
     key = (scope, statuses, limit, before)
     revision = downloads.revision
-    body = _listings.get(key, revision)
+    listings = _listings()
+    body = listings.get(key, revision)
     if body is None:
         jobs = await downloads.list_jobs(scope, statuses=statuses, limit=limit, before=before)
         body = json.dumps({"jobs": [job_to_api(job) for job in jobs]}).encode()
-        _listings.put(key, revision, body)
+        listings.put(key, revision, body)
     return Response(body, content_type="application/json")
 
 

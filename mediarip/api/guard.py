@@ -50,6 +50,10 @@ CSRF_COOKIE = "mrip_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 API_SESSION = "api"
 _CLOSE = {"Connection": "close"}
+_WRONG_KEY_HEADERS = {
+    **_CLOSE,
+    "WWW-Authenticate": 'Bearer realm="media-rip", error="invalid_token"',
+}
 
 
 def _trusted(address: str | None) -> bool:
@@ -127,6 +131,17 @@ def _presented_key() -> str | None:
     return request.headers.get("X-API-Key") or None
 
 
+def _recognise_key_client() -> None:
+    """Reads need no key, but a client that shows one reads the key clients' queue (a wrong
+    key is refused rather than quietly read as no key)."""
+    presented = _presented_key()
+    if presented is None or not services().auth.api_key_required:
+        return
+    if not services().auth.api_key_matches(presented):
+        raise ApiError(401, "invalid_api_key", "The API key is wrong.", _WRONG_KEY_HEADERS)
+    g.api_client = True
+
+
 async def _require_key_or_app_session() -> None:
     auth = services().auth
     if not auth.api_key_required:
@@ -134,7 +149,7 @@ async def _require_key_or_app_session() -> None:
     presented = _presented_key()
     if presented is not None:
         if not auth.api_key_matches(presented):
-            raise ApiError(401, "invalid_api_key", "The API key is wrong.", _CLOSE)
+            raise ApiError(401, "invalid_api_key", "The API key is wrong.", _WRONG_KEY_HEADERS)
         g.api_client = True
         return
     token = request.headers.get(CSRF_HEADER, "")
@@ -190,6 +205,7 @@ async def check_request() -> None:
     """``before_request``: the checks above, for requests that change something."""
     await _read_body()
     if request.method in SAFE_METHODS:
+        _recognise_key_client()
         return
     _refuse_cross_site()
     await _require_key_or_app_session()

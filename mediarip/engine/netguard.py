@@ -93,7 +93,7 @@ def _literal_host(host: str) -> str | None:
         pass
     try:
         return socket.inet_ntoa(socket.inet_aton(host))
-    except OSError:
+    except (OSError, ValueError):  # not an address (ValueError: an embedded NUL)
         return None
 
 
@@ -101,7 +101,10 @@ def check_url(url: str, policy: NetworkPolicy = NetworkPolicy()) -> str | None:
     """A reason to refuse ``url`` at once, or None. Does no DNS."""
     if policy.allow_private:
         return None
-    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    except ValueError:
+        return "the URL is not a valid address"
     if not host:
         return "the URL has no host"
     if host == "localhost" or host.endswith(".localhost"):

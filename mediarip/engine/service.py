@@ -324,6 +324,12 @@ class DownloadService:
 
     async def retry(self, job_id: str, session_id: str | None = None) -> Job:
         job = await self.get(job_id, session_id)
+        finishing = self._runs.get(job.id)
+        if finishing is not None and finishing.settled:
+            # It has just ended and its task is still tidying up: let it finish first, so
+            # the job never has two tasks.
+            await finishing.done.wait()
+            job = await self.get(job_id, session_id)
         if job.kind is JobKind.PLAYLIST and job.id in self._playlists:
             children = await self._store.list_jobs(parent_id=job.id)
             retryable = [c for c in children if c.status in RETRYABLE_STATUSES]
@@ -442,7 +448,8 @@ class DownloadService:
         finally:
             with trio.CancelScope(shield=True):
                 await self._after_stop(run)
-            del self._runs[run.job.id]
+            if self._runs.get(run.job.id) is run:
+                del self._runs[run.job.id]
             run.done.set()
 
     async def _execute(self, run: _Run) -> None:
