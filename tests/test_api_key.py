@@ -484,15 +484,18 @@ async def test_the_web_app_changes_things_with_its_session_and_csrf_token(
             assert other.cookies["mrip_csrf"] != browser.cookies["mrip_csrf"]
 
 
-async def test_a_cross_site_request_is_refused_even_with_the_key(keyed: Keyed) -> None:
-    """The cross-site check comes first (guard.py, step 1): a page on another site cannot use a
-    key either, whatever else it sends."""
+async def test_the_key_works_from_another_origin_and_nothing_else_does(keyed: Keyed) -> None:
+    """A browser extension's fetch carries its own Origin: with the right key it may change
+    things (a forging page cannot know the key); without it, cross-site is refused."""
     for headers in (
         {"Sec-Fetch-Site": "cross-site"},
         {"Origin": "https://evil.example"},
         {"Origin": "null"},
     ):
         async with keyed.client({"X-API-Key": keyed.key, **headers}) as client:
+            response = await client.post("/api/downloads", json={"url": NOWHERE})
+        assert response.status_code == 201, (headers, response.text)
+        async with keyed.client(headers) as client:
             response = await client.post("/api/downloads", json={"url": NOWHERE})
         assert response.status_code == 403, (headers, response.text)
         assert response.json()["error"]["code"] == "cross_site"
@@ -510,10 +513,16 @@ READS = [
 
 
 @pytest.mark.parametrize("path", READS)
-async def test_reads_need_no_key(keyed: Keyed, path: str) -> None:
-    async with keyed.client() as anonymous:
-        response = await anonymous.get(path)
-    assert response.status_code == 200, response.text
+async def test_reads_need_no_key_but_a_key_shown_must_be_right(keyed: Keyed, path: str) -> None:
+    async with keyed.client() as anonymous, keyed.with_key("x-api-key") as right:
+        assert (await anonymous.get(path)).status_code == 200, path
+        assert (await right.get(path)).status_code == 200, path
+        for wrong in ({"X-API-Key": "not-the-key"}, {"Authorization": "Bearer not-the-key"}):
+            async with keyed.client(wrong) as client:
+                response = await client.get(path)
+            assert response.status_code == 401, (path, wrong, response.text)
+            assert response.json()["error"]["code"] == "invalid_api_key"
+            assert response.headers["www-authenticate"].startswith("Bearer")
 
 
 async def test_a_read_without_the_key_is_not_a_key_client(keyed: Keyed) -> None:

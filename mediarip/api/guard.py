@@ -2,9 +2,11 @@
 
 Reads (GET, HEAD, OPTIONS) pass. A request that changes something must:
 
-1. not be cross-site. Browsers say where a request comes from in ``Sec-Fetch-Site`` (and, for
-   older ones, ``Origin``); a page on another site that posts to this server is refused, which
-   together with the ``SameSite`` session cookie defeats cross-site request forgery.
+1. not be cross-site, unless it carries the right API key. Browsers say where a request comes
+   from in ``Sec-Fetch-Site`` (and, for older ones, ``Origin``); a page on another site that
+   posts to this server is refused, which together with the ``SameSite`` session cookie defeats
+   cross-site request forgery. A forging page cannot know the key, so a request with it (a
+   browser extension's, say) may come from anywhere.
 2. when an API key is set, carry it (``Authorization: Bearer <key>`` or ``X-API-Key``) unless
    it comes from this server's own web app with its session. The web app proves that with a
    CSRF token: the ``mrip_csrf`` cookie holds an HMAC of the session id under the server's
@@ -29,7 +31,7 @@ import math
 import time
 from typing import Any
 
-from quart import Response, g, request
+from quart import Response, current_app, g, request
 
 from .context import services, sessions
 from .errors import ApiError
@@ -131,26 +133,21 @@ def _presented_key() -> str | None:
     return request.headers.get("X-API-Key") or None
 
 
-def _recognise_key_client() -> None:
-    """Reads need no key, but a client that shows one reads the key clients' queue (a wrong
-    key is refused rather than quietly read as no key)."""
+def _recognise_key_client() -> bool:
+    """Whether the request carries the right API key: it then acts in the key clients' queue.
+    A wrong key is refused, never quietly read as no key."""
     presented = _presented_key()
     if presented is None or not services().auth.api_key_required:
-        return
+        return False
     if not services().auth.api_key_matches(presented):
         raise ApiError(401, "invalid_api_key", "The API key is wrong.", _WRONG_KEY_HEADERS)
     g.api_client = True
+    return True
 
 
 async def _require_key_or_app_session() -> None:
     auth = services().auth
     if not auth.api_key_required:
-        return
-    presented = _presented_key()
-    if presented is not None:
-        if not auth.api_key_matches(presented):
-            raise ApiError(401, "invalid_api_key", "The API key is wrong.", _WRONG_KEY_HEADERS)
-        g.api_client = True
         return
     token = request.headers.get(CSRF_HEADER, "")
     session_cookie_ok = await sessions().has_valid_cookie()
@@ -190,7 +187,13 @@ class JobRateLimiter:
         return 0.0
 
 
-_job_rate = JobRateLimiter()
+def _job_rate() -> JobRateLimiter:
+    """This app's limiter (one per app, like every other piece of state)."""
+    limiter = current_app.extensions.get("mediarip.job_rate")
+    if limiter is None:
+        limiter = current_app.extensions["mediarip.job_rate"] = JobRateLimiter()
+    assert isinstance(limiter, JobRateLimiter)
+    return limiter
 
 
 async def _read_body() -> None:
@@ -207,11 +210,14 @@ async def check_request() -> None:
     if request.method in SAFE_METHODS:
         _recognise_key_client()
         return
-    _refuse_cross_site()
-    await _require_key_or_app_session()
+    # The right key proves the sender means it, from wherever it comes (a browser extension's
+    # fetch carries its own Origin): a forging page cannot know the key.
+    if not _recognise_key_client():
+        _refuse_cross_site()
+        await _require_key_or_app_session()
     if request.method == "POST" and request.path == "/api/downloads":
         per_minute = services().settings.downloads.max_jobs_per_minute
-        wait = _job_rate.take(await sessions().current(), per_minute)
+        wait = _job_rate().take(await sessions().current(), per_minute)
         if wait:
             raise ApiError(
                 429,

@@ -3,7 +3,7 @@
 Schemas are derived from the model classes (field names, types, defaults, required), so the
 document cannot drift from what handlers accept and return; the paths below say which model
 each endpoint takes and gives. NewJob's fields also carry the rules of its validators (the same
-patterns), and every state-changing operation the answers of the guard (401, 403) and of body
+patterns), and every operation the answers of the guard (401, and 403 for changes) and of body
 reading (400, 413), added in one place (:func:`_with_guard_and_body_errors`).
 """
 
@@ -149,6 +149,14 @@ _SECURITY_SCHEMES = {
         ),
     },
 }
+# Reads need no key; one that is shown, though, must be the right one (guard.py).
+_READ_RESPONSES = {
+    "401": (
+        "An API key is set and the request shows a wrong one (invalid_api_key); "
+        "a read without any key is fine"
+    ),
+}
+_READ_SECURITY: list[dict[str, list[str]]] = [{}, {"apiKey": []}, {"bearer": []}]
 # Changes need the key (or the web app's token) only when a key is set: anonymous ({}) is
 # allowed otherwise.
 _CHANGE_SECURITY: list[dict[str, list[str]]] = [
@@ -170,15 +178,16 @@ def _add_error(responses: dict[str, Any], status: str, description: str) -> None
 
 
 def _with_guard_and_body_errors(paths: dict[str, Any]) -> dict[str, Any]:
-    """Every state-changing operation passes the guard (API key, cross-site refusal), and
-    every operation with a body can be refused for its size or, for JSON, its syntax."""
+    """Every operation passes the guard: a change needs the API key (when one is set) and must
+    not be cross-site, a read must not show a wrong key; and every operation with a body can be
+    refused for its size or, for JSON, its syntax."""
     for operations in paths.values():
         for method, operation in operations.items():
             responses = operation["responses"]
-            if method not in _SAFE_METHODS:
-                operation.setdefault("security", _CHANGE_SECURITY)
-                for status, description in _GUARD_RESPONSES.items():
-                    _add_error(responses, status, description)
+            safe = method in _SAFE_METHODS
+            operation.setdefault("security", _READ_SECURITY if safe else _CHANGE_SECURITY)
+            for status, description in (_READ_RESPONSES if safe else _GUARD_RESPONSES).items():
+                _add_error(responses, status, description)
             body = operation.get("requestBody")
             if body is None:
                 continue
