@@ -35,6 +35,13 @@ def ffmpeg_version() -> str | None:
     return parts[2] if len(parts) > 2 and parts[0] == "ffmpeg" else None
 
 
+async def _ffmpeg_version() -> str | None:
+    """Asked once in a worker thread; after that the cached answer costs no thread hop."""
+    if ffmpeg_version.cache_info().currsize:
+        return ffmpeg_version()
+    return await trio.to_thread.run_sync(ffmpeg_version)
+
+
 @blueprint.get("/api/health")
 async def health() -> Response:
     svc = services()
@@ -42,7 +49,7 @@ async def health() -> Response:
         "status": "ok",
         "version": __version__,
         "yt_dlp_version": yt_dlp.version.__version__,
-        "ffmpeg_version": await trio.to_thread.run_sync(ffmpeg_version),
+        "ffmpeg_version": await _ffmpeg_version(),
         "uptime_s": round(time.monotonic() - svc.started_at, 1),
         "queue_depth": svc.downloads.queued_count,
         "active": svc.downloads.active_count,
