@@ -47,6 +47,7 @@ from typing import Any
 import httpx
 import trio
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from mediarip.models import Job, JobError, JobKind, JobStatus, MediaType
 from mediarip.store import Store
@@ -381,8 +382,12 @@ def progress_latency(browser: Browser, media: MediaServer, root: Path) -> list[s
         for name, count, rate, mount_all in runs:
             if mount_all:
                 more = page.get_by_test_id("show-more")
-                while more.count():
-                    more.click()
+                deadline = time.monotonic() + 60
+                while more.count() and time.monotonic() < deadline:
+                    try:  # the button is re-rendered under the click now and then: try again
+                        more.click(timeout=2000)
+                    except PlaywrightError:
+                        page.wait_for_timeout(100)
             rows = page.locator('[data-testid="job-row"]').count()
             to_dom, to_frame, updates, long_tasks, took = _run_downloads(
                 page, server, media, count, rate
