@@ -271,6 +271,21 @@ class AppServer:
         )
 
 
+def fill_with_one_of_each(server: AppServer, media: MediaServer) -> None:
+    """Give ``server``'s queue a finished job, a failed one and a playlist, and wait for them
+    to end, so pages show rows of every kind."""
+    with httpx.Client(base_url=server.base, timeout=30) as client:
+        ids = [
+            client.post("/api/downloads", json={"url": media.url(path)}).json()["id"]
+            for path in ("/media/video.mp4", "/fail/404", "/feed.rss")
+        ]
+        deadline = time.monotonic() + 60
+        for job_id in ids:
+            while client.get(f"/api/downloads/{job_id}").json()["status"] not in TERMINAL:
+                assert time.monotonic() < deadline, f"job {job_id} did not end"
+                time.sleep(0.05)
+
+
 @contextmanager
 def running_server(root: Path, env: dict[str, str] | None = None) -> Iterator[AppServer]:
     """A started server; stopped with SIGTERM at the end, its log's tail printed."""

@@ -4,21 +4,19 @@ desktop size and at 360 px, in light and dark mode, with a preview and a queue o
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import (
     DESKTOP,
     PHONE,
-    TERMINAL,
     AppServer,
     NewContext,
+    fill_with_one_of_each,
     open_app,
     paste,
     running_server,
@@ -39,16 +37,7 @@ def queue_server(
     playlist, so every browser context sees rows of each kind."""
     root = tmp_path_factory.mktemp("a11y") / "app"
     with running_server(root, {"MEDIARIP__SESSION__MODE": "shared"}) as server:
-        with httpx.Client(base_url=server.base, timeout=30) as client:
-            ids = [
-                client.post("/api/downloads", json={"url": media.url(path)}).json()["id"]
-                for path in ("/media/video.mp4", "/fail/404", "/feed.rss")
-            ]
-            deadline = time.monotonic() + 60
-            for job_id in ids:
-                while client.get(f"/api/downloads/{job_id}").json()["status"] not in TERMINAL:
-                    assert time.monotonic() < deadline, f"job {job_id} did not end"
-                    time.sleep(0.05)
+        fill_with_one_of_each(server, media)
         yield server
 
 

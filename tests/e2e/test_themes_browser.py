@@ -6,20 +6,18 @@ finished job, a failed one and a playlist."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect
 
 from mediarip.themes import BUILTIN_DARK, BUILTIN_DIR, BUILTIN_LIGHT
 from tests.e2e.conftest import (
-    TERMINAL,
     AppServer,
     NewContext,
+    fill_with_one_of_each,
     open_app,
     paste,
     running_server,
@@ -155,16 +153,7 @@ def busy_server(
     """A ``shared`` server whose queue holds a finished job, a failed one and a playlist."""
     root = tmp_path_factory.mktemp("themes") / "app"
     with running_server(root, {"MEDIARIP__SESSION__MODE": "shared"}) as server:
-        with httpx.Client(base_url=server.base, timeout=30) as client:
-            ids = [
-                client.post("/api/downloads", json={"url": media.url(path)}).json()["id"]
-                for path in ("/media/video.mp4", "/fail/404", "/feed.rss")
-            ]
-            deadline = time.monotonic() + 60
-            for job_id in ids:
-                while client.get(f"/api/downloads/{job_id}").json()["status"] not in TERMINAL:
-                    assert time.monotonic() < deadline, f"job {job_id} did not end"
-                    time.sleep(0.05)
+        fill_with_one_of_each(server, media)
         yield server
 
 
