@@ -40,6 +40,7 @@ from ..models import (
 from ..overrides import SettingView
 from ..purge import PurgeReport
 from ..reports import DiskUsage, ErrorView, SessionView, StorageReport
+from ..subscriptions.models import CheckItem, CheckResult, Filters, FirstCheck, Subscription
 
 __all__ = ["blueprint", "document"]
 
@@ -73,6 +74,8 @@ def _type_schema(tp: Any) -> dict[str, Any]:
         return {"type": simple[tp]}
     if tp is dt.datetime:
         return {"type": "string", "format": "date-time"}
+    if tp is dt.date:
+        return {"type": "string", "format": "date"}
     return {}
 
 
@@ -513,6 +516,7 @@ def document() -> dict[str, Any]:
             "get": {"responses": {"200": _json_response("This document", {"type": "object"})}}
         },
         **_admin_paths(job_list),
+        **_subscription_paths(),
     }
     error = {
         "type": "object",
@@ -557,6 +561,7 @@ def document() -> dict[str, Any]:
                 "ErrorView": _model_schema(ErrorView, response=True),
                 "PurgeReport": _model_schema(PurgeReport, response=True),
                 "ApiKeyState": _model_schema(ApiKeyState, response=True),
+                **_subscription_schemas(),
                 "Error": error,
             },
         },
@@ -780,3 +785,245 @@ def _admin_paths(job_list: dict[str, Any]) -> dict[str, Any]:
 @blueprint.get("/api/openapi.json")
 async def openapi_json() -> Response:
     return Response(json.dumps(document()), content_type="application/json")
+
+
+# -- /api/subscriptions and /api/archive ---------------------------------------------------------
+
+_SUB_ID = {"name": "sub_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_SUB_REF = _ref("Subscription")
+_SUB_ERRORS = {"404": _error_response("No such subscription in your scope")}
+
+
+def _subscription_body(*, patch: bool) -> dict[str, Any]:
+    """A subscription's settings: its own fields and, beside them, every field of a download
+    request (NewJob) but ``url`` and ``playlist_items``."""
+    download = _new_job_schema()["properties"]
+    own: dict[str, Any] = {
+        "url": _URL,
+        "interval_minutes": _nullable({"type": "integer", "minimum": 5, "maximum": 10080}),
+        "cron": _nullable({"type": "string", "description": "cron, server local time"}),
+        "filters": _ref("Filters"),
+        "max_items_per_check": _nullable({"type": "integer", "minimum": 1, "maximum": 1000}),
+        "first_check": {"type": "string", "enum": [m.value for m in FirstCheck]},
+        "first_count": {"type": "integer", "minimum": 1, "maximum": 100},
+    }
+    properties = {
+        **{k: v for k, v in download.items() if k not in ("url", "playlist_items")},
+        **own,
+    }
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [] if patch else ["url"],
+        "additionalProperties": False,
+    }
+
+
+def _subscription_schemas() -> dict[str, Any]:
+    state = _model_schema(Subscription, exclude=("session_id", "settings"), response=True)
+    body = _subscription_body(patch=False)
+    view = {
+        "type": "object",
+        "properties": {
+            **body["properties"],
+            **state["properties"],
+            "schedule": {"type": "string", "description": "'every N min' or the cron"},
+        },
+        "required": [*state["required"], "url", "schedule"],
+        "additionalProperties": True,
+    }
+    check = _model_schema(CheckResult, response=True)
+    item = _model_schema(CheckItem, response=True)
+    record = {
+        "type": "object",
+        "properties": {
+            **check["properties"],
+            "started_at": {"type": "string", "format": "date-time"},
+            "finished_at": {"type": "string", "format": "date-time"},
+            "items": {"type": "array", "items": _ref("CheckItem")},
+        },
+        "required": [*check["required"], "started_at", "finished_at", "items"],
+    }
+    return {
+        "Subscription": view,
+        "NewSubscription": body,
+        "Filters": _model_schema(Filters),
+        "CheckResult": check,
+        "CheckItem": item,
+        "CheckRecord": record,
+    }
+
+
+def _subscription_paths() -> dict[str, Any]:
+    def json_body(name: str) -> dict[str, Any]:
+        return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
+
+    listing = {
+        "type": "object",
+        "properties": {"subscriptions": {"type": "array", "items": _SUB_REF}},
+        "required": ["subscriptions"],
+    }
+    preview = {
+        "type": "object",
+        "properties": {
+            "title": _nullable({"type": "string"}),
+            "listed": {"type": "integer"},
+            "items": {"type": "array", "items": _ref("CheckItem")},
+        },
+        "required": ["title", "listed", "items"],
+    }
+    refused = {
+        "400": _error_response("Refused URL (blocked_address)"),
+        "422": _error_response("A field is invalid, or the feed could not be read"),
+    }
+    patch_body = {
+        "required": True,
+        "content": {"application/json": {"schema": _subscription_body(patch=True)}},
+    }
+    return {
+        "/api/subscriptions": {
+            "post": {
+                "summary": "Subscribe: its first check runs at once",
+                "requestBody": json_body("NewSubscription"),
+                "responses": {"201": _json_response("The subscription", _SUB_REF), **refused},
+            },
+            "get": {
+                "summary": "Subscriptions in your scope, newest first",
+                "responses": {"200": _json_response("Subscriptions", listing)},
+            },
+        },
+        "/api/subscriptions/preview": {
+            "post": {
+                "summary": "What the first check would take now (nothing is stored)",
+                "requestBody": json_body("NewSubscription"),
+                "responses": {"200": _json_response("The preview", preview), **refused},
+            }
+        },
+        "/api/subscriptions/{sub_id}": {
+            "get": {
+                "parameters": [_SUB_ID],
+                "responses": {"200": _json_response("It", _SUB_REF), **_SUB_ERRORS},
+            },
+            "patch": {
+                "summary": "Change some settings (null clears one); validated whole again",
+                "parameters": [_SUB_ID],
+                "requestBody": patch_body,
+                "responses": {
+                    "200": _json_response("It, changed", _SUB_REF),
+                    **refused,
+                    **_SUB_ERRORS,
+                },
+            },
+            "delete": {
+                "summary": "Unsubscribe; remove_downloads=true also removes its jobs and files",
+                "parameters": [
+                    _SUB_ID,
+                    {"name": "remove_downloads", "in": "query", "schema": {"type": "boolean"}},
+                ],
+                "responses": {
+                    "200": _json_response(
+                        "How many jobs went",
+                        {
+                            "type": "object",
+                            "properties": {"removed_jobs": {"type": "integer"}},
+                            "required": ["removed_jobs"],
+                        },
+                    ),
+                    "422": _error_response("remove_downloads is not true or false"),
+                    **_SUB_ERRORS,
+                },
+            },
+        },
+        **{
+            f"/api/subscriptions/{{sub_id}}/{verb}": {
+                "post": {
+                    "summary": summary,
+                    "parameters": [_SUB_ID],
+                    "responses": {"200": _json_response("It", _SUB_REF), **_SUB_ERRORS},
+                }
+            }
+            for verb, summary in (
+                ("pause", "No more scheduled checks ('check now' still works)"),
+                ("resume", "Back on schedule"),
+            )
+        },
+        "/api/subscriptions/{sub_id}/check": {
+            "post": {
+                "summary": "Check now; answers when the check has ended",
+                "parameters": [_SUB_ID],
+                "responses": {
+                    "200": _json_response("What it found", _ref("CheckResult")),
+                    "409": _error_response("The server is shutting down"),
+                    **_SUB_ERRORS,
+                },
+            }
+        },
+        "/api/subscriptions/{sub_id}/history": {
+            "get": {
+                "summary": "The last checks, newest first, with what each did per item",
+                "parameters": [
+                    _SUB_ID,
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 50},
+                    },
+                ],
+                "responses": {
+                    "200": _json_response(
+                        "Checks",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "checks": {"type": "array", "items": _ref("CheckRecord")}
+                            },
+                            "required": ["checks"],
+                        },
+                    ),
+                    "422": _error_response("limit is out of range"),
+                    **_SUB_ERRORS,
+                },
+            }
+        },
+        "/api/admin/subscriptions": {
+            "get": _admin(
+                {"200": _json_response("Every session's subscriptions", listing)},
+                summary="Every subscription (admin)",
+            )
+        },
+        "/api/archive/export": {
+            "get": {
+                "summary": "The download archive as yt-dlp's --download-archive file",
+                "responses": {
+                    "200": {
+                        "description": "One '<extractor> <id>' line per item",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
+        "/api/archive/import": {
+            "post": {
+                "summary": "Add a yt-dlp archive file's items (they count as downloaded)",
+                "requestBody": {
+                    "required": True,
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                },
+                "responses": {
+                    "200": _json_response(
+                        "Lines read and items new to the archive",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "read": {"type": "integer"},
+                                "added": {"type": "integer"},
+                            },
+                            "required": ["read", "added"],
+                        },
+                    ),
+                    "400": _error_response("The body is not UTF-8"),
+                    "422": _error_response("A line is not '<extractor> <id>'"),
+                },
+            }
+        },
+    }
