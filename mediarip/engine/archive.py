@@ -21,6 +21,7 @@ thread that already holds the ``YoutubeDL``.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -60,22 +61,39 @@ def entry_archive_key(ydl: Any, entry: dict[str, Any]) -> str | None:
     if not isinstance(url, str) or not url:
         return None
     plain, smuggled = unsmuggle_url(url, {})
-    ie_key = entry.get("ie_key")
-    extractor = None
-    if ie_key:
-        extractor = ydl.get_info_extractor(ie_key)
-    else:
-        for candidate in ydl._ies.values():  # yt-dlp's own order: the generic extractor last
-            if candidate.suitable(plain):
-                extractor = candidate
-                break
-    if extractor is None:
+    ie_key = entry.get("ie_key") or _matching_extractor(ydl, plain)
+    if ie_key is None:
         return None
-    if extractor.ie_key() == GenericIE.ie_key():
+    if ie_key == GenericIE.ie_key():
         video_id = smuggled.get("force_videoid") or GenericIE._generic_id(plain)
     else:
-        video_id = entry.get("id") or extractor.get_temp_id(plain)
-    return str(make_archive_id(extractor.ie_key(), str(video_id))) if video_id else None
+        video_id = entry.get("id") or ydl.get_info_extractor(ie_key).get_temp_id(plain)
+    return str(make_archive_id(ie_key, str(video_id))) if video_id else None
+
+
+#: URL -> the key of the first extractor that takes it. Matching a URL against every one of
+#: yt-dlp's ~1,800 extractors costs ~2 ms of CPU, and a feed's entries come back at every
+#: check: remembered, a check that finds nothing new costs half as much. Extractors do not
+#: change while the process runs.
+_MATCHED: dict[str, str | None] = {}
+_MATCHED_MAX = 50_000
+_matched_lock = threading.Lock()
+
+
+def _matching_extractor(ydl: Any, url: str) -> str | None:
+    with _matched_lock:
+        if url in _MATCHED:
+            return _MATCHED[url]
+    found = None
+    for candidate in ydl._ies.values():  # yt-dlp's own order: the generic extractor last
+        if candidate.suitable(url):
+            found = str(candidate.ie_key())
+            break
+    with _matched_lock:
+        if len(_MATCHED) >= _MATCHED_MAX:
+            _MATCHED.clear()
+        _MATCHED[url] = found
+    return found
 
 
 def parse_archive(text: str) -> tuple[list[str], list[str]]:
