@@ -117,13 +117,14 @@ def test_the_subscriptions_page_has_no_serious_accessibility_problem(
     broken = channel_of(media, "Never seen")
     broken.fail(500)
     page = open_subscriptions(context, server)
-    for url in (broken.url, channel.url):
+    cards = page.get_by_test_id("subscription")
+    for count, url in enumerate((broken.url, channel.url), start=1):
         page.get_by_test_id("subscription-url").fill(url)
         page.get_by_test_id("first-latest").check()
         page.get_by_test_id("first-count").fill("1")
         page.get_by_test_id("subscription-save").click()
-    cards = page.get_by_test_id("subscription")
-    expect(cards).to_have_count(2)
+        expect(cards).to_have_count(count)
+        expect(page.get_by_test_id("subscription-url")).to_have_value("")
     expect(page.get_by_test_id("subscription-last-error")).to_contain_text("500")
     expect(page.get_by_test_id("subscription-job")).to_have_count(1)
     page.get_by_test_id("subscription-url").fill(channel.url)
