@@ -30,6 +30,7 @@ from ..auth import (
     SetupTokenWrong,
     WrongPassword,
 )
+from ..config import SettingFacts
 from ..overrides import SettingInvalid, SettingPinned, SettingReadOnly, SettingView
 from ..purge import PurgeReport
 from ..reports import ErrorView, SessionNotFound, SessionView, StorageReport
@@ -132,7 +133,10 @@ class Removed:
 
 @attrs.frozen
 class SettingsList:
+    """The settings as they are, and what each one's declaration says (for typed controls)."""
+
     settings: dict[str, SettingView]
+    fields: dict[str, SettingFacts]
 
 
 @attrs.frozen
@@ -170,7 +174,8 @@ async def _status(logged_in: bool | None = None) -> AdminStatus:
 
 
 def _settings() -> SettingsList:
-    return SettingsList({view.key: view for view in services().config.describe()})
+    config = services().config
+    return SettingsList({view.key: view for view in config.describe()}, config.facts())
 
 
 # -- setup, login, logout, password -------------------------------------------------------------
