@@ -106,7 +106,7 @@ async def test_subscribe_check_and_see_the_history(app: RunningApp, media: Media
 
     history = (await app.client.get(f"/api/subscriptions/{sub['id']}/history")).json()
     checks = history["checks"]
-    assert [c["queued"] for c in checks] == [0, 1, 0]  # newest first
+    assert [c["result"]["queued"] for c in checks] == [0, 1, 0]  # newest first
     first = checks[-1]
     assert [i["outcome"] for i in first["items"]] == ["skipped", "skipped"]
     assert "before the subscription" in first["items"][0]["reason"]

@@ -61,9 +61,10 @@ export interface CheckResult {
   error: JobError | null
 }
 
-export interface CheckRecord extends CheckResult {
+export interface CheckRecord {
   started_at: string
   finished_at: string
+  result: CheckResult
   items: CheckItem[]
 }
 
