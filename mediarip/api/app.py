@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from quart import Response, g, request
 from quart_trio import QuartTrio
 
-from ..services import Services
 from . import admin, cookies, downloads, events, guard, openapi, probes, spa, system, themes
+from .context import EXTENSION, ApiState
 from .errors import register_error_handlers
 from .sessions import SessionTracker
+
+if TYPE_CHECKING:
+    from ..services import Services
 
 __all__ = ["create_app"]
 
@@ -27,9 +32,8 @@ def create_app(services: Services) -> QuartTrio:
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.config["RESPONSE_TIMEOUT"] = None
     app.config["JSON_SORT_KEYS"] = False
-    app.extensions["mediarip.services"] = services
     tracker = SessionTracker(services)
-    app.extensions["mediarip.sessions"] = tracker
+    app.extensions[EXTENSION] = ApiState(services, tracker)
 
     for module in (downloads, events, probes, cookies, system, openapi, admin, themes, spa):
         app.register_blueprint(module.blueprint)

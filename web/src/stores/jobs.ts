@@ -23,7 +23,6 @@ import { computed, reactive, shallowReactive, shallowRef, triggerRef } from 'vue
 import * as api from '../api'
 import { triggerFileDownload } from '../download'
 import { ACTIVE_STATUSES, type Job, type JobPatch, type JobStatus, type NewDownload } from '../types'
-import { useEventsStore } from './events'
 import { useNoticesStore } from './notices'
 
 export type Filter = 'all' | 'active' | 'completed' | 'failed'
@@ -300,6 +299,16 @@ export const useJobsStore = defineStore('jobs', () => {
     return out
   })
 
+  /**
+   * Whether the event stream is open, as the events store (which feeds this one) says: the
+   * arrow goes from the stream to the jobs, never back.
+   */
+  const streamOpen = shallowRef(false)
+
+  function setStreamOpen(open: boolean): void {
+    streamOpen.value = open
+  }
+
   function get(id: string): Job | undefined {
     return byId.get(id)
   }
@@ -318,7 +327,7 @@ export const useJobsStore = defineStore('jobs', () => {
    */
   function applyAnswer(job: Job | undefined): void {
     if (!job || typeof job.id !== 'string') return
-    if (useEventsStore().state !== 'open') upsert(job)
+    if (!streamOpen.value) upsert(job)
   }
 
   async function withBusy<T>(id: string, fn: () => Promise<T>): Promise<T | undefined> {
@@ -418,6 +427,7 @@ export const useJobsStore = defineStore('jobs', () => {
     children,
     isGroup,
     // stream mutations
+    setStreamOpen,
     upsert,
     insertIfAbsent,
     remove,
