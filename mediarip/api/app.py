@@ -15,7 +15,7 @@ from .sessions import SessionTracker
 if TYPE_CHECKING:
     from ..services import Services
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "routed_app"]
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https: http:; "
@@ -26,17 +26,23 @@ MAX_BODY = 2 * 1024 * 1024  # a 1 MiB cookies.txt in multipart, with room to spa
 SESSION_START_PATHS = frozenset({"/", "/api/config/public"})
 
 
-def create_app(services: Services) -> QuartTrio:
+def routed_app() -> QuartTrio:
+    """The app with every route and no state: what the OpenAPI document is made from
+    (``python -m mediarip.api``) without running anything."""
     app = QuartTrio("mediarip")
     app.url_map.converters["spa"] = spa.SpaPath
+    for module in (downloads, events, probes, cookies, system, openapi, admin, themes, spa):
+        app.register_blueprint(module.blueprint)
+    return app
+
+
+def create_app(services: Services) -> QuartTrio:
+    app = routed_app()
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.config["RESPONSE_TIMEOUT"] = None
     app.config["JSON_SORT_KEYS"] = False
     tracker = SessionTracker(services)
     app.extensions[EXTENSION] = ApiState(services, tracker)
-
-    for module in (downloads, events, probes, cookies, system, openapi, admin, themes, spa):
-        app.register_blueprint(module.blueprint)
     themes.load_at_startup(app)
     register_error_handlers(app)
     app.before_request(guard.check_request)

@@ -44,14 +44,15 @@ export function matchesFilter(status: JobStatus, filter: Filter): boolean {
 
 export type StatusListener = (job: Job, previous: JobStatus) => void
 
+/** What a job first seen through a patch shows until a whole copy arrives ('' = not known yet). */
 const JOB_DEFAULTS: Omit<Job, 'id'> = {
   kind: 'single',
   parent_id: null,
-  url: null,
+  url: '',
   title: null,
   thumbnail: null,
   status: 'queued',
-  media_type: null,
+  media_type: 'video',
   format_id: null,
   quality: null,
   output_format: null,
@@ -63,7 +64,7 @@ const JOB_DEFAULTS: Omit<Job, 'id'> = {
   filename: null,
   filesize: null,
   error: null,
-  created_at: null,
+  created_at: '',
   started_at: null,
   finished_at: null,
 }
