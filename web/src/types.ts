@@ -56,8 +56,8 @@ export type StorageReport = Schemas['StorageReport']
 /** One entry of the error log (a failed job). */
 export type ErrorEntry = Schemas['ErrorView']
 export type PurgeReport = Schemas['PurgeReport']
-/** One setting as the panel shows it (`GET /api/admin/settings`). */
-export type SettingView = Schemas['SettingView']
 /** What a setting's declaration says: control type, help, bounds, choices. */
 export type SettingFacts = Schemas['SettingFacts']
+/** One setting as the panel shows it (`GET /api/admin/settings`), with its declared facts. */
+export type SettingView = Schemas['SettingView'] & { facts?: SettingFacts }
 export type ApiKeyState = Schemas['ApiKeyState']
