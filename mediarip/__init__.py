@@ -5,8 +5,23 @@ The public face is small: load settings, and serve them.
 
 __version__ = "0.1.0"
 
+from typing import TYPE_CHECKING, Any
+
 from .config import ConfigError, Settings, load_settings
-from .server import ServerHandle, run, serve
+
+if TYPE_CHECKING:
+    from .server import ServerHandle, run, serve
+
+
+def __getattr__(name: str) -> Any:
+    # The server imports yt_dlp, which must wait until the command line has put an updated
+    # yt-dlp on sys.path (mediarip.ytdlp.folder); so it is imported when first asked for.
+    if name in ("ServerHandle", "run", "serve"):
+        from . import server
+
+        return getattr(server, name)
+    raise AttributeError(f"module 'mediarip' has no attribute {name!r}")
+
 
 __all__ = [
     "ConfigError",

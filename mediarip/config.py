@@ -75,6 +75,7 @@ __all__ = [
     "Settings",
     "ThemeMode",
     "UiSettings",
+    "YtdlpChannel",
     "YtdlpSettings",
     "defaults",
     "load_settings",
@@ -86,6 +87,7 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 SessionMode = Literal["isolated", "shared", "open"]
 ThemeMode = Literal["dark", "light", "system"]
 RecoverMode = Literal["resume", "fail"]
+YtdlpChannel = Literal["stable", "nightly"]
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 ENV_PREFIX: Final = "MEDIARIP__"
@@ -428,6 +430,13 @@ def _ip_address(value: object) -> str:
         raise _invalid("an IP address") from None
 
 
+def _index_url(value: object) -> str:
+    expected = "an http(s) URL of a package index, like https://pypi.org/simple/"
+    if not isinstance(value, str) or not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+        raise _invalid(expected)
+    return value
+
+
 def _check_formats(value: object) -> bool | str:
     if isinstance(value, bool) or value == "selected":
         return value
@@ -552,10 +561,15 @@ class DownloadSettings:
 
 @attrs.frozen
 class YtdlpSettings:
-    """``ytdlp``: what is passed to yt-dlp as is.
+    """``ytdlp``: what is passed to yt-dlp as is, and how yt-dlp itself is kept current.
 
     ``extractor_args`` is yt-dlp's option of that name (argument values are tuples here; give
     yt-dlp lists). ``extra_options`` holds only allow-listed yt-dlp options.
+
+    ``check_updates`` asks the package index once a day whether a newer yt-dlp of ``channel``
+    (``stable`` releases, or ``nightly`` builds) exists; ``auto_update`` then installs it into
+    the data folder and restarts the server gracefully. ``index_url`` is a PEP 503 simple index
+    to ask and install from instead of PyPI (a mirror).
     """
 
     extractor_args: Mapping[str, Mapping[str, tuple[str, ...]]] = attrs.field(
@@ -563,6 +577,14 @@ class YtdlpSettings:
     )
     extra_options: Mapping[str, object] = attrs.field(
         default=MappingProxyType({}), metadata=_spec(_extra_options)
+    )
+    channel: YtdlpChannel = attrs.field(
+        default="stable", metadata=_spec(_choice(YtdlpChannel), text=True)
+    )
+    check_updates: bool = attrs.field(default=True, metadata=_spec(_boolean))
+    auto_update: bool = attrs.field(default=False, metadata=_spec(_boolean))
+    index_url: str | None = attrs.field(
+        default=None, metadata=_spec(_optional(_index_url), text=True)
     )
 
 

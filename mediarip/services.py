@@ -25,6 +25,7 @@ from .overrides import LiveSettings
 from .purge import PurgeSchedule
 from .reports import AdminReports, error_log_writer
 from .store import Store
+from .ytdlp.updater import YtdlpUpdater
 
 __all__ = ["Services", "open_services"]
 
@@ -42,9 +43,12 @@ class Services:
     started_at: float = attrs.field(factory=time.monotonic)
     #: The purge's schedule and its "purge now"; made here, as it works on these services.
     purge: PurgeSchedule = attrs.field(init=False)
+    #: yt-dlp's daily check, updates and rollbacks; its ``restart_wanted`` restarts the server.
+    ytdlp: YtdlpUpdater = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "purge", PurgeSchedule(self))
+        object.__setattr__(self, "ytdlp", YtdlpUpdater(self))
 
     @property
     def settings(self) -> Settings:
@@ -77,8 +81,10 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 reports = AdminReports(store, downloads, auth.secret)
                 services = Services(config, store, broker, downloads, auth, reports)
                 config.subscribe(services.purge.reschedule)
+                config.subscribe(services.ytdlp.reschedule)
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(services.purge.run, name="purge schedule")
+                    await nursery.start(services.ytdlp.run, name="yt-dlp updates")
                     try:
                         yield services
                     finally:

@@ -40,6 +40,7 @@ from ..models import (
 from ..overrides import SettingView
 from ..purge import PurgeReport
 from ..reports import DiskUsage, ErrorView, SessionView, StorageReport
+from ..ytdlp.updater import UpdateProgress, YtdlpStatus
 
 __all__ = ["blueprint", "document"]
 
@@ -73,6 +74,8 @@ def _type_schema(tp: Any) -> dict[str, Any]:
         return {"type": simple[tp]}
     if tp is dt.datetime:
         return {"type": "string", "format": "date-time"}
+    if tp is dt.date:
+        return {"type": "string", "format": "date"}
     return {}
 
 
@@ -557,6 +560,8 @@ def document() -> dict[str, Any]:
                 "ErrorView": _model_schema(ErrorView, response=True),
                 "PurgeReport": _model_schema(PurgeReport, response=True),
                 "ApiKeyState": _model_schema(ApiKeyState, response=True),
+                "YtdlpStatus": _model_schema(YtdlpStatus, response=True),
+                "UpdateProgress": _model_schema(UpdateProgress, response=True),
                 "Error": error,
             },
         },
@@ -757,6 +762,49 @@ def _admin_paths(job_list: dict[str, Any]) -> dict[str, Any]:
                 {"200": _json_response("The settings after the reset", settings), **refusals},
                 summary="Drop the panel's value of a setting",
                 parameters=[{"name": "key", "in": "path", "required": True, "schema": _string}],
+            )
+        },
+        "/api/admin/ytdlp": {
+            "get": _admin(
+                {"200": _json_response("The running yt-dlp, the newest one", _ref("YtdlpStatus"))},
+                summary="yt-dlp: version, release date, bundled version, newest release, update",
+            )
+        },
+        "/api/admin/ytdlp/check": {
+            "post": _admin(
+                {"200": _json_response("After asking the index now", _ref("YtdlpStatus"))},
+                summary="Ask the package index for the newest yt-dlp now",
+            )
+        },
+        "/api/admin/ytdlp/update": {
+            "post": _admin(
+                {
+                    "202": _json_response("The update has started", _ref("YtdlpStatus")),
+                    "409": _error_response("An update runs, or the server is restarting"),
+                    "422": _error_response("An unknown channel or field"),
+                },
+                summary="Install the newest yt-dlp into the data folder, then restart",
+                requestBody={
+                    "required": False,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"channel": {"enum": ["stable", "nightly"]}},
+                                "additionalProperties": False,
+                            }
+                        }
+                    },
+                },
+            )
+        },
+        "/api/admin/ytdlp/rollback": {
+            "post": _admin(
+                {
+                    "202": _json_response("Going back; the server restarts", _ref("YtdlpStatus")),
+                    "409": _error_response("The bundled yt-dlp runs already, or an update runs"),
+                },
+                summary="Go back to the bundled yt-dlp, then restart",
             )
         },
         "/api/admin/api-key": {

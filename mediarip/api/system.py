@@ -8,11 +8,11 @@ import subprocess
 import time
 
 import trio
-import yt_dlp.version
 from quart import Blueprint, Response
 
 from .. import __version__
 from ..models import AUDIO_FORMATS, VIDEO_FORMATS
+from ..ytdlp.release import running_release
 from .context import services
 from .themes import catalogue
 
@@ -45,10 +45,12 @@ async def _ffmpeg_version() -> str | None:
 @blueprint.get("/api/health")
 async def health() -> Response:
     svc = services()
+    yt_dlp = running_release()
     body = {
         "status": "ok",
         "version": __version__,
-        "yt_dlp_version": yt_dlp.version.__version__,
+        "yt_dlp_version": yt_dlp.version,
+        "yt_dlp_release_date": yt_dlp.date.isoformat() if yt_dlp.date else None,
         "ffmpeg_version": await _ffmpeg_version(),
         "uptime_s": round(time.monotonic() - svc.started_at, 1),
         "queue_depth": svc.downloads.queued_count,
