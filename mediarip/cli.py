@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         level=settings.server.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # httpx (the yt-dlp update check) logs every request at INFO: that is debug detail here.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if shutil.which("ffmpeg") is None:
         logging.getLogger("mediarip").warning(
             "ffmpeg was not found on PATH: merging formats and extracting audio will fail. "

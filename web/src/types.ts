@@ -181,6 +181,38 @@ export interface ErrorEntry {
 }
 
 /** What a purge run removed. */
+/** An update or rollback of yt-dlp as it goes (`update` in `GET /api/admin/ytdlp`). */
+export interface YtdlpUpdate {
+  state: 'idle' | 'installing' | 'restarting' | 'failed'
+  target: string | null
+  channel: string | null
+  message: string
+  started_at: string | null
+  finished_at: string | null
+  log: string[]
+}
+
+/** `GET /api/admin/ytdlp`: the running yt-dlp, the bundled one, the newest one. */
+export interface YtdlpStatus {
+  version: string
+  release_date: string | null
+  age_days: number | null
+  bundled_version: string | null
+  bundled_release_date: string | null
+  running_from: 'bundled' | 'update folder'
+  latest: string | null
+  latest_release_date: string | null
+  update_available: boolean
+  channel: 'stable' | 'nightly'
+  check_updates: boolean
+  auto_update: boolean
+  index_url: string | null
+  checked_at: string | null
+  check_error: string | null
+  problem: string | null
+  update: YtdlpUpdate
+}
+
 export interface PurgeReport {
   jobs: number
   files: number
