@@ -62,7 +62,7 @@ async def ytdlp_status(app: RunningApp) -> dict[str, Any]:
     return response.json()  # type: ignore[no-any-return]
 
 
-async def wait_update(app: RunningApp, states: set[str], timeout: float = 60) -> dict[str, Any]:
+async def wait_update(app: RunningApp, states: set[str], timeout: float = 180) -> dict[str, Any]:
     """Follow the update as the panel does; returns its progress once in one of ``states``."""
     with trio.fail_after(timeout):
         while True:
@@ -167,7 +167,7 @@ async def test_auto_update_installs_what_the_daily_check_found_and_asks_for_a_re
     monkeypatch.setattr(updater, "FIRST_CHECK_DELAY", dt.timedelta(seconds=0.2))
     settings = settings_for(tmp_path, index.url, check_updates="true", auto_update="true")
     async with running_app(settings) as app:
-        with trio.fail_after(90):
+        with trio.fail_after(240):
             while not app.handle.restarting:
                 await trio.sleep(0.1)
         assert app.handle.services.ytdlp.progress.target == NEWER
@@ -189,7 +189,7 @@ async def test_an_update_installs_into_the_data_folder_then_restarts_the_server(
         assert started.json()["update"]["state"] == "installing"
         again = await app.client.post("/api/admin/ytdlp/update")
         assert again.status_code == 409 and again.json()["error"]["code"] == "update_refused"
-        progress = await wait_update(app, {"restarting", "failed"}, timeout=90)
+        progress = await wait_update(app, {"restarting", "failed"}, timeout=240)
         assert progress["state"] == "restarting", progress
         assert progress["target"] == NEWER
         with trio.fail_after(10):

@@ -15,12 +15,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from html.parser import HTMLParser
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-import httpx
 from packaging.version import InvalidVersion, Version
 
 from .release import Release
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "PYPI_JSON",
@@ -115,6 +118,8 @@ def _from_simple_page(html: str, channel: str) -> Release | None:
 async def fetch_latest(client: httpx.AsyncClient, index_url: str | None, channel: str) -> Release:
     """The newest yt-dlp of ``channel`` on the index; :class:`IndexProblem` if it cannot say.
     A checkpoint; cancelling it abandons the request."""
+    import httpx  # only a server that checks pays for importing it
+
     url = PYPI_JSON if index_url is None else urljoin(index_url.rstrip("/") + "/", "yt-dlp/")
     where = "PyPI" if index_url is None else f"the package index at {index_url}"
     try:

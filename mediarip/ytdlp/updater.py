@@ -32,7 +32,6 @@ from collections.abc import Callable
 from typing import Protocol
 
 import attrs
-import httpx
 import trio
 
 from ..config import Settings
@@ -184,6 +183,8 @@ class YtdlpUpdater:
         failure included (``error``)."""
         settings = self._context.settings.ytdlp
         channel = channel or settings.channel
+        import httpx  # here: a server that never checks does not pay for importing it
+
         async with self._check_lock:
             try:
                 async with httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=True) as client:

@@ -79,8 +79,8 @@ def test_update_shows_progress_restarts_and_comes_back_with_the_new_version_then
     expect(progress).to_be_visible()
     expect(update).to_be_disabled()
     # pip's lines while it installs, then the restart, then the page is back on its own.
-    expect(page.get_by_test_id("ytdlp-log")).to_contain_text("yt-dlp", timeout=60_000)
-    expect(page.get_by_test_id("ytdlp-version")).to_contain_text(NEWER, timeout=120_000)
+    expect(page.get_by_test_id("ytdlp-log")).to_contain_text("yt-dlp", timeout=180_000)
+    expect(page.get_by_test_id("ytdlp-version")).to_contain_text(NEWER, timeout=300_000)
     expect(page.get_by_test_id("ytdlp-from")).to_have_text("the update folder (data folder/ytdlp)")
     expect(page.get_by_test_id("ytdlp-latest")).to_contain_text("up to date")
     expect(page.get_by_test_id("admin-page-error")).to_have_count(0)
@@ -92,7 +92,7 @@ def test_update_shows_progress_restarts_and_comes_back_with_the_new_version_then
     rollback.click()
     expect(page.get_by_role("dialog")).to_contain_text(f"Go back to yt-dlp {INSTALLED}?")
     page.get_by_test_id("confirm-ok").click()
-    expect(page.get_by_test_id("ytdlp-version")).to_contain_text(INSTALLED, timeout=120_000)
+    expect(page.get_by_test_id("ytdlp-version")).to_contain_text(INSTALLED, timeout=300_000)
     expect(page.get_by_test_id("ytdlp-from")).to_have_text("the bundled copy")
     expect(page.get_by_test_id("ytdlp-available")).to_be_visible()
     assert status_of(page, ytdlp_server)["version"] == INSTALLED
@@ -128,7 +128,7 @@ def test_the_ytdlp_page_has_no_serious_or_critical_accessibility_violations(
     found["ytdlp-confirm"] = _axe_dialog(page, axe_source)
     page.get_by_test_id("confirm-ok").click()
     message = page.get_by_test_id("ytdlp-progress-message")
-    expect(message).to_contain_text(f"yt-dlp {INSTALLED} stays", timeout=60_000)
+    expect(message).to_contain_text(f"yt-dlp {INSTALLED} stays", timeout=180_000)
     expect(message).to_contain_text(f"pip could not install yt-dlp {NEWER}")
     expect(page.get_by_test_id("ytdlp-update")).to_be_enabled()
     found["ytdlp-failed"] = _axe(page, axe_source)
