@@ -3,11 +3,10 @@
 The public face is small: load settings, and serve them.
 """
 
-__version__ = "0.1.0"
-
 from typing import TYPE_CHECKING, Any
 
 from .config import ConfigError, Settings, load_settings
+from .version import __version__
 
 if TYPE_CHECKING:
     from .server import ServerHandle, run, serve

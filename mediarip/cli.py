@@ -15,8 +15,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from . import __version__
 from .config import ConfigError, load_settings
+from .version import __version__
 from .ytdlp import folder
 
 __all__ = ["main"]

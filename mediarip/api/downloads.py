@@ -10,14 +10,19 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 
+import attrs
 from quart import Blueprint, Response, current_app, request
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
+from ..engine import AddressBlocked, Conflict, JobNotFound
 from ..engine.paths import PathEscapeError, confine
-from ..models import JobStatus, NewJob, job_to_api
-from .body import read_model
+from ..models import Job, JobStatus, NewJob, job_to_api
+from ..rules import rules
 from .context import services, sessions
-from .errors import ApiError
+from .contract import Answer, endpoint
+from .errors import FileMissing, FileNotReady
 from .files import file_response
+from .guard import JOB_RATE
 
 __all__ = ["blueprint"]
 
@@ -26,16 +31,36 @@ blueprint = Blueprint("downloads", __name__)
 MAX_LIMIT = 1000
 
 
-def _json(data: object, status: int = 200) -> Response:
-    return Response(json.dumps(data), status=status, content_type="application/json")
+@attrs.frozen
+class JobList:
+    jobs: list[Job]
+
+
+@attrs.frozen
+class ListQuery:
+    status: tuple[JobStatus, ...] | None = attrs.field(
+        default=None, metadata=rules(description="comma-separated statuses")
+    )
+    limit: int = attrs.field(default=MAX_LIMIT, metadata=rules(minimum=1, maximum=MAX_LIMIT))
+    before: str | None = attrs.field(
+        default=None, metadata=rules(description="a job id: list jobs older than it")
+    )
+
+
+_NOT_FOUND = (JobNotFound,)
 
 
 @blueprint.post("/api/downloads")
-async def create() -> Response:
-    new = await read_model(NewJob)
+@endpoint(
+    "Create a download job",
+    body=NewJob,
+    answers={201: Answer("The job, queued", Job)},
+    refuses=(AddressBlocked,),
+    requires=(JOB_RATE,),
+)
+async def create(body: NewJob) -> Job:
     session_id = await sessions().current()
-    job = await services().downloads.submit(session_id, new)
-    return _json(job_to_api(job), 201)
+    return await services().downloads.submit(session_id, body)
 
 
 class _ListingCache:
@@ -70,26 +95,12 @@ def _listings() -> _ListingCache:
     return cache
 
 
-def _list_params() -> tuple[tuple[JobStatus, ...] | None, int, str | None]:
-    statuses: tuple[JobStatus, ...] | None = None
-    if raw := request.args.get("status"):
-        try:
-            statuses = tuple(JobStatus(part.strip()) for part in raw.split(",") if part.strip())
-        except ValueError:
-            allowed = ", ".join(s.value for s in JobStatus)
-            raise ApiError(
-                422, "invalid_request", f"status: {raw!r} is not one of {allowed}"
-            ) from None
-    raw_limit = request.args.get("limit", str(MAX_LIMIT))
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
-        raise ApiError(422, "invalid_request", f"limit: a whole number from 1 to {MAX_LIMIT}")
-    before = request.args.get("before") or None
-    return statuses, int(raw_limit), before
-
-
 @blueprint.get("/api/downloads")
-async def list_jobs() -> Response:
-    statuses, limit, before = _list_params()
+@endpoint(
+    "List jobs in your scope, newest first", query=ListQuery, answers={200: Answer("Jobs", JobList)}
+)
+async def list_jobs(query: ListQuery) -> Response:
+    statuses, limit, before = query.status, query.limit, query.before or None
     scope = await sessions().scope()
     downloads = services().downloads
     key = (scope, statuses, limit, before)
@@ -104,39 +115,61 @@ async def list_jobs() -> Response:
 
 
 @blueprint.get("/api/downloads/<job_id>")
-async def get_job(job_id: str) -> Response:
-    job = await services().downloads.get(job_id, await sessions().scope())
-    return _json(job_to_api(job))
+@endpoint("A job", answers={200: Answer("The job", Job)}, refuses=_NOT_FOUND)
+async def get_job(job_id: str) -> Job:
+    return await services().downloads.get(job_id, await sessions().scope())
 
 
 @blueprint.post("/api/downloads/<job_id>/cancel")
-async def cancel(job_id: str) -> Response:
-    job = await services().downloads.cancel(job_id, await sessions().scope())
-    return _json(job_to_api(job))
+@endpoint(
+    "Stop a job and remove its partial files",
+    answers={200: Answer("The cancelled job", Job)},
+    refuses=(JobNotFound, Conflict),
+)
+async def cancel(job_id: str) -> Job:
+    return await services().downloads.cancel(job_id, await sessions().scope())
 
 
 @blueprint.post("/api/downloads/<job_id>/retry")
-async def retry(job_id: str) -> Response:
-    job = await services().downloads.retry(job_id, await sessions().scope())
-    return _json(job_to_api(job))
+@endpoint(
+    "Queue a failed or cancelled job again",
+    answers={200: Answer("The re-queued job", Job)},
+    refuses=(JobNotFound, Conflict),
+)
+async def retry(job_id: str) -> Job:
+    return await services().downloads.retry(job_id, await sessions().scope())
 
 
 @blueprint.delete("/api/downloads/<job_id>")
+@endpoint(
+    "Delete a job with its files (cancelling it first)",
+    answers={204: Answer("Deleted with its files")},
+    refuses=_NOT_FOUND,
+)
 async def delete(job_id: str) -> Response:
     await services().downloads.delete(job_id, await sessions().scope())
     return Response(b"", status=204)
 
 
 @blueprint.get("/api/downloads/<job_id>/file")
+@endpoint(
+    "Save a finished job's file",
+    answers={
+        200: Answer("The file as an attachment", bytes, ("application/octet-stream",)),
+        206: Answer("A range of the file"),
+        304: Answer("Not modified (If-None-Match)"),
+    },
+    refuses=(JobNotFound, FileNotReady, FileMissing, RequestedRangeNotSatisfiable),
+)
 async def file(job_id: str) -> Response:
     downloads = services().downloads
     job = await downloads.get(job_id, await sessions().scope())
     if job.status is not JobStatus.COMPLETED or not job.filename:
-        raise ApiError(409, "not_ready", f"The job has no file to save yet (it is {job.status}).")
+        raise FileNotReady(f"The job has no file to save yet (it is {job.status}).")
     try:
         path = confine(downloads.downloads_dir, job.filename)
     except PathEscapeError:
-        raise ApiError(404, "file_missing", "The file is not in the downloads folder.") from None
+        raise FileMissing("The file is not in the downloads folder.") from None
     if not path.is_file():
-        raise ApiError(404, "file_missing", "The file is gone from the downloads folder.")
+        raise FileMissing("The file is gone from the downloads folder.")
     return await file_response(request, path, attachment_name=path.name)

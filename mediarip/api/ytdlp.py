@@ -1,77 +1,76 @@
 """``/api/admin/ytdlp``: the running yt-dlp, the newest one, updating and rolling back.
 
-Admin only, like the rest of ``/api/admin`` (the same gate and cookie). The work is
+Admin only, like the rest of ``/api/admin`` (the same requirements). The work is
 :class:`~mediarip.ytdlp.updater.YtdlpUpdater`'s; update and rollback answer 202 at once and
-the panel follows ``update`` in ``GET`` (the server restarts when it is done).
+the panel follows ``update`` in ``GET`` (the server restarts itself when it is done).
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
+import attrs
+from quart import Blueprint
 
-from quart import Blueprint, Response, request
-
-from ..models import converter
-from ..ytdlp.updater import UpdateRefused
-from .admin import admin_enabled, admin_only
-from .body import read_json
+from ..config import YtdlpChannel
+from ..ytdlp.updater import UpdateRefused, YtdlpStatus
+from .admin import ADMIN
 from .context import services
-from .errors import ApiError, error_response
+from .contract import Answer, endpoint
 
-__all__ = ["blueprint"]
+__all__ = ["UpdateRequest", "blueprint"]
 
 blueprint = Blueprint("ytdlp", __name__, url_prefix="/api/admin/ytdlp")
-blueprint.before_request(admin_enabled)
-
-CHANNELS = ("stable", "nightly")
 
 
-def _json(data: object, status: int = 200) -> Response:
-    return Response(json.dumps(data), status=status, content_type="application/json")
+@attrs.frozen
+class UpdateRequest:
+    """``POST /api/admin/ytdlp/update``: the channel to update from (default:
+    ``ytdlp.channel``). The body may be left out."""
 
-
-def _status() -> dict[str, Any]:
-    body: dict[str, Any] = converter.unstructure(services().ytdlp.status())
-    return body
-
-
-@blueprint.errorhandler(UpdateRefused)
-async def refused(error: UpdateRefused) -> Response:
-    return error_response(409, "update_refused", error.message)
+    channel: YtdlpChannel | None = None
 
 
 @blueprint.get("")
-@admin_only
-async def status() -> Response:
-    return _json(_status())
+@endpoint(
+    "yt-dlp: the running version and its release date, the bundled one, the newest, an update",
+    answers={200: Answer("The running yt-dlp and the newest one", YtdlpStatus)},
+    requires=ADMIN,
+)
+async def status() -> YtdlpStatus:
+    return services().ytdlp.status()
 
 
 @blueprint.post("/check")
-@admin_only
-async def check() -> Response:
-    """Ask the index now; the answer (or why it failed) is in ``latest`` / ``check_error``."""
+@endpoint(
+    "Ask the package index for the newest yt-dlp now",
+    answers={200: Answer("After asking (check_error says why it failed)", YtdlpStatus)},
+    requires=ADMIN,
+)
+async def check() -> YtdlpStatus:
     await services().ytdlp.check()
-    return _json(_status())
+    return services().ytdlp.status()
 
 
 @blueprint.post("/update")
-@admin_only
-async def update() -> Response:
-    raw = await request.get_data(cache=True, as_text=False, parse_form_data=False)
-    body = await read_json() if raw.strip() else {}
-    unknown = sorted(set(body) - {"channel"})
-    if unknown:
-        raise ApiError(422, "invalid_request", f"unknown field(s): {', '.join(unknown)}")
-    channel = body.get("channel")
-    if channel is not None and channel not in CHANNELS:
-        raise ApiError(422, "invalid_request", "channel: stable or nightly")
-    services().ytdlp.start_update(channel)
-    return _json(_status(), 202)
+@endpoint(
+    "Install the newest yt-dlp into the data folder, then restart the server gracefully",
+    body=UpdateRequest,
+    body_required=False,
+    answers={202: Answer("The update has started; follow it in GET", YtdlpStatus)},
+    refuses=(UpdateRefused,),
+    requires=ADMIN,
+)
+async def update(body: UpdateRequest) -> YtdlpStatus:
+    services().ytdlp.start_update(body.channel)
+    return services().ytdlp.status()
 
 
 @blueprint.post("/rollback")
-@admin_only
-async def rollback() -> Response:
+@endpoint(
+    "Go back to the bundled yt-dlp, then restart the server gracefully",
+    answers={202: Answer("Going back; the server restarts", YtdlpStatus)},
+    refuses=(UpdateRefused,),
+    requires=ADMIN,
+)
+async def rollback() -> YtdlpStatus:
     await services().ytdlp.rollback()
-    return _json(_status(), 202)
+    return services().ytdlp.status()

@@ -75,7 +75,8 @@ class UpdaterContext(Protocol):
 
 
 class UpdateRefused(Exception):
-    """An update or rollback that cannot start now (HTTP 409); the message says why."""
+    """An update or rollback cannot start now (one runs, the server is restarting, or the
+    bundled yt-dlp runs already); the message says which."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
