@@ -7,7 +7,19 @@ from typing import TYPE_CHECKING
 from quart import Response, g, request
 from quart_trio import QuartTrio
 
-from . import admin, cookies, downloads, events, guard, openapi, probes, spa, system, themes
+from . import (
+    admin,
+    cookies,
+    downloads,
+    events,
+    guard,
+    openapi,
+    probes,
+    spa,
+    subscriptions,
+    system,
+    themes,
+)
 from .context import EXTENSION, ApiState
 from .errors import register_error_handlers
 from .sessions import SessionTracker
@@ -31,7 +43,18 @@ def routed_app() -> QuartTrio:
     (``python -m mediarip.api``) without running anything."""
     app = QuartTrio("mediarip")
     app.url_map.converters["spa"] = spa.SpaPath
-    for module in (downloads, events, probes, cookies, system, openapi, admin, themes, spa):
+    for module in (
+        downloads,
+        subscriptions,
+        events,
+        probes,
+        cookies,
+        system,
+        openapi,
+        admin,
+        themes,
+        spa,
+    ):
         app.register_blueprint(module.blueprint)
     return app
 

@@ -22,7 +22,7 @@ import attrs
 import trio
 
 from ..models import Job
-from ..store import Store
+from ..store import ArchiveEntry, Store
 from .events import EventSink, JobChanged
 from .playlists import Playlists
 from .worker import InfoFound, PhaseChanged, ProgressReport, Report
@@ -140,10 +140,13 @@ class Progress:
             run.written_progress = changes["progress"]
         await self._store.update_job(run.job.id, **changes)
 
-    async def change(self, run: JobRun, **changes: Any) -> None:
-        """Write and publish a change at once (from the job's task)."""
+    async def change(
+        self, run: JobRun, *, archive: ArchiveEntry | None = None, **changes: Any
+    ) -> None:
+        """Write and publish a change at once (from the job's task); with ``archive``, the
+        download archive learns of it in the same write."""
         run.job = attrs.evolve(run.job, **changes)
-        await self._store.update_job(run.job.id, **changes)
+        await self._store.update_job(run.job.id, archive=archive, **changes)
         self._emit(JobChanged(run.job, changes))
         if "status" in changes:
             self._playlists.child_status(run.job)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -53,6 +53,7 @@ from . import options, paths
 from .errors import UserFacingError, describe_failure
 from .events import EventSink, JobChanged, JobEvent, JobRemoved
 from .lifecycle import RETRYABLE_STATUSES
+from .listing import Listing, list_playlist
 from .netguard import NetworkPolicy, check_url
 from .playlists import Playlists
 from .probe import list_formats, probe_url
@@ -191,10 +192,17 @@ class DownloadService:
 
     async def submit(self, session_id: str, new: NewJob) -> Job:
         """Create a job and schedule it; answers at once (extraction happens in the job)."""
+        job = self.prepare(session_id, new)
+        await self.launch([job], self._store.insert_jobs)
+        return job
+
+    def prepare(self, session_id: str, new: NewJob, **fields: Any) -> Job:
+        """The job ``new`` asks for (not stored yet); ``fields`` sets more of it (a title the
+        caller knows, the subscription that asked). Refuses private addresses."""
         if not self._accepting:
             raise Conflict("The server is shutting down; try again in a moment.")
         self._refuse_private(new.url)
-        job = Job(
+        return Job(
             id=new_job_id(),
             session_id=session_id,
             url=new.url,
@@ -204,13 +212,22 @@ class DownloadService:
             quality=new.quality,
             output_format=new.output_format,
             playlist_items=new.playlist_items,
+            **fields,
         )
-        # Shielded: a client that disconnects now must not leave a stored job nobody runs.
+
+    async def launch(
+        self, jobs: Sequence[Job], store: Callable[[Sequence[Job]], Awaitable[None]]
+    ) -> None:
+        """Store prepared jobs with ``store`` (one transaction, which may record more than the
+        jobs: a subscription check's whole outcome), then schedule and announce them."""
+        if not self._accepting:
+            raise Conflict("The server is shutting down; try again in a moment.")
+        # Shielded: a caller cancelled now must not leave stored jobs nobody runs.
         with trio.CancelScope(shield=True):
-            await self._store.insert_jobs([job])
-            self._tasks.start(job)
-            self._emit(JobChanged(job))
-        return job
+            await store(jobs)
+            for job in jobs:
+                self._tasks.start(job)
+                self._emit(JobChanged(job))
 
     async def get(self, job_id: str, session_id: str | None = None) -> Job:
         """The job's current state; :class:`JobNotFound` outside ``session_id`` (None: any)."""
@@ -309,6 +326,13 @@ class DownloadService:
 
     async def formats(self, url: str, cookie_file: Path | None) -> list[FormatInfo]:
         return await self._probe(list_formats, url, cookie_file)
+
+    async def list_playlist(
+        self, url: str, cookie_file: Path | None, limit: float = PROBE_TIMEOUT
+    ) -> Listing:
+        """What a channel, playlist or feed lists now (flat; a subscription check). Uses a
+        probe thread, never a download slot; :class:`ProbeFailed` after ``limit`` seconds."""
+        return await self._probe(list_playlist, url, cookie_file, limit)
 
     async def recover(self) -> int:
         """Deal with jobs a crash or stop left active: resume them (default) or fail them,
@@ -454,6 +478,7 @@ class DownloadService:
         fn: Callable[[str, dict[str, Any], CancelToken, NetworkPolicy], T],
         url: str,
         cookie_file: Path | None,
+        limit: float = PROBE_TIMEOUT,
     ) -> T:
         self._refuse_private(url)
         if cookie_file is not None and not await trio.Path(cookie_file).is_file():
@@ -462,11 +487,14 @@ class DownloadService:
         token = CancelToken()
         call = functools.partial(fn, url, params, token, options.network_policy(self._settings))
         try:
-            with trio.fail_after(PROBE_TIMEOUT):
+            with trio.fail_after(limit):
                 return await in_thread(call, token, self._probe_threads)
         except trio.TooSlowError:
             raise ProbeFailed(
-                JobError("timeout", "Looking at this URL took too long. Try again later.")
+                JobError(
+                    "timeout",
+                    f"Looking at this URL took longer than {limit:g} s. Try again later.",
+                )
             ) from None
         except UserFacingError as exc:
             raise _probe_failed(exc.error) from None

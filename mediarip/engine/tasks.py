@@ -32,7 +32,7 @@ import trio
 from ..config import Settings
 from ..cookies import cookie_path
 from ..models import Job, JobError, JobStatus, utcnow
-from ..store import Store
+from ..store import ArchiveEntry, Store
 from . import options, paths
 from .errors import describe_failure
 from .events import EventSink, JobChanged
@@ -228,9 +228,20 @@ class JobTasks:
             return
         await trio.to_thread.run_sync(paths.remove_work_dir, request.work_dir)
         size = final.stat().st_size
+        job = run.job
+        archive = ArchiveEntry(
+            session_id=job.session_id,
+            key=result.archive_key,
+            url=job.url,
+            at=utcnow(),
+            title=job.title or result.title,
+            job_id=job.id,
+            subscription_id=job.subscription_id,
+        )
         await self._settle(
             run,
             JobStatus.COMPLETED,
+            archive=archive,
             filename=final.relative_to(downloads_dir.resolve()).as_posix(),
             filesize=size,
             progress=100.0,
@@ -271,10 +282,20 @@ class JobTasks:
         if reason is StopReason.CANCEL:
             await self._settle(run, JobStatus.CANCELLED, speed=None, eta=None)
 
-    async def _settle(self, run: JobRun, status: JobStatus, **changes: object) -> None:
-        """Give the job its final status (written before anything else can happen to it)."""
+    async def _settle(
+        self,
+        run: JobRun,
+        status: JobStatus,
+        *,
+        archive: ArchiveEntry | None = None,
+        **changes: object,
+    ) -> None:
+        """Give the job its final status (written before anything else can happen to it); with
+        ``archive``, the download archive learns of it in the same write."""
         run.settled = True
         run.unsaved.clear()
-        await self.progress.change(run, status=status, finished_at=utcnow(), **changes)
+        await self.progress.change(
+            run, archive=archive, status=status, finished_at=utcnow(), **changes
+        )
         if status is JobStatus.FAILED:
             await self.report_failure(run.job)

@@ -1184,6 +1184,181 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every session's subscriptions (admin) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Them */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SubscriptionList"];
+                    };
+                };
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The admin side is off (admin.enabled: false): not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/archive/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The download archive as yt-dlp's --download-archive file */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description One '<extractor> <id>' line per item */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/plain": string;
+                    };
+                };
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/archive/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add a yt-dlp archive file's items to the archive: subscriptions skip them from now on */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "text/plain": string;
+                };
+            };
+            responses: {
+                /** @description Lines read, and items new to the archive */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Imported"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *413* `Request Entity Too Large` The status code one should return if the data submitted exceeded a given limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request; or: Not a yt-dlp archive file (UTF-8 text, one '<extractor> <id>' per line), or more than 200,000 lines: invalid_archive */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/config/public": {
         parameters: {
             query?: never;
@@ -2047,6 +2222,672 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Subscriptions in your scope, newest first */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Them */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SubscriptionList"];
+                    };
+                };
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Subscribe to a channel, playlist or feed; its first check runs at once. The body is a download request's (POST /api/downloads, but playlist_items) with the subscription's own fields: url, interval_minutes or cron, filters {title_include, title_exclude, min_duration, max_duration, published_after}, max_items_per_check, first_check (new_only | latest), first_count */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            responses: {
+                /** @description The subscription: its settings, state and schedule */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": Record<string, never>;
+                    };
+                };
+                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json; or: The URL names a private or reserved network address, and those are off */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *413* `Request Entity Too Large` The status code one should return if the data submitted exceeded a given limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/subscriptions/{sub_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One subscription */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    sub_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The subscription: its settings, state and schedule */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": Record<string, never>;
+                    };
+                };
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Base class for lookup errors */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Unsubscribe: its check stops, its history goes; its downloads stay unless remove_downloads=true (the archive keeps its items either way) */
+        delete: {
+            parameters: {
+                query?: {
+                    remove_downloads?: string;
+                };
+                header?: never;
+                path: {
+                    sub_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description How many jobs went with it */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Removed"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Base class for lookup errors */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Change some of a subscription's settings (null clears one); validated whole again */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    sub_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            responses: {
+                /** @description The subscription: its settings, state and schedule */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": Record<string, never>;
+                    };
+                };
+                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json; or: The URL names a private or reserved network address, and those are off */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Base class for lookup errors */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *413* `Request Entity Too Large` The status code one should return if the data submitted exceeded a given limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/subscriptions/{sub_id}/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check now; answers when the check has ended: new items found, queued, skipped (and the error, if the feed could not be read) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    sub_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description What the check did */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CheckResult"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Base class for lookup errors */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The job is not in a state that allows this; the message says which state it is in */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/subscriptions/{sub_id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The last checks, newest first, with what each did with each new item and why */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    sub_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Its checks */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CheckList"];
+                    };
+                };
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Base class for lookup errors */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/subscriptions/{sub_id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** No more scheduled checks ('check now' still works) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    sub_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The subscription: its settings, state and schedule */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": Record<string, never>;
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Base class for lookup errors */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/subscriptions/{sub_id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Back on schedule */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    sub_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The subscription: its settings, state and schedule */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": Record<string, never>;
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Base class for lookup errors */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/subscriptions/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** What the first check of this subscription would take now (nothing is stored); the body is POST /api/subscriptions's */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            responses: {
+                /** @description The feed's title, how many items it lists, and each item's fate */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Preview"];
+                    };
+                };
+                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json; or: The URL names a private or reserved network address, and those are off */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *413* `Request Entity Too Large` The status code one should return if the data submitted exceeded a given limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request; or: Nothing usable at the URL: ``error`` says what happened and what to do next */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/themes": {
         parameters: {
             query?: never;
@@ -2320,6 +3161,39 @@ export interface components {
             masked: string | null;
             pinned: boolean;
         };
+        /** @description What a check did with one new item, and why. */
+        CheckItem: {
+            duration: number | null;
+            job_id: string | null;
+            key: string | null;
+            /** @enum {string} */
+            outcome: "queued" | "skipped" | "deferred";
+            published: string | null;
+            reason: string | null;
+            title: string | null;
+            url: string;
+        };
+        CheckList: {
+            checks: components["schemas"]["CheckRecord"][];
+        };
+        /** @description One check in a subscription's history. */
+        CheckRecord: {
+            /** Format: date-time */
+            finished_at: string;
+            items: components["schemas"]["CheckItem"][];
+            result: components["schemas"]["CheckResult"];
+            /** Format: date-time */
+            started_at: string;
+        };
+        /** @description ``POST /api/subscriptions/{id}/check``'s answer: new items found, queued, skipped. ``listed`` counts everything the listing held (new or not). */
+        CheckResult: {
+            deferred: number;
+            error: components["schemas"]["JobError"] | null;
+            found: number;
+            listed: number;
+            queued: number;
+            skipped: number;
+        };
         CookieState: {
             has_cookies: boolean;
         };
@@ -2376,6 +3250,10 @@ export interface components {
             version: string;
             yt_dlp_version: string;
         };
+        Imported: {
+            added: number;
+            read: number;
+        };
         /** @description A download as the app knows it. ``session_id`` never leaves the server. */
         Job: {
             /** Format: date-time */
@@ -2400,6 +3278,7 @@ export interface components {
             started_at: string | null;
             /** @enum {string} */
             status: "queued" | "extracting" | "downloading" | "postprocessing" | "completed" | "failed" | "cancelled";
+            subscription_id: string | null;
             thumbnail: string | null;
             title: string | null;
             total_bytes: number | null;
@@ -2448,6 +3327,12 @@ export interface components {
             title: string | null;
             url: string;
         };
+        /** @description What the first check of a subscription would take, before it exists. */
+        Preview: {
+            items: components["schemas"]["CheckItem"][];
+            listed: number;
+            title: string | null;
+        };
         /** @description The settings the web app needs; never a secret. */
         PublicConfig: {
             admin_enabled: boolean;
@@ -2473,7 +3358,7 @@ export interface components {
             sessions: number;
         };
         Removed: {
-            removed: number;
+            removed_jobs: number;
         };
         SessionList: {
             sessions: components["schemas"]["SessionView"][];
@@ -2532,6 +3417,11 @@ export interface components {
                 [key: string]: number;
             };
             sessions: components["schemas"]["SessionView"][];
+        };
+        SubscriptionList: {
+            subscriptions: {
+                [key: string]: unknown;
+            }[];
         };
         /** @description A theme as the catalogue lists it. */
         Theme: {

@@ -67,6 +67,7 @@ const JOB_DEFAULTS: Omit<Job, 'id'> = {
   created_at: '',
   started_at: null,
   finished_at: null,
+  subscription_id: null,
 }
 
 /** Ids of jobs deleted here: a late update for one must not bring it back. Bounded. */
