@@ -335,6 +335,18 @@ def test_settings_get_the_controls_their_declarations_ask_for(
     expect(page.get_by_test_id("admin-settings-done")).to_have_text("Saved ui.theme_default_mode.")
     saved = api(page, admin_server, "/api/admin/settings")["settings"]["ui.theme_default_mode"]
     assert saved["value"] == "dark" and saved["overridden"] is True
+    # A map of templates is edited as rows, each previewed.
+    templates = "admin-setting-downloads.source_templates"
+    page.get_by_test_id(f"{templates}-add").click()
+    page.get_by_test_id(f"{templates}-key-1").fill("example.com")
+    page.get_by_test_id(f"{templates}-value-1").fill("example/%(id)s.%(ext)s")
+    expect(preview).to_contain_text("example/aqz-KE-bpKQ.mp4")
+    page.get_by_test_id("admin-setting-save").click()
+    expect(page.get_by_test_id("admin-settings-done")).to_have_text(
+        "Saved downloads.source_templates."
+    )
+    stored = api(page, admin_server, "/api/admin/settings")["settings"]
+    assert stored["downloads.source_templates"]["value"]["example.com"] == "example/%(id)s.%(ext)s"
 
 
 # ---- purge, API key, error log, sessions, storage ------------------------------------------------

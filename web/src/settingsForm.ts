@@ -19,10 +19,10 @@ export type Draft = string | boolean
 
 /**
  * The control a setting gets, from what its declaration says (``facts``, from the server):
- * a toggle, a select of its choices, a number field with its bounds, a template map with a
- * preview of the file name, JSON for other maps and lists, or a text field.
+ * a toggle, a select of its choices, a number field with its bounds, a template map (rows, with a
+ * preview of the file name), a list (rows), JSON for nested maps, or a text field.
  */
-export type Control = 'toggle' | 'select' | 'number' | 'templates' | 'json' | 'text'
+export type Control = 'toggle' | 'select' | 'number' | 'templates' | 'list' | 'json' | 'text'
 
 export function controlOf(setting: SettingView): Control {
   const facts = setting.facts
@@ -38,8 +38,9 @@ export function controlOf(setting: SettingView): Control {
       return 'number'
     case 'templates':
       return 'templates'
-    case 'map':
     case 'list':
+      return 'list'
+    case 'map':
       return 'json'
     default:
       return kind === 'json' ? 'json' : 'text'
@@ -229,4 +230,20 @@ export function splitFieldMessage(
   const match = /^([a-z_]+):\s*(.*)$/s.exec(message.trim())
   if (match && fields.includes(match[1])) return { field: match[1], text: sentence(match[2]) }
   return { field: null, text: message }
+}
+
+/** Whether a draft is a map of texts (``map``) or a list of texts (``list``): rows can show it. */
+export function isEntries(draft: Draft, shape: 'map' | 'list'): boolean {
+  try {
+    const value: unknown = JSON.parse(String(draft))
+    if (shape === 'list') return Array.isArray(value) && value.every((v) => typeof v === 'string')
+    return (
+      !!value &&
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      Object.values(value as Record<string, unknown>).every((v) => typeof v === 'string')
+    )
+  } catch {
+    return false
+  }
 }

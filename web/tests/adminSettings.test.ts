@@ -296,3 +296,58 @@ describe('typed controls from the declared facts', () => {
     )
   })
 })
+
+describe('maps and lists as rows', () => {
+  const templateFacts = {
+    type: 'templates',
+    help: 'Templates.',
+    default: null,
+    optional: false,
+    choices: [],
+    minimum: null,
+    maximum: null,
+    panel: true,
+    applies: 'now' as const,
+  }
+
+  it('edits the templates as domain/template rows, adding and removing rows', async () => {
+    const list = [setting('downloads.source_templates', { '*': '%(title)s.%(ext)s' })]
+    const answer = { ...body(list), fields: { 'downloads.source_templates': templateFacts } }
+    vi.stubGlobal('fetch', routeFetch({ 'GET /api/admin/settings': answer }).fetch)
+    const wrapper = mount(AdminSettings)
+    await flushPromises()
+    const store = useAdminSettingsStore()
+    const key = 'admin-setting-downloads.source_templates'
+    expect((wrapper.get(`[data-testid="${key}-key-0"]`).element as HTMLInputElement).value).toBe('*')
+    await wrapper.get(`[data-testid="${key}-add"]`).trigger('click')
+    await wrapper.get(`[data-testid="${key}-key-1"]`).setValue('example.com')
+    await wrapper.get(`[data-testid="${key}-value-1"]`).setValue('ex/%(id)s.%(ext)s')
+    expect(JSON.parse(String(store.drafts['downloads.source_templates']))).toEqual({
+      '*': '%(title)s.%(ext)s',
+      'example.com': 'ex/%(id)s.%(ext)s',
+    })
+    expect(store.dirtyKeys).toEqual(['downloads.source_templates'])
+    expect(wrapper.text()).toContain('ex/aqz-KE-bpKQ.mp4')
+    await wrapper.get(`[data-testid="${key}-remove-1"]`).trigger('click')
+    expect(JSON.parse(String(store.drafts['downloads.source_templates']))).toEqual({
+      '*': '%(title)s.%(ext)s',
+    })
+    expect(store.dirtyKeys).toEqual([])
+  })
+
+  it('edits a list of addresses as rows', async () => {
+    const list = [setting('downloads.private_allowlist', ['10.0.0.5/32'])]
+    const answer = {
+      ...body(list),
+      fields: { 'downloads.private_allowlist': { ...templateFacts, type: 'list' } },
+    }
+    vi.stubGlobal('fetch', routeFetch({ 'GET /api/admin/settings': answer }).fetch)
+    const wrapper = mount(AdminSettings)
+    await flushPromises()
+    const key = 'admin-setting-downloads.private_allowlist'
+    await wrapper.get(`[data-testid="${key}-value-0"]`).setValue('192.168.1.10')
+    expect(JSON.parse(String(useAdminSettingsStore().drafts['downloads.private_allowlist']))).toEqual([
+      '192.168.1.10',
+    ])
+  })
+})
