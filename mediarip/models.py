@@ -120,6 +120,8 @@ class Job:
     error: JobError | None = None
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
+    #: The subscription whose check queued this job (None: queued by hand).
+    subscription_id: str | None = None
 
     @property
     def is_active(self) -> bool:

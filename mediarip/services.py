@@ -25,6 +25,7 @@ from .overrides import LiveSettings
 from .purge import PurgeSchedule
 from .reports import AdminReports, error_log_writer
 from .store import Store
+from .subscriptions.checker import Subscriptions
 from .ytdlp.updater import YtdlpUpdater
 
 __all__ = ["Services", "open_services"]
@@ -43,11 +44,14 @@ class Services:
     started_at: float = attrs.field(factory=time.monotonic)
     #: The purge's schedule and its "purge now"; made here, as it works on these services.
     purge: PurgeSchedule = attrs.field(init=False)
+    #: Subscriptions and their checker; made here, as they work on these services.
+    subscriptions: Subscriptions = attrs.field(init=False)
     #: yt-dlp's daily check, updates and rollbacks; its ``restart_wanted`` restarts the server.
     ytdlp: YtdlpUpdater = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "purge", PurgeSchedule(self))
+        object.__setattr__(self, "subscriptions", Subscriptions(self))
         object.__setattr__(self, "ytdlp", YtdlpUpdater(self))
 
     @property
@@ -61,8 +65,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     """Open the store, load the admin's credentials and settings, recover interrupted jobs, and
     run the download service and the purge.
 
-    On exit, in this order: the purge stops, the event streams end, running jobs stop (left
-    ``queued``), the service's nursery waits for their threads, and the database closes last."""
+    On exit, in this order: the purge and the subscription checker stop, the event streams end,
+    running jobs stop (left ``queued``), the service's nursery waits for their threads, and the
+    database closes last."""
     data_dir = Path(settings.server.data_dir)
     async with Store.open(data_dir / "mediarip.sqlite3") as store:
         log.info("database %s (journal %s)", data_dir / "mediarip.sqlite3", store.journal_mode)
@@ -84,6 +89,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 config.subscribe(services.ytdlp.reschedule)
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(services.purge.run, name="purge schedule")
+                    await nursery.start(services.subscriptions.run, name="subscription checker")
                     await nursery.start(services.ytdlp.run, name="yt-dlp updates")
                     try:
                         yield services

@@ -15,6 +15,7 @@ from . import (
     openapi,
     probes,
     spa,
+    subscriptions,
     system,
     themes,
     ytdlp,
@@ -43,7 +44,19 @@ def create_app(services: Services) -> QuartTrio:
     tracker = SessionTracker(services)
     app.extensions["mediarip.sessions"] = tracker
 
-    for module in (downloads, events, probes, cookies, system, openapi, admin, ytdlp, themes, spa):
+    for module in (
+        downloads,
+        subscriptions,
+        events,
+        probes,
+        cookies,
+        system,
+        openapi,
+        admin,
+        ytdlp,
+        themes,
+        spa,
+    ):
         app.register_blueprint(module.blueprint)
     themes.load_at_startup(app)
     register_error_handlers(app)

@@ -35,6 +35,7 @@ from ..auth import (
 from ..engine import AddressBlocked, Conflict, JobNotFound, ProbeFailed
 from ..overrides import SettingInvalid, SettingPinned, SettingReadOnly
 from ..reports import SessionNotFound
+from ..subscriptions.checker import SubscriptionNotFound
 from ..ytdlp.updater import UpdateRefused
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "FileMissing",
     "FileNotReady",
     "InvalidApiKey",
+    "InvalidArchive",
     "InvalidCookies",
     "InvalidJson",
     "InvalidRequest",
@@ -119,6 +121,11 @@ class ThemeNotFound(Refused):
 
 class PreviewNotFound(Refused):
     """The theme has no preview image: preview_not_found."""
+
+
+class InvalidArchive(Refused):
+    """Not a yt-dlp archive file (UTF-8 text, one '<extractor> <id>' per line), or more than
+    200,000 lines: invalid_archive."""
 
 
 class AdminDisabled(Refused):
@@ -196,6 +203,9 @@ REFUSALS: Mapping[type[Exception], Refusal] = {
     SettingPinned: Refusal(409, "pinned"),
     SettingReadOnly: Refusal(409, "read_only"),
     SessionNotFound: Refusal(404, "session_not_found", message="No such session."),
+    # subscriptions and the archive
+    SubscriptionNotFound: Refusal(404, "subscription_not_found", message="No such subscription."),
+    InvalidArchive: Refusal(422, "invalid_archive"),
     # yt-dlp's updates
     UpdateRefused: Refusal(409, "update_refused"),
 }

@@ -45,7 +45,7 @@ import functools
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -73,10 +73,11 @@ from ..models import (
     new_job_id,
     utcnow,
 )
-from ..store import Store
+from ..store import ArchiveEntry, Store
 from . import options, paths
 from .errors import UserFacingError, describe_failure
 from .lifecycle import RETRYABLE_STATUSES, playlist_summary
+from .listing import Listing, list_playlist
 from .netguard import NetworkPolicy, check_url
 from .probe import list_formats, probe_url
 from .worker import (
@@ -270,10 +271,17 @@ class DownloadService:
 
     async def submit(self, session_id: str, new: NewJob) -> Job:
         """Create a job and schedule it; answers at once (extraction happens in the job)."""
+        job = self.prepare(session_id, new)
+        await self.launch([job], self._store.insert_jobs)
+        return job
+
+    def prepare(self, session_id: str, new: NewJob, **fields: Any) -> Job:
+        """The job ``new`` asks for (not stored yet); ``fields`` sets more of it (a title the
+        caller knows, the subscription that asked). Refuses private addresses."""
         if not self._accepting:
             raise Conflict("The server is shutting down; try again in a moment.")
         self._refuse_private(new.url)
-        job = Job(
+        return Job(
             id=new_job_id(),
             session_id=session_id,
             url=new.url,
@@ -283,13 +291,22 @@ class DownloadService:
             quality=new.quality,
             output_format=new.output_format,
             playlist_items=new.playlist_items,
+            **fields,
         )
-        # Shielded: a client that disconnects now must not leave a stored job nobody runs.
+
+    async def launch(
+        self, jobs: Sequence[Job], store: Callable[[Sequence[Job]], Awaitable[None]]
+    ) -> None:
+        """Store prepared jobs with ``store`` (one transaction, which may record more than the
+        jobs: a subscription check's whole outcome), then schedule and announce them."""
+        if not self._accepting:
+            raise Conflict("The server is shutting down; try again in a moment.")
+        # Shielded: a caller cancelled now must not leave stored jobs nobody runs.
         with trio.CancelScope(shield=True):
-            await self._store.insert_jobs([job])
-            self._start(job)
-            self._publish(job)
-        return job
+            await store(jobs)
+            for job in jobs:
+                self._start(job)
+                self._publish(job)
 
     async def get(self, job_id: str, session_id: str | None = None) -> Job:
         """The job's current state; :class:`JobNotFound` outside ``session_id`` (None: any)."""
@@ -387,6 +404,13 @@ class DownloadService:
 
     async def formats(self, url: str, cookie_file: Path | None) -> list[FormatInfo]:
         return await self._probe(list_formats, url, cookie_file)
+
+    async def list_playlist(
+        self, url: str, cookie_file: Path | None, limit: float = PROBE_TIMEOUT
+    ) -> Listing:
+        """What a channel, playlist or feed lists now (flat; a subscription check). Uses a
+        probe thread, never a download slot; :class:`ProbeFailed` after ``limit`` seconds."""
+        return await self._probe(list_playlist, url, cookie_file, limit)
 
     async def recover(self) -> int:
         """Deal with jobs a crash or stop left active: resume them (default) or fail them,
@@ -526,9 +550,20 @@ class DownloadService:
             return
         await trio.to_thread.run_sync(paths.remove_work_dir, request.work_dir)
         size = final.stat().st_size
+        job = run.job
+        archive = ArchiveEntry(
+            session_id=job.session_id,
+            key=result.archive_key,
+            url=job.url,
+            at=utcnow(),
+            title=job.title or result.title,
+            job_id=job.id,
+            subscription_id=job.subscription_id,
+        )
         await self._settle(
             run,
             JobStatus.COMPLETED,
+            archive=archive,
             filename=final.relative_to(self.downloads_dir.resolve()).as_posix(),
             filesize=size,
             progress=100.0,
@@ -685,19 +720,24 @@ class DownloadService:
             run.written_progress = changes["progress"]
         await self._store.update_job(run.job.id, **changes)
 
-    async def _change(self, run: _Run, **changes: Any) -> None:
-        """Write and publish a change at once (from the job's task)."""
+    async def _change(
+        self, run: _Run, *, archive: ArchiveEntry | None = None, **changes: Any
+    ) -> None:
+        """Write and publish a change at once (from the job's task); with ``archive``, the
+        download archive learns of it in the same write."""
         run.job = attrs.evolve(run.job, **changes)
-        await self._store.update_job(run.job.id, **changes)
+        await self._store.update_job(run.job.id, archive=archive, **changes)
         self._publish(run.job, changes)
         if "status" in changes:
             self._child_status(run.job)
 
-    async def _settle(self, run: _Run, status: JobStatus, **changes: Any) -> None:
+    async def _settle(
+        self, run: _Run, status: JobStatus, *, archive: ArchiveEntry | None = None, **changes: Any
+    ) -> None:
         """Give the job its final status (written before anything else can happen to it)."""
         run.settled = True
         run.unsaved.clear()
-        await self._change(run, status=status, finished_at=utcnow(), **changes)
+        await self._change(run, archive=archive, status=status, finished_at=utcnow(), **changes)
         if status is JobStatus.FAILED:
             await self._report_failure(run.job)
 
@@ -896,6 +936,7 @@ class DownloadService:
         fn: Callable[[str, dict[str, Any], CancelToken, NetworkPolicy], T],
         url: str,
         cookie_file: Path | None,
+        limit: float = PROBE_TIMEOUT,
     ) -> T:
         self._refuse_private(url)
         if cookie_file is not None and not await trio.Path(cookie_file).is_file():
@@ -904,11 +945,14 @@ class DownloadService:
         token = CancelToken()
         call = functools.partial(fn, url, params, token, options.network_policy(self._settings))
         try:
-            with trio.fail_after(PROBE_TIMEOUT):
+            with trio.fail_after(limit):
                 return await self._in_thread(call, token, self._probe_threads)
         except trio.TooSlowError:
             raise ProbeFailed(
-                JobError("timeout", "Looking at this URL took too long. Try again later.")
+                JobError(
+                    "timeout",
+                    f"Looking at this URL took longer than {limit:g} s. Try again later.",
+                )
             ) from None
         except UserFacingError as exc:
             raise _probe_failed(exc.error) from None

@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 
 from ..models import JobStatus, MediaType, PlaylistEntry
+from .archive import archive_key_of
 from .errors import UserFacingError
 from .netguard import NetworkPolicy
 from .ytdl import CancelToken, base_params, open_youtubedl, thumbnail_of
@@ -86,6 +87,8 @@ class Downloaded:
     path: Path
     title: str | None
     thumbnail: str | None
+    #: yt-dlp's download-archive key of what was downloaded (``"youtube <id>"``), if known.
+    archive_key: str | None = None
 
 
 @attrs.frozen
@@ -271,7 +274,12 @@ def run_job(
     token.raise_if_cancelled()
     if not produced:
         raise UserFacingError("no_file", "yt-dlp finished without producing a file.")
-    return Downloaded(Path(produced[-1]), (result or {}).get("title"), thumbnail_of(result or {}))
+    result = result or {}
+    if result.get("_type") in ("playlist", "multi_video"):  # item N of a playlist's URL
+        result = next((e for e in reversed(result.get("entries") or []) if e), {})
+    return Downloaded(
+        Path(produced[-1]), result.get("title"), thumbnail_of(result), archive_key_of(result)
+    )
 
 
 def _job_cookie_copy(request: WorkRequest) -> str | None:

@@ -56,6 +56,8 @@ export interface Job {
   created_at: string | null
   started_at: string | null
   finished_at: string | null
+  /** The subscription whose check queued it (null: added by hand). */
+  subscription_id?: string | null
 }
 
 /** A `job_update` event's payload: the id plus whichever fields changed. */
