@@ -3,7 +3,7 @@
 The probe stamps every progress report the moment the worker thread hands it over, so the
 benchmark can tell how long it takes to reach an SSE client. A job's yt-dlp progress hook
 (``mediarip.engine.worker._Reporter.progress_hook``) throttles yt-dlp's calls and passes each
-report it keeps to the ``report`` callable that the service gave to ``run_job``. We wrap that
+report it keeps to the ``report`` callable that the job's task gave to ``run_job``. We wrap that
 callable: it takes ``time.time()``, hands the report on unchanged, and only then appends
 ``job id<TAB>progress<TAB>time`` to the file named by ``$BENCH_HOOK_LOG``. Writing after
 handing over keeps the probe's own cost out of the measured path.
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import mediarip.engine.service as service
+import mediarip.engine.tasks as tasks
 import mediarip.engine.worker as worker
 from mediarip.cli import main
 
@@ -29,11 +29,9 @@ HOOK_LOG_ENV = "BENCH_HOOK_LOG"
 
 def instrument(log_path: Path) -> None:
     """Wrap the ``report`` callable of every job so progress reports are stamped and logged."""
-    original = service.run_job  # type: ignore[attr-defined]
+    original = tasks.run_job
     if original is not worker.run_job:
-        raise RuntimeError(
-            "mediarip.engine.service no longer calls worker.run_job: update the probe"
-        )
+        raise RuntimeError("mediarip.engine.tasks no longer calls worker.run_job: update the probe")
     log = log_path.open("a", buffering=1)
     lock = threading.Lock()
 
@@ -49,7 +47,7 @@ def instrument(log_path: Path) -> None:
 
         return original(request, token, stamped)
 
-    service.run_job = run_job  # type: ignore[attr-defined]
+    tasks.run_job = run_job
 
 
 if __name__ == "__main__":
