@@ -10,6 +10,7 @@ export function makeJob(overrides: Partial<Job> = {}): Job {
     id,
     kind: 'single',
     parent_id: null,
+    subscription_id: null,
     url: `https://media.example/${id}`,
     title: `Video ${n}`,
     thumbnail: null,

@@ -23,7 +23,6 @@ import { computed, reactive, shallowReactive, shallowRef, triggerRef } from 'vue
 import * as api from '../api'
 import { triggerFileDownload } from '../download'
 import { ACTIVE_STATUSES, type Job, type JobPatch, type JobStatus, type NewDownload } from '../types'
-import { useEventsStore } from './events'
 import { useNoticesStore } from './notices'
 
 export type Filter = 'all' | 'active' | 'completed' | 'failed'
@@ -45,14 +44,16 @@ export function matchesFilter(status: JobStatus, filter: Filter): boolean {
 
 export type StatusListener = (job: Job, previous: JobStatus) => void
 
+/** What a job first seen through a patch shows until a whole copy arrives ('' = not known yet). */
 const JOB_DEFAULTS: Omit<Job, 'id'> = {
   kind: 'single',
   parent_id: null,
-  url: null,
+  subscription_id: null,
+  url: '',
   title: null,
   thumbnail: null,
   status: 'queued',
-  media_type: null,
+  media_type: 'video',
   format_id: null,
   quality: null,
   output_format: null,
@@ -64,7 +65,7 @@ const JOB_DEFAULTS: Omit<Job, 'id'> = {
   filename: null,
   filesize: null,
   error: null,
-  created_at: null,
+  created_at: '',
   started_at: null,
   finished_at: null,
 }
@@ -300,6 +301,16 @@ export const useJobsStore = defineStore('jobs', () => {
     return out
   })
 
+  /**
+   * Whether the event stream is open, as the events store (which feeds this one) says: the
+   * arrow goes from the stream to the jobs, never back.
+   */
+  const streamOpen = shallowRef(false)
+
+  function setStreamOpen(open: boolean): void {
+    streamOpen.value = open
+  }
+
   function get(id: string): Job | undefined {
     return byId.get(id)
   }
@@ -318,7 +329,7 @@ export const useJobsStore = defineStore('jobs', () => {
    */
   function applyAnswer(job: Job | undefined): void {
     if (!job || typeof job.id !== 'string') return
-    if (useEventsStore().state !== 'open') upsert(job)
+    if (!streamOpen.value) upsert(job)
   }
 
   async function withBusy<T>(id: string, fn: () => Promise<T>): Promise<T | undefined> {
@@ -418,6 +429,7 @@ export const useJobsStore = defineStore('jobs', () => {
     children,
     isGroup,
     // stream mutations
+    setStreamOpen,
     upsert,
     insertIfAbsent,
     remove,
