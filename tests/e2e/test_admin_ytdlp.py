@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.conftest import REPO_ROOT
-from tests.e2e.conftest import DESKTOP, PHONE, AppServer, NewContext, running_server, screenshot
+from tests.e2e.conftest import DESKTOP, PHONE, AppServer, NewContext, free_port, screenshot
 from tests.e2e.test_accessibility import _axe
 from tests.e2e.test_admin_panel import PASSWORD, _axe_dialog, _check, go, log_in, open_admin
 from tests.ytdlp_index import INSTALLED, PackageIndex, bumped_wheel, next_version
@@ -37,10 +37,15 @@ def ytdlp_server(
     tmp_path: Path, web_dist: Path, index: PackageIndex, open_contexts: list[BrowserContext]
 ) -> Iterator[AppServer]:
     env = {"MEDIARIP__ADMIN__PASSWORD": PASSWORD, "MEDIARIP__YTDLP__INDEX_URL": index.url}
-    with running_server(tmp_path / "app", env) as running:
+    running = AppServer(tmp_path / "app", free_port(), env)
+    running.start(timeout=120)  # generous: these machines are often loaded
+    try:
         yield running
         for context in open_contexts:
             context.close()
+    finally:
+        running.stop()
+        print(f"--- server log ({running.log_path}) ---\n{running.log_tail()}")
 
 
 def open_ytdlp_page(context: BrowserContext, server: AppServer) -> Page:
