@@ -19,6 +19,7 @@ from . import (
     subscriptions,
     system,
     themes,
+    ytdlp,
 )
 from .context import EXTENSION, ApiState
 from .errors import register_error_handlers
@@ -52,6 +53,7 @@ def routed_app() -> QuartTrio:
         system,
         openapi,
         admin,
+        ytdlp,
         themes,
         spa,
     ):

@@ -36,6 +36,7 @@ from ..engine import AddressBlocked, Conflict, JobNotFound, ProbeFailed
 from ..overrides import SettingInvalid, SettingPinned, SettingReadOnly
 from ..reports import SessionNotFound
 from ..subscriptions.checker import SubscriptionNotFound
+from ..ytdlp.updater import UpdateRefused
 
 __all__ = [
     "REFUSALS",
@@ -205,6 +206,8 @@ REFUSALS: Mapping[type[Exception], Refusal] = {
     # subscriptions and the archive
     SubscriptionNotFound: Refusal(404, "subscription_not_found", message="No such subscription."),
     InvalidArchive: Refusal(422, "invalid_archive"),
+    # yt-dlp's updates
+    UpdateRefused: Refusal(409, "update_refused"),
 }
 
 

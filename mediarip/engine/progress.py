@@ -144,7 +144,7 @@ class Progress:
         self, run: JobRun, *, archive: ArchiveEntry | None = None, **changes: Any
     ) -> None:
         """Write and publish a change at once (from the job's task); with ``archive``, the
-        download archive learns of it in the same write."""
+        download archive learns of it in the same transaction."""
         run.job = attrs.evolve(run.job, **changes)
         await self._store.update_job(run.job.id, archive=archive, **changes)
         self._emit(JobChanged(run.job, changes))

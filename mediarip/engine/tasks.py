@@ -290,8 +290,8 @@ class JobTasks:
         archive: ArchiveEntry | None = None,
         **changes: object,
     ) -> None:
-        """Give the job its final status (written before anything else can happen to it); with
-        ``archive``, the download archive learns of it in the same write."""
+        """Give the job its final status (written before anything else can happen to it);
+        with ``archive``, the download archive learns of it in the same write."""
         run.settled = True
         run.unsaved.clear()
         await self.progress.change(

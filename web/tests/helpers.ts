@@ -10,6 +10,7 @@ export function makeJob(overrides: Partial<Job> = {}): Job {
     id,
     kind: 'single',
     parent_id: null,
+    subscription_id: null,
     url: `https://media.example/${id}`,
     title: `Video ${n}`,
     thumbnail: null,
@@ -29,7 +30,6 @@ export function makeJob(overrides: Partial<Job> = {}): Job {
     created_at: new Date(Date.UTC(2026, 0, 1, 0, 0, 0) + n * 1000).toISOString(),
     started_at: null,
     finished_at: null,
-    subscription_id: null,
     ...overrides,
   }
 }

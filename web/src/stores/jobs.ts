@@ -48,6 +48,7 @@ export type StatusListener = (job: Job, previous: JobStatus) => void
 const JOB_DEFAULTS: Omit<Job, 'id'> = {
   kind: 'single',
   parent_id: null,
+  subscription_id: null,
   url: '',
   title: null,
   thumbnail: null,
@@ -67,7 +68,6 @@ const JOB_DEFAULTS: Omit<Job, 'id'> = {
   created_at: '',
   started_at: null,
   finished_at: null,
-  subscription_id: null,
 }
 
 /** Ids of jobs deleted here: a late update for one must not bring it back. Bounded. */
