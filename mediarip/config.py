@@ -499,6 +499,7 @@ def _spec(parse: Parser, *, text: bool = False) -> dict[str, _Spec]:
 _HOST = _text("a host name or IP address", r"\S+")
 _SOCKET_TIMEOUT = _number("a number of seconds above 0 and at most 300", lambda x: 0 < x <= 300)
 _THEME = _text("a theme name (letters, digits, - and _)", r"[A-Za-z0-9][A-Za-z0-9_-]*")
+_SPONSORBLOCK_API = _text("an http:// or https:// address", r"https?://[^\s/?#]+(/[^\s?#]*)?")
 _USERNAME = _text("a non-empty name without surrounding spaces", r"\S(.*\S)?")
 
 
@@ -563,6 +564,10 @@ class YtdlpSettings:
     )
     extra_options: Mapping[str, object] = attrs.field(
         default=MappingProxyType({}), metadata=_spec(_extra_options)
+    )
+    #: The SponsorBlock API a job's ``sponsorblock`` option asks (a mirror, or a test double).
+    sponsorblock_api: str = attrs.field(
+        default="https://sponsor.ajay.app", metadata=_spec(_SPONSORBLOCK_API, text=True)
     )
 
 

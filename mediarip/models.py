@@ -18,15 +18,20 @@ import attrs
 import cattrs
 from cattrs.preconf.json import make_converter
 
+from .download_options import DownloadOptions, JobFile, check_container, register_hooks
+
 __all__ = [
     "ACTIVE_STATUSES",
     "AUDIO_FORMATS",
     "PRIVATE_JOB_FIELDS",
     "TERMINAL_STATUSES",
     "VIDEO_FORMATS",
+    "DownloadOptions",
     "FormatInfo",
+    "Formats",
     "Job",
     "JobError",
+    "JobFile",
     "JobKind",
     "JobStatus",
     "MediaType",
@@ -117,6 +122,11 @@ class Job:
     error: JobError | None = None
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
+    #: What the person asked of this download beyond the format (download_options.py).
+    options: DownloadOptions = attrs.field(factory=DownloadOptions)
+    #: Every file the job produced (``filename`` is the main one), relative to the downloads
+    #: folder: sidecar subtitles, one file per chapter.
+    files: tuple[JobFile, ...] = ()
 
     @property
     def is_active(self) -> bool:
@@ -163,6 +173,7 @@ class NewJob:
     quality: str | None = None
     output_format: str | None = None
     playlist_items: str | None = None
+    options: DownloadOptions = attrs.field(factory=DownloadOptions)
 
     def __attrs_post_init__(self) -> None:
         if self.format_id is not None and not _FORMAT_ID.match(self.format_id):
@@ -177,6 +188,7 @@ class NewJob:
             )
         if self.playlist_items is not None and not _PLAYLIST_ITEMS.match(self.playlist_items):
             raise ValueError("playlist_items: a list like '1-5,8' (1-based item numbers)")
+        check_container(self.options, self.media_type.value, self.output_format)
 
 
 @attrs.frozen
@@ -199,6 +211,9 @@ class UrlInfo:
     is_audio_only: bool
     count: int
     entries: list[PlaylistEntry]
+    #: Languages of the subtitles the site has, and of its automatic captions.
+    subtitles: list[str] = attrs.Factory(list)
+    automatic_captions: list[str] = attrs.Factory(list)
 
 
 @attrs.frozen
@@ -215,10 +230,20 @@ class FormatInfo:
     note: str | None
 
 
+@attrs.frozen
+class Formats:
+    """What ``GET /api/formats`` answers: the formats and the subtitle languages."""
+
+    formats: list[FormatInfo]
+    subtitles: list[str] = attrs.Factory(list)
+    automatic_captions: list[str] = attrs.Factory(list)
+
+
 converter: cattrs.Converter = make_converter()
 # Stored and sent as ISO 8601 UTC with a "Z"-free offset ("+00:00"), to the millisecond.
 converter.register_unstructure_hook(dt.datetime, lambda d: d.isoformat(timespec="milliseconds"))
 converter.register_structure_hook(dt.datetime, lambda v, _: dt.datetime.fromisoformat(v))
+register_hooks(converter)
 
 
 def job_to_api(job: Job) -> dict[str, Any]:

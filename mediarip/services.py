@@ -22,6 +22,7 @@ from .broker import Broker
 from .config import Settings
 from .engine import DownloadService
 from .overrides import LiveSettings
+from .presets import PresetBook
 from .purge import PurgeSchedule
 from .reports import AdminReports, error_log_writer
 from .store import Store
@@ -42,9 +43,12 @@ class Services:
     started_at: float = attrs.field(factory=time.monotonic)
     #: The purge's schedule and its "purge now"; made here, as it works on these services.
     purge: PurgeSchedule = attrs.field(init=False)
+    #: The admin's presets (download_options + format, by name).
+    presets: PresetBook = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "purge", PurgeSchedule(self))
+        object.__setattr__(self, "presets", PresetBook(self.store))
 
     @property
     def settings(self) -> Settings:

@@ -35,12 +35,23 @@ from typing import Any, TypeVar
 import attrs
 import trio
 
-from .models import Job, JobError, JobKind, JobStatus, MediaType
+from .models import (
+    DownloadOptions,
+    Job,
+    JobError,
+    JobFile,
+    JobKind,
+    JobStatus,
+    MediaType,
+    converter,
+)
+from .presets import Preset, preset_body
 
 __all__ = [
     "NETWORK_FILESYSTEMS",
     "AdminSession",
     "ErrorEntry",
+    "NameTaken",
     "SessionSummary",
     "Store",
     "choose_journal_mode",
@@ -125,6 +136,33 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX error_log_by_at ON error_log (at);
     CREATE INDEX jobs_by_finished_at ON jobs (finished_at) WHERE finished_at IS NOT NULL;
     """,
+    # 3: a job's download options and its files (JSON), and the admin's presets (the preset's
+    # fields as JSON; the default preset's id is the meta key "default_preset"). Two presets
+    # exist out of the box; the admin may edit or delete them like any other.
+    """
+    ALTER TABLE jobs ADD COLUMN options TEXT;
+    ALTER TABLE jobs ADD COLUMN files TEXT;
+    CREATE TABLE presets (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        id         TEXT NOT NULL UNIQUE,
+        name       TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        body       TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    INSERT INTO presets (id, name, body, created_at) VALUES (
+        'audio-mp3-cover', 'Audio: mp3 with cover art',
+        '{"media_type": "audio", "output_format": "mp3", "quality": "best",
+          "options": {"embed_thumbnail": true, "embed_metadata": true}}',
+        '2026-12-02T00:00:00.000+00:00'
+    );
+    INSERT INTO presets (id, name, body, created_at) VALUES (
+        'video-mp4-subs', 'Video: best mp4 with subtitles embedded',
+        '{"media_type": "video", "output_format": "mp4", "quality": "best",
+          "options": {"subtitles": {"languages": ["en"], "mode": "embed"},
+                      "embed_thumbnail": true, "embed_metadata": true}}',
+        '2026-12-02T00:00:00.000+00:00'
+    );
+    """,
 )
 
 _JOB_COLUMNS = [
@@ -154,6 +192,8 @@ _JOB_COLUMNS = [
     "created_at",
     "started_at",
     "finished_at",
+    "options",
+    "files",
 ]
 _SELECT_JOB = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs"
 
@@ -234,7 +274,17 @@ def _job_to_row(job: Job) -> dict[str, Any]:
     row["error_message"] = job.error.message if job.error else None
     for name in ("created_at", "started_at", "finished_at"):
         row[name] = _iso(row[name])
+    row["options"] = _options_column(job.options)
+    row["files"] = _files_column(job.files)
     return row
+
+
+def _options_column(options: DownloadOptions) -> str | None:
+    return None if options.is_empty else json.dumps(converter.unstructure(options))
+
+
+def _files_column(files: Sequence[JobFile]) -> str | None:
+    return json.dumps(converter.unstructure(list(files))) if files else None
 
 
 def _job_from_row(row: Sequence[Any]) -> Job:
@@ -247,6 +297,11 @@ def _job_from_row(row: Sequence[Any]) -> Job:
     for name in ("created_at", "started_at", "finished_at"):
         if data[name] is not None:
             data[name] = dt.datetime.fromisoformat(data[name])
+    options, files = data.pop("options"), data.pop("files")
+    if options:
+        data["options"] = converter.structure(json.loads(options), DownloadOptions)
+    if files:
+        data["files"] = converter.structure(json.loads(files), tuple[JobFile, ...])
     return Job(**data)
 
 
@@ -257,6 +312,10 @@ def _changes_to_columns(changes: Mapping[str, Any]) -> dict[str, Any]:
         if name == "error":
             columns["error_code"] = value.code if value else None
             columns["error_message"] = value.message if value else None
+        elif name == "options":
+            columns[name] = _options_column(value)
+        elif name == "files":
+            columns[name] = _files_column(value)
         elif isinstance(value, dt.datetime):
             columns[name] = _iso(value)
         elif hasattr(value, "value"):  # enums
@@ -266,6 +325,28 @@ def _changes_to_columns(changes: Mapping[str, Any]) -> dict[str, Any]:
         else:
             raise KeyError(f"not a stored job field: {name}")
     return columns
+
+
+class NameTaken(ValueError):
+    """Another preset already has this name."""
+
+
+def _unique_name(statements: Callable[[sqlite3.Connection], Any]) -> Callable[..., None]:
+    def run(db: sqlite3.Connection) -> None:
+        try:
+            statements(db)
+        except sqlite3.IntegrityError as exc:
+            raise NameTaken(str(exc)) from None
+
+    return run
+
+
+def _preset(preset_id: str, name: str, body: str) -> Preset:
+    return converter.structure({**json.loads(body), "id": preset_id, "name": name}, Preset)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 class Store:
@@ -426,6 +507,36 @@ class Store:
         wanted = [s.value for s in statuses]
         sql = f"SELECT count(*) FROM jobs WHERE status IN ({', '.join('?' for _ in wanted)})"
         return await self._call(lambda: int(self._db.execute(sql, wanted).fetchone()[0]))
+
+    # -- presets ------------------------------------------------------------------------------
+
+    async def list_presets(self) -> list[Preset]:
+        sql = "SELECT id, name, body FROM presets ORDER BY seq"
+        return await self._call(lambda: [_preset(*row) for row in self._db.execute(sql)])
+
+    async def get_preset(self, preset_id: str) -> Preset | None:
+        sql = "SELECT id, name, body FROM presets WHERE id = ?"
+
+        def query() -> Preset | None:
+            row = self._db.execute(sql, (preset_id,)).fetchone()
+            return None if row is None else _preset(*row)
+
+        return await self._call(query)
+
+    async def insert_preset(self, preset: Preset) -> None:
+        """Raises :class:`NameTaken` when another preset has the name (in any case)."""
+        sql = "INSERT INTO presets (id, name, body, created_at) VALUES (?, ?, ?, ?)"
+        params = (preset.id, preset.name, json.dumps(preset_body(preset)), _iso(_now()))
+        await self._call(self._write, _unique_name(lambda db: db.execute(sql, params)))
+
+    async def update_preset(self, preset: Preset) -> None:
+        sql = "UPDATE presets SET name = ?, body = ? WHERE id = ?"
+        params = (preset.name, json.dumps(preset_body(preset)), preset.id)
+        await self._call(self._write, _unique_name(lambda db: db.execute(sql, params)))
+
+    async def delete_preset(self, preset_id: str) -> None:
+        sql = "DELETE FROM presets WHERE id = ?"
+        await self._call(self._write, lambda db: db.execute(sql, (preset_id,)))
 
     # -- sessions -----------------------------------------------------------------------------
 

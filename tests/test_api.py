@@ -45,6 +45,8 @@ JOB_FIELDS = {
     "created_at",
     "started_at",
     "finished_at",
+    "options",
+    "files",
 }
 HEALTH_FIELDS = {
     "status",

@@ -6,7 +6,19 @@ from quart import Response, g, request
 from quart_trio import QuartTrio
 
 from ..services import Services
-from . import admin, cookies, downloads, events, guard, openapi, probes, spa, system, themes
+from . import (
+    admin,
+    cookies,
+    downloads,
+    events,
+    guard,
+    openapi,
+    presets,
+    probes,
+    spa,
+    system,
+    themes,
+)
 from .errors import register_error_handlers
 from .sessions import SessionTracker
 
@@ -31,7 +43,18 @@ def create_app(services: Services) -> QuartTrio:
     tracker = SessionTracker(services)
     app.extensions["mediarip.sessions"] = tracker
 
-    for module in (downloads, events, probes, cookies, system, openapi, admin, themes, spa):
+    for module in (
+        downloads,
+        events,
+        probes,
+        cookies,
+        system,
+        openapi,
+        admin,
+        presets,
+        themes,
+        spa,
+    ):
         app.register_blueprint(module.blueprint)
     themes.load_at_startup(app)
     register_error_handlers(app)

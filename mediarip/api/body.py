@@ -9,14 +9,16 @@ import cattrs
 from cattrs.preconf.json import make_converter
 from quart import request
 
+from ..download_options import register_hooks
 from .errors import ApiError, validation_message
 
-__all__ = ["read_json", "read_model"]
+__all__ = ["read_json", "read_model", "structure_model"]
 
 T = TypeVar("T")
 
 # Requests are strict: a misspelt field is an error, not silently ignored.
 _strict = make_converter(forbid_extra_keys=True)
+register_hooks(_strict)
 
 
 async def read_json() -> dict[str, Any]:
@@ -34,7 +36,11 @@ async def read_json() -> dict[str, Any]:
 
 
 async def read_model(cls: type[T]) -> T:
-    data = await read_json()
+    return structure_model(await read_json(), cls)
+
+
+def structure_model(data: dict[str, Any], cls: type[T]) -> T:
+    """``data`` as ``cls``, strictly; a 422 naming each bad field."""
     try:
         return _strict.structure(data, cls)
     except (cattrs.BaseValidationError, ValueError, TypeError) as exc:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from typing import Any
 
 from quart import Blueprint, Response, current_app, request
 
 from ..engine.paths import PathEscapeError, confine
-from ..models import JobStatus, NewJob, job_to_api
-from .body import read_model
+from ..models import Job, JobStatus, NewJob, job_to_api
+from ..presets import PresetRefused, apply_preset
+from .body import read_json, structure_model
 from .context import services, sessions
 from .errors import ApiError
 from .files import file_response
@@ -30,9 +32,18 @@ def _json(data: object, status: int = 200) -> Response:
     return Response(json.dumps(data), status=status, content_type="application/json")
 
 
+async def new_job_from(body: dict[str, Any]) -> NewJob:
+    """A job request with its preset applied (named, or the default): 422 naming the field."""
+    try:
+        preset = await services().presets.for_request(body)
+    except PresetRefused as exc:
+        raise ApiError(422, "invalid_request", str(exc)) from None
+    return structure_model(apply_preset(preset, body), NewJob)
+
+
 @blueprint.post("/api/downloads")
 async def create() -> Response:
-    new = await read_model(NewJob)
+    new = await new_job_from(await read_json())
     session_id = await sessions().current()
     job = await services().downloads.submit(session_id, new)
     return _json(job_to_api(job), 201)
@@ -129,12 +140,25 @@ async def delete(job_id: str) -> Response:
 
 @blueprint.get("/api/downloads/<job_id>/file")
 async def file(job_id: str) -> Response:
-    downloads = services().downloads
-    job = await downloads.get(job_id, await sessions().scope())
-    if job.status is not JobStatus.COMPLETED or not job.filename:
+    """The job's main file."""
+    job = await services().downloads.get(job_id, await sessions().scope())
+    return await _serve(job, job.filename)
+
+
+@blueprint.get("/api/downloads/<job_id>/files/<int:index>")
+async def one_of_files(job_id: str, index: int) -> Response:
+    """One of the job's files, by its place in ``files`` (chapters, sidecar subtitles)."""
+    job = await services().downloads.get(job_id, await sessions().scope())
+    if not 0 <= index < len(job.files):
+        raise ApiError(404, "file_missing", f"The job has {len(job.files)} file(s); no {index}.")
+    return await _serve(job, job.files[index].name)
+
+
+async def _serve(job: Job, name: str | None) -> Response:
+    if job.status is not JobStatus.COMPLETED or not name:
         raise ApiError(409, "not_ready", f"The job has no file to save yet (it is {job.status}).")
     try:
-        path = confine(downloads.downloads_dir, job.filename)
+        path = confine(services().downloads.downloads_dir, name)
     except PathEscapeError:
         raise ApiError(404, "file_missing", "The file is not in the downloads folder.") from None
     if not path.is_file():

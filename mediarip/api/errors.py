@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import typing
 from typing import Any
 
 import cattrs
@@ -87,6 +88,9 @@ def validation_message(error: Exception) -> str:
 
 def _describe(error: BaseException, type_: type | None) -> str:
     # Our validators already write "field: what is wrong"; keep their words.
+    if type_ is not None and typing.get_origin(type_) is typing.Literal:
+        allowed = ", ".join(repr(a) for a in typing.get_args(type_))
+        return f"must be one of {allowed}"
     if type(error) is ValueError and str(error):
         return str(error)
     return cattrs.v.format_exception(error, type_)

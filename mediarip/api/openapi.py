@@ -22,6 +22,13 @@ from quart import Blueprint, Response
 
 from .. import __version__
 from ..auth import ApiKeyState
+from ..download_options import (
+    SPONSORBLOCK_CATEGORIES,
+    Clip,
+    DownloadOptions,
+    SponsorBlock,
+    Subtitles,
+)
 from ..models import (
     _FORMAT_ID,
     _PLAYLIST_ITEMS,
@@ -33,11 +40,13 @@ from ..models import (
     FormatInfo,
     Job,
     JobError,
+    JobFile,
     NewJob,
     PlaylistEntry,
     UrlInfo,
 )
 from ..overrides import SettingView
+from ..presets import NewPreset, Preset
 from ..purge import PurgeReport
 from ..reports import DiskUsage, ErrorView, SessionView, StorageReport
 
@@ -227,8 +236,89 @@ def _new_job_schema() -> dict[str, Any]:
             }
         ),
         playlist_items=_nullable({"type": "string", "pattern": _PLAYLIST_ITEMS.pattern}),
+        preset=_nullable(
+            {
+                "type": "string",
+                "description": (
+                    "a preset's id: its fields apply under the ones given here (options one "
+                    "by one); left out, the default preset applies; null: no preset"
+                ),
+            }
+        ),
     )
     return schema
+
+
+def _sponsorblock_schema() -> dict[str, Any]:
+    schema = _model_schema(SponsorBlock)
+    schema["properties"]["categories"] = {
+        "type": "array",
+        "items": {"type": "string", "enum": list(SPONSORBLOCK_CATEGORIES)},
+    }
+    return schema
+
+
+def _new_preset_schema() -> dict[str, Any]:
+    schema = _model_schema(NewPreset)
+    schema["properties"]["default"] = {
+        "type": "boolean",
+        "description": "make it the default preset (PATCH: false unpicks it)",
+    }
+    return schema
+
+
+def _preset_paths() -> dict[str, Any]:
+    preset = {"$ref": "#/components/schemas/Preset"}
+    body = {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewPreset"}}},
+    }
+    refused = {
+        "409": _error_response("Another preset has this name: name_taken"),
+        "422": _error_response("A field is invalid; the message names it"),
+    }
+    missing = {"404": _error_response("No such preset: preset_not_found")}
+    preset_id = {"name": "preset_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    return {
+        "/api/presets": {
+            "get": {
+                "summary": "The presets, and the default one's id",
+                "responses": {
+                    "200": _json_response(
+                        "Presets",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "presets": {"type": "array", "items": preset},
+                                "default": _nullable({"type": "string"}),
+                            },
+                            "required": ["presets", "default"],
+                        },
+                    )
+                },
+            }
+        },
+        "/api/admin/presets": {
+            "post": _admin(
+                {"201": _json_response("The preset", preset), **refused},
+                summary="Create a preset",
+                requestBody=body,
+            )
+        },
+        "/api/admin/presets/{preset_id}": {
+            "patch": _admin(
+                {"200": _json_response("The preset", preset), **refused, **missing},
+                summary="Change a preset's fields (null clears one)",
+                parameters=[preset_id],
+                requestBody=body,
+            ),
+            "delete": _admin(
+                {"204": {"description": "Deleted"}, **missing},
+                summary="Delete a preset",
+                parameters=[preset_id],
+            ),
+        },
+    }
 
 
 _ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -270,7 +360,10 @@ def document() -> dict[str, Any]:
                 "responses": {
                     "201": _json_response("The job, queued", _JOB_REF),
                     "400": _error_response("Refused URL (blocked_address)"),
-                    "422": _error_response("A field is invalid"),
+                    "422": _error_response(
+                        "A field is invalid, or preset names no preset (the message names "
+                        "the field, e.g. options.clip.end)"
+                    ),
                     "429": _error_response(
                         "Too many new jobs from this session "
                         "(downloads.max_jobs_per_minute): see Retry-After"
@@ -354,6 +447,34 @@ def document() -> dict[str, Any]:
                 },
             }
         },
+        "/api/downloads/{job_id}/files/{index}": {
+            "get": {
+                "summary": "One of the job's files, by its place in the job's files list",
+                "parameters": [
+                    _ID,
+                    {
+                        "name": "index",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer", "minimum": 0},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The file as an attachment",
+                        "content": {
+                            "application/octet-stream": {
+                                "schema": {"type": "string", "format": "binary"}
+                            }
+                        },
+                    },
+                    "206": {"description": "A range of the file"},
+                    "409": _error_response("The job has no file yet"),
+                    "416": _error_response("The Range is outside the file"),
+                    "404": _error_response("No such job in your scope, or no such file"),
+                },
+            }
+        },
         "/api/url-info": {
             "post": {
                 "requestBody": {
@@ -389,8 +510,14 @@ def document() -> dict[str, Any]:
                                 "formats": {
                                     "type": "array",
                                     "items": {"$ref": "#/components/schemas/FormatInfo"},
-                                }
+                                },
+                                "subtitles": {"type": "array", "items": {"type": "string"}},
+                                "automatic_captions": {
+                                    "type": "array",
+                                    "items": {"type": "string"},
+                                },
                             },
+                            "required": ["formats", "subtitles", "automatic_captions"],
                         },
                     ),
                     "400": _error_response("Refused URL"),
@@ -513,6 +640,7 @@ def document() -> dict[str, Any]:
             "get": {"responses": {"200": _json_response("This document", {"type": "object"})}}
         },
         **_admin_paths(job_list),
+        **_preset_paths(),
     }
     error = {
         "type": "object",
@@ -543,6 +671,13 @@ def document() -> dict[str, Any]:
             "securitySchemes": _SECURITY_SCHEMES,
             "schemas": {
                 "Job": _model_schema(Job, exclude=PRIVATE_JOB_FIELDS, response=True),
+                "DownloadOptions": _model_schema(DownloadOptions),
+                "Subtitles": _model_schema(Subtitles),
+                "SponsorBlock": _sponsorblock_schema(),
+                "Clip": _model_schema(Clip),
+                "JobFile": _model_schema(JobFile, response=True),
+                "Preset": _model_schema(Preset, response=True),
+                "NewPreset": _new_preset_schema(),
                 "JobError": _model_schema(JobError, response=True),
                 "NewJob": _new_job_schema(),
                 "UrlInfo": _model_schema(UrlInfo, response=True),

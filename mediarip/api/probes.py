@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import attrs
 from quart import Blueprint, Response, request
 
 from ..models import NewJob, converter
@@ -47,5 +46,4 @@ async def formats() -> Response:
     session_id = await sessions().current()
     svc = services().downloads
     found = await svc.formats(url, svc.cookie_file(session_id))
-    body = {"formats": [attrs.asdict(f) for f in found]}
-    return Response(json.dumps(body), content_type="application/json")
+    return Response(json.dumps(converter.unstructure(found)), content_type="application/json")

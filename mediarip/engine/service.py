@@ -61,9 +61,10 @@ from ..cookies import cookie_path
 from ..models import (
     ACTIVE_STATUSES,
     TERMINAL_STATUSES,
-    FormatInfo,
+    Formats,
     Job,
     JobError,
+    JobFile,
     JobKind,
     JobStatus,
     NewJob,
@@ -276,6 +277,7 @@ class DownloadService:
             quality=new.quality,
             output_format=new.output_format,
             playlist_items=new.playlist_items,
+            options=new.options,
         )
         # Shielded: a client that disconnects now must not leave a stored job nobody runs.
         with trio.CancelScope(shield=True):
@@ -378,7 +380,7 @@ class DownloadService:
     async def probe(self, url: str, cookie_file: Path | None) -> UrlInfo:
         return await self._probe(probe_url, url, cookie_file)
 
-    async def formats(self, url: str, cookie_file: Path | None) -> list[FormatInfo]:
+    async def formats(self, url: str, cookie_file: Path | None) -> Formats:
         return await self._probe(list_formats, url, cookie_file)
 
     async def recover(self) -> int:
@@ -509,21 +511,27 @@ class DownloadService:
 
     async def _finish_download(self, run: _Run, request: WorkRequest, result: Downloaded) -> None:
         try:
-            final = await trio.to_thread.run_sync(
-                paths.place_file, request.work_dir, result.path, self.downloads_dir
+            placed = await trio.to_thread.run_sync(
+                paths.place_files,
+                request.work_dir,
+                [result.path, *result.others],
+                self.downloads_dir,
             )
-        except (OSError, paths.PathEscapeError) as exc:
+        except (OSError, ValueError) as exc:
             log.warning("job %s: could not move %s into place: %r", run.job.id, result.path, exc)
             await trio.to_thread.run_sync(paths.remove_work_dir, request.work_dir)
             await self._settle(run, JobStatus.FAILED, error=describe_failure(exc))
             return
         await trio.to_thread.run_sync(paths.remove_work_dir, request.work_dir)
-        size = final.stat().st_size
+        root = self.downloads_dir.resolve()
+        files = tuple(JobFile(path.relative_to(root).as_posix(), size) for path, size in placed)
+        size = files[0].size
         await self._settle(
             run,
             JobStatus.COMPLETED,
-            filename=final.relative_to(self.downloads_dir.resolve()).as_posix(),
+            filename=files[0].name,
             filesize=size,
+            files=files,
             progress=100.0,
             downloaded_bytes=size,
             total_bytes=size,
@@ -550,6 +558,7 @@ class DownloadService:
                 format_id=parent.format_id,
                 quality=parent.quality,
                 output_format=parent.output_format,
+                options=parent.options,
             )
             for entry in found.entries
         ]
@@ -828,7 +837,7 @@ class DownloadService:
         for job in doomed:
             try:
                 freed = await trio.to_thread.run_sync(
-                    paths.remove_job_files, self.downloads_dir, job.id, job.filename
+                    paths.remove_job_files, self.downloads_dir, job.id, _file_names(job)
                 )
             except OSError as exc:
                 log.warning("could not remove the file of job %s: %r", job.id, exc)
@@ -909,6 +918,14 @@ class DownloadService:
             raise
         except Exception as exc:
             raise ProbeFailed(describe_failure(exc)) from None
+
+
+def _file_names(job: Job) -> list[str]:
+    """Every file of a job: its main one and the others (chapters, subtitles)."""
+    names = [f.name for f in job.files]
+    if job.filename and job.filename not in names:
+        names.insert(0, job.filename)
+    return names
 
 
 def _playlist_error(playlist: _Playlist) -> JobError | None:
