@@ -547,6 +547,8 @@ class DownloadSettings:
     recover_on_start: RecoverMode = attrs.field(
         default="resume", metadata=_spec(_choice(RecoverMode), text=True)
     )
+    #: New jobs start on their own; off, they wait ``paused`` until someone starts them.
+    autostart: bool = attrs.field(default=True, metadata=_spec(_boolean))
     #: Jobs one session may create per minute (bursts up to as many); 0 means no limit.
     max_jobs_per_minute: int = attrs.field(default=60, metadata=_spec(_integer(0, 100_000)))
 

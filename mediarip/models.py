@@ -53,6 +53,8 @@ class JobStatus(enum.StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    #: Waiting to be started by hand (``downloads.autostart`` off, or paused by a person).
+    PAUSED = "paused"
 
 
 ACTIVE_STATUSES = frozenset(
@@ -174,6 +176,8 @@ class NewJob:
     output_format: str | None = None
     playlist_items: str | None = None
     options: DownloadOptions = attrs.field(factory=DownloadOptions)
+    #: Add it paused: it waits until started (``POST /api/downloads/{id}/start``).
+    paused: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.format_id is not None and not _FORMAT_ID.match(self.format_id):

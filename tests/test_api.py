@@ -657,6 +657,7 @@ async def test_the_openapi_document_describes_every_endpoint_and_the_job(
         "completed",
         "failed",
         "cancelled",
+        "paused",
     ]
     assert "url" in schemas["NewJob"]["required"]
     for ref in walk_refs(document):

@@ -8,6 +8,7 @@ from quart_trio import QuartTrio
 from ..services import Services
 from . import (
     admin,
+    batch,
     cookies,
     downloads,
     events,
@@ -45,6 +46,7 @@ def create_app(services: Services) -> QuartTrio:
 
     for module in (
         downloads,
+        batch,
         events,
         probes,
         cookies,

@@ -132,6 +132,40 @@ async def retry(job_id: str) -> Response:
     return _json(job_to_api(job))
 
 
+@blueprint.post("/api/downloads/<job_id>/pause")
+async def pause(job_id: str) -> Response:
+    """Hold it: waiting jobs stay, a running one stops keeping its partial files."""
+    job = await services().downloads.pause(job_id, await sessions().scope())
+    return _json(job_to_api(job))
+
+
+@blueprint.post("/api/downloads/<job_id>/start")
+async def start(job_id: str) -> Response:
+    """A paused job goes back to the queue (and continues from its partial files)."""
+    job = await services().downloads.start(job_id, await sessions().scope())
+    return _json(job_to_api(job))
+
+
+@blueprint.get("/api/queue")
+async def queue_state() -> Response:
+    downloads = services().downloads
+    return _json({"paused": downloads.queue_paused(await sessions().scope())})
+
+
+@blueprint.post("/api/queue/pause")
+async def pause_queue() -> Response:
+    """Pause your queue: what waits or runs now, and what you add until you start it."""
+    held = await services().downloads.pause_queue(await sessions().scope())
+    return _json({"paused": True, "jobs": held})
+
+
+@blueprint.post("/api/queue/start")
+async def start_queue() -> Response:
+    """Start your queue: every paused job goes back to it ("start all")."""
+    started = await services().downloads.start_queue(await sessions().scope())
+    return _json({"paused": False, "jobs": started})
+
+
 @blueprint.delete("/api/downloads/<job_id>")
 async def delete(job_id: str) -> Response:
     await services().downloads.delete(job_id, await sessions().scope())

@@ -267,6 +267,116 @@ def _new_preset_schema() -> dict[str, Any]:
     return schema
 
 
+def _queue_paths() -> dict[str, Any]:
+    job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    not_found = _error_response("No such job in your scope")
+    queue = {
+        "type": "object",
+        "properties": {"paused": {"type": "boolean"}, "jobs": {"type": "integer"}},
+        "required": ["paused"],
+    }
+    refusal = {
+        "type": "object",
+        "properties": {
+            "url": {},
+            "error": {
+                "type": "object",
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                "required": ["code", "message"],
+            },
+        },
+        "required": ["url", "error"],
+    }
+    return {
+        "/api/downloads/batch": {
+            "post": {
+                "summary": "One job per URL, all with the same fields (and preset)",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "description": (
+                                    "a single add's body (NewJob, preset included) with urls "
+                                    "(a list, at most 5000) instead of url"
+                                ),
+                                "properties": {
+                                    "urls": {
+                                        "type": "array",
+                                        "items": {"type": "string"},
+                                        "minItems": 1,
+                                        "maxItems": 5000,
+                                    }
+                                },
+                                "required": ["urls"],
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "201": _json_response(
+                        "The jobs made, and the lines refused with why",
+                        {
+                            "type": "object",
+                            "properties": {
+                                "jobs": {"type": "array", "items": _JOB_REF},
+                                "refused": {"type": "array", "items": refusal},
+                            },
+                            "required": ["jobs", "refused"],
+                        },
+                    ),
+                    "422": _error_response("A shared field is invalid, or urls is not a list"),
+                    "429": _error_response(
+                        "More jobs than the rate limit has left (too_many_jobs; error.fits "
+                        "says how many would fit): nothing was added"
+                    ),
+                },
+            }
+        },
+        "/api/downloads/{job_id}/pause": {
+            "post": {
+                "summary": "Hold a job (a running one stops, keeping its partial files)",
+                "parameters": [job_id],
+                "responses": {
+                    "200": _json_response("The job", _JOB_REF),
+                    "404": not_found,
+                    "409": _error_response("The job has ended"),
+                },
+            }
+        },
+        "/api/downloads/{job_id}/start": {
+            "post": {
+                "summary": "A paused job goes back to the queue",
+                "parameters": [job_id],
+                "responses": {
+                    "200": _json_response("The job", _JOB_REF),
+                    "404": not_found,
+                    "409": _error_response("The job is not paused"),
+                },
+            }
+        },
+        "/api/queue": {
+            "get": {
+                "summary": "Whether your queue is paused",
+                "responses": {"200": _json_response("The queue", queue)},
+            }
+        },
+        "/api/queue/pause": {
+            "post": {
+                "summary": "Pause your queue (new jobs wait paused too)",
+                "responses": {"200": _json_response("How many jobs were held", queue)},
+            }
+        },
+        "/api/queue/start": {
+            "post": {
+                "summary": "Start your queue and every paused job in it",
+                "responses": {"200": _json_response("How many jobs were started", queue)},
+            }
+        },
+    }
+
+
 def _preset_paths() -> dict[str, Any]:
     preset = {"$ref": "#/components/schemas/Preset"}
     body = {
@@ -641,6 +751,7 @@ def document() -> dict[str, Any]:
         },
         **_admin_paths(job_list),
         **_preset_paths(),
+        **_queue_paths(),
     }
     error = {
         "type": "object",

@@ -12,6 +12,7 @@ import yt_dlp.version
 from quart import Blueprint, Response
 
 from .. import __version__
+from ..download_options import SPONSORBLOCK_CATEGORIES
 from ..models import AUDIO_FORMATS, VIDEO_FORMATS
 from .context import services
 from .themes import catalogue
@@ -71,5 +72,7 @@ async def public_config() -> Response:
         "max_concurrent": settings.downloads.max_concurrent,
         "output_formats": {"video": list(VIDEO_FORMATS), "audio": list(AUDIO_FORMATS)},
         "admin_enabled": settings.admin.enabled,
+        "autostart": settings.downloads.autostart,
+        "sponsorblock_categories": list(SPONSORBLOCK_CATEGORIES),
     }
     return Response(json.dumps(body), content_type="application/json")

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import json
 import logging
 import math
 import time
@@ -145,6 +146,12 @@ class StopReason(enum.Enum):
     CANCEL = "cancel"
     DELETE = "delete"
     SHUTDOWN = "shutdown"
+    PAUSE = "pause"
+
+
+#: The meta key holding the paused queues (session ids, "*" for everyone's), kept across
+#: restarts like the paused jobs themselves.
+_PAUSED_QUEUES = "paused_queues"
 
 
 class _Run:
@@ -204,6 +211,7 @@ class DownloadService:
         self._start_gate = trio.Semaphore(1)
         self._runs: dict[str, _Run] = {}
         self._playlists: dict[str, _Playlist] = {}
+        self._paused_queues: set[str] = set()
         self._accepting = True
         #: Bumped whenever a job visibly changes, so a cached listing knows it went stale.
         self.revision = 0
@@ -264,27 +272,123 @@ class DownloadService:
 
     async def submit(self, session_id: str, new: NewJob) -> Job:
         """Create a job and schedule it; answers at once (extraction happens in the job)."""
+        return (await self.submit_many(session_id, [new]))[0]
+
+    async def submit_many(self, session_id: str, news: Iterable[NewJob]) -> list[Job]:
+        """Create jobs in one transaction (all or none) and schedule them, oldest first. A job
+        waits ``paused`` when asked to, when ``downloads.autostart`` is off, or when its
+        queue is paused."""
         if not self._accepting:
             raise Conflict("The server is shutting down; try again in a moment.")
-        self._refuse_private(new.url)
-        job = Job(
-            id=new_job_id(),
-            session_id=session_id,
-            url=new.url,
-            created_at=utcnow(),
-            media_type=new.media_type,
-            format_id=new.format_id,
-            quality=new.quality,
-            output_format=new.output_format,
-            playlist_items=new.playlist_items,
-            options=new.options,
-        )
+        news = list(news)
+        for new in news:
+            self._refuse_private(new.url)
+        queue_paused = self._queue_paused(session_id)
+        autostart = self._settings.downloads.autostart
+        jobs = [
+            Job(
+                id=new_job_id(),
+                session_id=session_id,
+                url=new.url,
+                created_at=utcnow(),
+                status=(
+                    JobStatus.PAUSED
+                    if new.paused or queue_paused or not autostart
+                    else JobStatus.QUEUED
+                ),
+                media_type=new.media_type,
+                format_id=new.format_id,
+                quality=new.quality,
+                output_format=new.output_format,
+                playlist_items=new.playlist_items,
+                options=new.options,
+            )
+            for new in news
+        ]
         # Shielded: a client that disconnects now must not leave a stored job nobody runs.
         with trio.CancelScope(shield=True):
-            await self._store.insert_jobs([job])
-            self._start(job)
-            self._publish(job)
-        return job
+            await self._store.insert_jobs(jobs)
+            for job in jobs:
+                if job.status is JobStatus.QUEUED:
+                    self._start(job)
+                self._publish(job)
+        return jobs
+
+    def check_address(self, url: str) -> None:
+        """Refuse (:class:`ProbeFailed`, ``blocked_address``) a URL on a private network when
+        those are off. No DNS: the thorough check happens on every connection."""
+        self._refuse_private(url)
+
+    # -- the paused queue ---------------------------------------------------------------------
+
+    async def pause(self, job_id: str, session_id: str | None = None) -> Job:
+        """Hold a job: a waiting one stays put, a running one stops as on shutdown (partial
+        files kept, so starting it again continues from them). A playlist holds its items."""
+        job = await self.get(job_id, session_id)
+        targets = [job]
+        if job.kind is JobKind.PLAYLIST:
+            children = await self._store.list_jobs(parent_id=job.id)
+            targets = [self._live(c.id) or c for c in children]
+        held = [t for t in targets if t.status in ACTIVE_STATUSES]
+        if not held and not any(t.status is JobStatus.PAUSED for t in [job, *targets]):
+            raise Conflict(f"Only waiting or running jobs can be paused; this one is {job.status}.")
+        await self._stop_and_wait([t.id for t in held], StopReason.PAUSE)
+        return await self.get(job_id)
+
+    async def start(self, job_id: str, session_id: str | None = None) -> Job:
+        """Let a paused job (or a playlist's paused items) go back to the queue."""
+        job = await self.get(job_id, session_id)
+        targets = [job]
+        if job.kind is JobKind.PLAYLIST:
+            targets = [c for c in await self._store.list_jobs(parent_id=job.id)]
+        paused = [t for t in targets if t.status is JobStatus.PAUSED and t.id not in self._runs]
+        if not paused:
+            raise Conflict(f"Only paused jobs can be started; this one is {job.status}.")
+        with trio.CancelScope(shield=True):
+            for target in reversed(paused):  # oldest first keeps the order
+                await self._unpause(target)
+        return await self.get(job_id)
+
+    async def pause_queue(self, session_id: str | None) -> int:
+        """Pause a whole queue (``session_id`` None: everyone's): what waits or runs now, and
+        what is added until :meth:`start_queue`. Returns how many jobs it held."""
+        self._paused_queues.add(session_id or "*")
+        await self._store.set_meta(_PAUSED_QUEUES, json.dumps(sorted(self._paused_queues)))
+        runs = [
+            run.job.id
+            for run in list(self._runs.values())
+            if session_id is None or run.job.session_id == session_id
+        ]
+        await self._stop_and_wait(runs, StopReason.PAUSE)
+        return len(runs)
+
+    async def start_queue(self, session_id: str | None) -> int:
+        """Undo :meth:`pause_queue` and start every paused job in it. Returns how many."""
+        self._paused_queues.discard(session_id or "*")
+        if session_id is None:
+            self._paused_queues.clear()
+        await self._store.set_meta(_PAUSED_QUEUES, json.dumps(sorted(self._paused_queues)))
+        paused = await self._store.list_jobs(session_id=session_id, statuses=[JobStatus.PAUSED])
+        singles = [j for j in paused if j.kind is JobKind.SINGLE and j.id not in self._runs]
+        with trio.CancelScope(shield=True):
+            for job in reversed(singles):
+                await self._unpause(job)
+        return len(singles)
+
+    def queue_paused(self, session_id: str | None) -> bool:
+        return self._queue_paused(session_id)
+
+    def _queue_paused(self, session_id: str | None) -> bool:
+        return "*" in self._paused_queues or (session_id or "*") in self._paused_queues
+
+    async def _unpause(self, job: Job) -> None:
+        await self._store.update_job(job.id, status=JobStatus.QUEUED)
+        queued = attrs.evolve(job, status=JobStatus.QUEUED)
+        if queued.parent_id is not None:
+            await self._load_playlist(queued.parent_id)
+        self._start(queued)
+        self._publish(queued, {"status": JobStatus.QUEUED})
+        self._child_status(queued)
 
     async def get(self, job_id: str, session_id: str | None = None) -> Job:
         """The job's current state; :class:`JobNotFound` outside ``session_id`` (None: any)."""
@@ -314,6 +418,20 @@ class DownloadService:
             if not children and job.id not in self._runs:
                 self._refuse_finished(job)
             await self._stop_and_wait([job.id, *children], StopReason.CANCEL)
+        elif job.status is JobStatus.PAUSED and job.id not in self._runs:
+            with trio.CancelScope(shield=True):
+                await trio.to_thread.run_sync(
+                    paths.remove_work_dir, paths.work_dir_for(self.downloads_dir, job.id)
+                )
+                changes: dict[str, Any] = {
+                    "status": JobStatus.CANCELLED,
+                    "finished_at": utcnow(),
+                    "speed": None,
+                    "eta": None,
+                }
+                await self._store.update_job(job.id, **changes)
+                self._publish(attrs.evolve(job, **changes), changes)
+                self.revision += 1
         elif job.id in self._runs:
             await self._stop_and_wait([job.id], StopReason.CANCEL)
             ended = await self.get(job_id)
@@ -386,6 +504,8 @@ class DownloadService:
     async def recover(self) -> int:
         """Deal with jobs a crash or stop left active: resume them (default) or fail them,
         as ``downloads.recover_on_start`` says. Returns how many."""
+        stored = await self._store.get_meta(_PAUSED_QUEUES)
+        self._paused_queues = set(json.loads(stored)) if stored else set()
         jobs = await self._store.list_jobs(statuses=ACTIVE_STATUSES)
         if not jobs:
             return 0
@@ -590,6 +710,10 @@ class DownloadService:
                 await trio.to_thread.run_sync(paths.remove_work_dir, work_dir)
             return
         await self._flush(run)
+        if reason is StopReason.PAUSE:
+            # Like a shutdown, partial files stay: starting it again continues from them.
+            await self._change(run, status=JobStatus.PAUSED, speed=None, eta=None)
+            return
         if reason is StopReason.SHUTDOWN:
             # Partial files stay: the next start resumes the download where it stopped.
             await self._store.update_job(job.id, status=JobStatus.QUEUED, speed=None, eta=None)
