@@ -46,5 +46,8 @@ export default defineConfig(({ command }) => ({
     include: ['tests/**/*.test.ts'],
     restoreMocks: true,
     unstubGlobals: true,
+    // Generous: on a 2-core machine shared with a browser suite, mounting 1,000 rows can take
+    // seconds. Tests assert behaviour, never time; speed lives in bench/web_figures.py.
+    testTimeout: 30_000,
   },
 }))

