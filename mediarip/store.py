@@ -409,6 +409,17 @@ class Store:
         await self._call(self._write, lambda db: db.execute(sql, {**columns, "_id": job_id}))
         self.revision += 1
 
+    async def update_jobs(self, job_ids: Iterable[str], **changes: Any) -> None:
+        """The same ``changes`` on many jobs, in one transaction."""
+        columns = _changes_to_columns(changes)
+        ids = [{**columns, "_id": job_id} for job_id in job_ids]
+        if not columns or not ids:
+            return
+        assignments = ", ".join(f"{name} = :{name}" for name in columns)
+        sql = f"UPDATE jobs SET {assignments} WHERE id = :_id"
+        await self._call(self._write, lambda db: db.executemany(sql, ids))
+        self.revision += 1
+
     async def expand_playlist(
         self, parent_id: str, children: Sequence[Job], **changes: Any
     ) -> None:

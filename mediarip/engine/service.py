@@ -345,8 +345,7 @@ class DownloadService:
         if not paused:
             raise Conflict(f"Only paused jobs can be started; this one is {job.status}.")
         with trio.CancelScope(shield=True):
-            for target in reversed(paused):  # oldest first keeps the order
-                await self._unpause(target)
+            await self._unpause(paused[::-1])  # oldest first keeps the order
         return await self.get(job_id)
 
     async def pause_queue(self, session_id: str | None) -> int:
@@ -371,8 +370,7 @@ class DownloadService:
         paused = await self._store.list_jobs(session_id=session_id, statuses=[JobStatus.PAUSED])
         singles = [j for j in paused if j.kind is JobKind.SINGLE and j.id not in self._runs]
         with trio.CancelScope(shield=True):
-            for job in reversed(singles):
-                await self._unpause(job)
+            await self._unpause(singles[::-1])
         return len(singles)
 
     def queue_paused(self, session_id: str | None) -> bool:
@@ -381,14 +379,16 @@ class DownloadService:
     def _queue_paused(self, session_id: str | None) -> bool:
         return "*" in self._paused_queues or (session_id or "*") in self._paused_queues
 
-    async def _unpause(self, job: Job) -> None:
-        await self._store.update_job(job.id, status=JobStatus.QUEUED)
-        queued = attrs.evolve(job, status=JobStatus.QUEUED)
-        if queued.parent_id is not None:
-            await self._load_playlist(queued.parent_id)
-        self._start(queued)
-        self._publish(queued, {"status": JobStatus.QUEUED})
-        self._child_status(queued)
+    async def _unpause(self, jobs: list[Job]) -> None:
+        """Back to the queue, oldest first (one write for all of them)."""
+        await self._store.update_jobs([job.id for job in jobs], status=JobStatus.QUEUED)
+        for job in jobs:
+            queued = attrs.evolve(job, status=JobStatus.QUEUED)
+            if queued.parent_id is not None:
+                await self._load_playlist(queued.parent_id)
+            self._start(queued)
+            self._publish(queued, {"status": JobStatus.QUEUED})
+            self._child_status(queued)
 
     async def get(self, job_id: str, session_id: str | None = None) -> Job:
         """The job's current state; :class:`JobNotFound` outside ``session_id`` (None: any)."""

@@ -9,6 +9,7 @@ export type JobStatus =
   | 'completed'
   | 'failed'
   | 'cancelled'
+  | 'paused'
 
 export type JobKind = 'single' | 'playlist'
 export type MediaType = 'video' | 'audio'
@@ -56,6 +57,46 @@ export interface Job {
   created_at: string | null
   started_at: string | null
   finished_at: string | null
+  options?: DownloadOptions
+  files?: JobFile[]
+}
+
+export interface JobFile {
+  name: string
+  size: number
+}
+
+/** What a download can ask for beyond its format (the job's `options`). */
+export interface DownloadOptions {
+  subtitles?: {
+    languages: string[] | 'all'
+    auto?: boolean
+    mode?: 'embed' | 'sidecar'
+    format?: 'srt' | 'vtt' | null
+  } | null
+  embed_thumbnail?: boolean
+  embed_metadata?: boolean
+  sponsorblock?: { action: 'remove' | 'mark'; categories: string[] } | null
+  split_chapters?: boolean
+  clip?: { start: number | string; end: number | string; exact?: boolean } | null
+  folder?: string | null
+  filename?: string | null
+}
+
+/** One of the admin's presets (`GET /api/presets`). */
+export interface Preset {
+  id: string
+  name: string
+  media_type: MediaType | null
+  format_id: string | null
+  quality: string | null
+  output_format: string | null
+  options: DownloadOptions | null
+}
+
+export interface BatchResult {
+  jobs: Job[]
+  refused: { url: unknown; error: JobError }[]
 }
 
 /** A `job_update` event's payload: the id plus whichever fields changed. */
@@ -89,6 +130,8 @@ export interface UrlInfo {
   is_audio_only: boolean
   count: number
   entries: PlaylistEntry[]
+  subtitles?: string[]
+  automatic_captions?: string[]
 }
 
 export interface FormatInfo {
@@ -111,6 +154,9 @@ export interface NewDownload {
   quality?: string
   output_format?: string
   playlist_items?: string
+  preset?: string | null
+  options?: DownloadOptions
+  paused?: boolean
 }
 
 /** The two views of the narrow layout. */

@@ -3,7 +3,7 @@ import { createPinia, setActivePinia } from 'pinia'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import AddPanel from '../src/components/AddPanel.vue'
 import { useJobsStore } from '../src/stores/jobs'
-import type { UrlInfo } from '../src/types'
+import type { Preset, UrlInfo } from '../src/types'
 import { jsonResponse, makeJob, SAMPLE_FORMATS } from './helpers'
 
 const VIDEO_URL = 'https://media.example/watch/1'
@@ -40,12 +40,19 @@ interface Call {
 
 /** A stand-in for the server's HTTP API: answers by route and records what was sent. */
 function fakeServer(
-  routes: { info?: UrlInfo | (() => Response); formatsStatus?: number; hang?: boolean } = {},
+  routes: {
+    info?: UrlInfo | (() => Response)
+    formatsStatus?: number
+    hang?: boolean
+    presets?: { presets: Preset[]; default: string | null }
+  } = {},
 ) {
   const calls: Call[] = []
   const fetchMock = vi.fn(async (url: string, init: RequestInit = {}) => {
     const method = init.method ?? 'GET'
     const body = typeof init.body === 'string' ? JSON.parse(init.body) : undefined
+    // The options panel reads the presets once, on its own: not part of what these tests count.
+    if (url === '/api/presets') return jsonResponse(200, routes.presets ?? { presets: [], default: null })
     calls.push({ method, url, body, signal: init.signal })
     if (url === '/api/url-info') {
       if (routes.hang) {
@@ -83,6 +90,48 @@ beforeEach(() => {
 })
 
 describe('the add form', () => {
+  it('sends the preset picked and the options turned on, with the link\'s subtitle languages', async () => {
+    const preset: Preset = {
+      id: 'p1',
+      name: 'Video: mp4',
+      media_type: 'video',
+      format_id: null,
+      quality: null,
+      output_format: 'mp4',
+      options: null,
+    }
+    const server = fakeServer({
+      info: { ...VIDEO_INFO, subtitles: ['en', 'fr'] },
+      presets: { presets: [preset], default: null },
+    })
+    const wrapper = mount(AddPanel)
+    await flushPromises()
+    await paste(wrapper, VIDEO_URL)
+    await wrapper.get('[data-testid="preset-select"]').setValue('p1')
+    await wrapper.get('[data-testid="opt-subtitles"]').setValue(true)
+    await wrapper.get('[data-testid="opt-lang-fr"]').setValue(true)
+    await wrapper.get('[data-testid="opt-thumbnail"]').setValue(true)
+    await wrapper.get('form').trigger('submit')
+    await flushPromises()
+    const [sent] = server.posted() as { preset: string; options: Record<string, unknown> }[]
+    expect(sent.preset).toBe('p1')
+    expect(sent.options).toEqual({
+      subtitles: { languages: ['fr'], mode: 'embed' },
+      embed_thumbnail: true,
+    })
+  })
+
+  it('refuses the default preset with preset: null when "None" is picked', async () => {
+    const server = fakeServer({ presets: { presets: [], default: 'p9' } })
+    const wrapper = mount(AddPanel)
+    await flushPromises()
+    await paste(wrapper, VIDEO_URL)
+    await wrapper.get('[data-testid="preset-select"]').setValue('')
+    await wrapper.get('form').trigger('submit')
+    await flushPromises()
+    expect((server.posted()[0] as { preset: unknown }).preset).toBeNull()
+  })
+
   it('probes a pasted link at once and previews it', async () => {
     const server = fakeServer()
     const wrapper = mount(AddPanel)
