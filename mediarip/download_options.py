@@ -219,8 +219,10 @@ class DownloadOptions:
 
     @property
     def is_empty(self) -> bool:
-        return self == DownloadOptions()
+        return self == _NO_OPTIONS
 
+
+_NO_OPTIONS = DownloadOptions()
 
 # What each container can hold: yt-dlp's EmbedThumbnail fails on webm and wav (the job would
 # fail after downloading), and FFmpegEmbedSubtitle skips every audio container but m4a.

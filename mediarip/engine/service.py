@@ -354,11 +354,23 @@ class DownloadService:
         self._paused_queues.add(session_id or "*")
         await self._store.set_meta(_PAUSED_QUEUES, json.dumps(sorted(self._paused_queues)))
         runs = [
-            run.job.id
+            run
             for run in list(self._runs.values())
             if session_id is None or run.job.session_id == session_id
         ]
-        await self._stop_and_wait(runs, StopReason.PAUSE)
+        # Jobs still waiting for a slot have written nothing yet (their task sits in the
+        # limiter: a job's status leaves QUEUED before its first write), so they are held
+        # with one write for all, instead of one each from their tasks' clean-up.
+        waiting = [run for run in runs if run.job.status is JobStatus.QUEUED]
+        for run in waiting:
+            run.settled = True  # their clean-up then leaves the status to us
+        await self._stop_and_wait([run.job.id for run in runs], StopReason.PAUSE)
+        with trio.CancelScope(shield=True):
+            await self._store.update_jobs([run.job.id for run in waiting], status=JobStatus.PAUSED)
+            for run in waiting:
+                paused = attrs.evolve(run.job, status=JobStatus.PAUSED)
+                self._publish(paused, {"status": JobStatus.PAUSED})
+                self._child_status(paused)
         return len(runs)
 
     async def start_queue(self, session_id: str | None) -> int:
