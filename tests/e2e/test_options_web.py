@@ -131,3 +131,50 @@ def test_the_options_and_batch_panels_pass_axe(
         f"axe found serious/critical violations:\n{_describe(blocking)}\n"
         + json.dumps([n["html"] for v in blocking for n in v["nodes"][:3]], indent=1)
     )
+
+
+def test_the_admin_adds_a_default_preset_and_the_add_form_starts_with_it(
+    new_context: NewContext, tmp_path: Path, web_dist: Path, media: MediaServer
+) -> None:
+    from tests.e2e.test_admin_panel import PASSWORD, go, log_in, open_admin
+
+    env = {"MEDIARIP__ADMIN__PASSWORD": PASSWORD, "MEDIARIP__SESSION__MODE": "shared"}
+    with running_server(tmp_path / "app", env) as server:
+        context = new_context()
+        admin = open_admin(context, server)
+        log_in(admin)
+        go(admin, "presets")
+        expect(admin.get_by_test_id("admin-preset")).to_have_count(2)  # the built-in two
+        admin.get_by_test_id("admin-preset-name").fill("Talks: m4a in a folder")
+        admin.get_by_test_id("admin-preset-media").select_option("audio")
+        admin.get_by_test_id("admin-preset-output").select_option("m4a")
+        admin.get_by_test_id("admin-preset-folder").fill("talks")
+        admin.get_by_test_id("admin-preset-make-default").check()
+        admin.get_by_test_id("admin-preset-save").click()
+        expect(admin.get_by_test_id("admin-presets-done")).to_contain_text("Talks: m4a")
+        made = admin.get_by_test_id("admin-preset").filter(has_text="Talks: m4a in a folder")
+        expect(made.get_by_test_id("admin-preset-default")).to_be_visible()
+        screenshot(admin, "admin-presets")
+
+        # Edit it: the form takes its fields, a change is saved.
+        made.get_by_test_id("admin-preset-edit").click()
+        expect(admin.get_by_test_id("admin-preset-name")).to_have_value("Talks: m4a in a folder")
+        admin.get_by_test_id("admin-preset-folder").fill("talks/2026")
+        admin.get_by_test_id("admin-preset-save").click()
+        expect(made).to_contain_text("folder talks/2026")
+
+        page = open_app(context, server)
+        select = page.get_by_test_id("preset-select")
+        expect(select.locator("option:checked")).to_have_text("Talks: m4a in a folder")
+        paste(page, media.url("/media/video.mp4"))
+        page.get_by_test_id("url-input").press("Enter")
+        _, row = single_row(page)
+        assert wait_for_status(row, "completed", "failed") == "completed", row.inner_text()
+        (job,) = _jobs(server)
+        assert job["output_format"] == "m4a" and job["filename"].startswith("talks/2026/")
+
+        # Deleting it (after the in-page confirmation) takes it out of the list.
+        admin.bring_to_front()
+        made.get_by_test_id("admin-preset-delete").click()
+        admin.get_by_test_id("confirm-ok").click()
+        expect(admin.get_by_test_id("admin-preset")).to_have_count(2)

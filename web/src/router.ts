@@ -12,6 +12,7 @@ export const ADMIN_PAGES = [
   'errors',
   'purge',
   'settings',
+  'presets',
   'password',
   'apikey',
 ] as const
@@ -25,6 +26,7 @@ export const ADMIN_PAGE_TITLES: Record<AdminPage, string> = {
   errors: 'Error log',
   purge: 'Purge',
   settings: 'Settings',
+  presets: 'Presets',
   password: 'Password',
   apikey: 'API key',
 }
@@ -36,6 +38,7 @@ const SLUGS: Record<AdminPage, string> = {
   errors: 'errors',
   purge: 'purge',
   settings: 'settings',
+  presets: 'presets',
   password: 'password',
   apikey: 'api-key',
 }
