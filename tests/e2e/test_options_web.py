@@ -28,7 +28,7 @@ from tests.e2e.conftest import (
 )
 from tests.e2e.test_accessibility import BLOCKING, _axe, _describe
 from tests.media import MediaServer
-from tests.test_download_options import probe, subtitle_languages
+from tests.test_download_options import has_cover_art, probe
 
 pytestmark = pytest.mark.e2e
 
@@ -49,20 +49,19 @@ def test_a_preset_subtitles_and_three_pasted_links_make_three_jobs(
     new_context: NewContext, shared_server: AppServer, media: MediaServer
 ) -> None:
     page = open_app(new_context(), shared_server)
-    page.get_by_test_id("preset-select").select_option(
-        label="Video: best mp4 with subtitles embedded"
-    )
+    page.get_by_test_id("preset-select").select_option(label="Audio: mp3 with cover art")
 
-    # The link's subtitle languages are offered once it is looked at.
+    # The link's subtitle languages are offered once it is looked at; French, beside the file.
     paste(page, media.url("/rich.html"))
     page.get_by_test_id("options-panel").locator("summary").click()
+    expect(page.get_by_test_id("opt-thumbnail")).to_be_checked()  # the preset's
     page.get_by_test_id("opt-subtitles").check()
-    expect(page.get_by_test_id("opt-lang-fr")).to_be_visible()
     expect(page.get_by_test_id("opt-lang-en")).to_be_visible()
     page.get_by_test_id("opt-lang-fr").check()
+    page.get_by_test_id("opt-subtitle-mode").select_option("sidecar")
     page.get_by_test_id("url-input").fill("")
 
-    urls = [media.url("/rich.html"), media.url("/media/video.mp4"), media.url("/media/video.webm")]
+    urls = [media.url("/rich.html"), media.url("/media/video.mp4"), media.url("/media/audio.m4a")]
     page.get_by_test_id("batch").locator("summary").click()
     page.get_by_test_id("batch-input").fill("\n".join(urls))
     expect(page.get_by_test_id("batch-submit")).to_have_text("Add 3 links")
@@ -76,12 +75,20 @@ def test_a_preset_subtitles_and_three_pasted_links_make_three_jobs(
     jobs = {j["url"]: j for j in _jobs(shared_server)}
     assert set(jobs) == set(urls)
     for job in jobs.values():
-        assert job["output_format"] == "mp4"  # from the preset
-        assert job["options"]["subtitles"]["languages"] == ["fr"]  # the person's choice won
-        assert job["options"]["embed_metadata"] is True  # kept from the preset
+        assert job["media_type"] == "audio" and job["output_format"] == "mp3"  # the preset's
+        assert job["options"]["embed_thumbnail"] is True  # the preset's
+        assert job["options"]["subtitles"] == {
+            "languages": ["fr"],
+            "auto": False,
+            "mode": "sidecar",
+            "format": None,
+        }
     rich = jobs[urls[0]]
-    path = shared_server.downloads / rich["filename"]
-    assert subtitle_languages(probe(path)) == ["fra"]
+    names = [f["name"] for f in rich["files"]]
+    assert names[0].endswith(".mp3") and names[1].endswith(".fr.vtt"), names
+    assert has_cover_art(probe(shared_server.downloads / names[0]))
+    vtt = (shared_server.downloads / names[1]).read_text(encoding="utf-8")
+    assert "Bonjour de la page de test" in vtt
 
 
 def test_a_paused_job_waits_until_started_from_its_row(

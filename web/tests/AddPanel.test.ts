@@ -113,11 +113,23 @@ describe('the add form', () => {
     await wrapper.get('[data-testid="opt-thumbnail"]').setValue(true)
     await wrapper.get('form').trigger('submit')
     await flushPromises()
-    const [sent] = server.posted() as { preset: string; options: Record<string, unknown> }[]
+    const [sent] = server.posted() as {
+      preset: string
+      output_format: string
+      options: Record<string, unknown>
+    }[]
     expect(sent.preset).toBe('p1')
+    expect(sent.output_format).toBe('mp4') // the form took the preset's
+    // Over a preset, every option is sent: those off here turn the preset's off.
     expect(sent.options).toEqual({
       subtitles: { languages: ['fr'], mode: 'embed' },
       embed_thumbnail: true,
+      embed_metadata: false,
+      split_chapters: false,
+      sponsorblock: null,
+      clip: null,
+      folder: null,
+      filename: null,
     })
   })
 
