@@ -3,10 +3,9 @@
 The public face is small: load settings, and serve them.
 """
 
-__version__ = "0.1.0"
-
 from .config import ConfigError, Settings, load_settings
 from .server import ServerHandle, run, serve
+from .version import __version__
 
 __all__ = [
     "ConfigError",

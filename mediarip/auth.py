@@ -127,11 +127,11 @@ class SetupRequired(AuthError):
 
 
 class SetupTokenMissing(AuthError):
-    pass
+    """Setup needs the one-time token from the server log, and none was given."""
 
 
 class SetupTokenWrong(AuthError):
-    pass
+    """The token given is not the setup token from the server log."""
 
 
 class CredentialsRejected(AuthError):
@@ -139,7 +139,7 @@ class CredentialsRejected(AuthError):
 
 
 class BadCredentials(AuthError):
-    pass
+    """Wrong username or password."""
 
 
 class WrongPassword(AuthError):

@@ -9,9 +9,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from . import __version__
 from .config import ConfigError, load_settings
 from .server import run
+from .version import __version__
 
 __all__ = ["main"]
 

@@ -19,6 +19,7 @@ import cattrs
 from cattrs.preconf.json import make_converter
 
 from .download_options import DownloadOptions, JobFile, check_container, register_hooks
+from .rules import PRIVATE, rules
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -41,6 +42,7 @@ __all__ = [
     "converter",
     "job_to_api",
     "new_job_id",
+    "url_field",
     "utcnow",
 ]
 
@@ -100,12 +102,12 @@ class Job:
     """A download as the app knows it. ``session_id`` never leaves the server."""
 
     id: str
-    session_id: str
+    session_id: str = attrs.field(metadata=PRIVATE)
     url: str
     created_at: dt.datetime
     kind: JobKind = JobKind.SINGLE
     parent_id: str | None = None
-    playlist_index: int | None = None
+    playlist_index: int | None = attrs.field(default=None, metadata=PRIVATE)
     title: str | None = None
     thumbnail: str | None = None
     status: JobStatus = JobStatus.QUEUED
@@ -113,7 +115,7 @@ class Job:
     format_id: str | None = None
     quality: str | None = None
     output_format: str | None = None
-    playlist_items: str | None = None
+    playlist_items: str | None = attrs.field(default=None, metadata=PRIVATE)
     progress: float = 0.0
     downloaded_bytes: int | None = None
     total_bytes: int | None = None
@@ -136,7 +138,7 @@ class Job:
 
 
 # Fields that are the server's own business: never in an API answer or an event.
-PRIVATE_JOB_FIELDS = ("session_id", "playlist_index", "playlist_items")
+PRIVATE_JOB_FIELDS = tuple(f.name for f in attrs.fields(Job) if f.metadata.get("private"))
 
 _URL_MAX = 2048
 _FORMAT_ID = re.compile(r"^[A-Za-z0-9_.+\-/]{1,80}$")
@@ -165,19 +167,51 @@ def _check_url(_: object, attribute: attrs.Attribute[str], value: str) -> None:
         raise ValueError("url: the address has no host name")
 
 
+def url_field() -> Any:
+    """An http(s) URL given by a client: stripped, then checked (:func:`_check_url`)."""
+    return attrs.field(
+        validator=_check_url,
+        converter=_strip,
+        metadata=rules(
+            maxLength=_URL_MAX,
+            pattern=r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]",
+            description="an http:// or https:// address",
+        ),
+    )
+
+
 @attrs.frozen
 class NewJob:
     """The body of ``POST /api/downloads``, validated once here at the edge."""
 
-    url: str = attrs.field(validator=_check_url, converter=_strip)
+    url: str = url_field()
     media_type: MediaType = MediaType.VIDEO
-    format_id: str | None = None
-    quality: str | None = None
-    output_format: str | None = None
-    playlist_items: str | None = None
+    format_id: str | None = attrs.field(default=None, metadata=rules(pattern=_FORMAT_ID.pattern))
+    quality: str | None = attrs.field(default=None, metadata=rules(pattern=_QUALITY.pattern))
+    output_format: str | None = attrs.field(
+        default=None,
+        metadata=rules(
+            enum=[*VIDEO_FORMATS, *AUDIO_FORMATS],
+            description="one of the video formats for video, the audio ones for audio",
+        ),
+    )
+    playlist_items: str | None = attrs.field(
+        default=None, metadata=rules(pattern=_PLAYLIST_ITEMS.pattern)
+    )
     options: DownloadOptions = attrs.field(factory=DownloadOptions)
     #: Add it paused: it waits until started (``POST /api/downloads/{id}/start``).
     paused: bool = False
+    #: Read by the API before this class is made (presets.apply_preset): here it only
+    #: documents the field; a NewJob never holds one.
+    preset: str | None = attrs.field(
+        default=None,
+        metadata=rules(
+            description=(
+                "a preset's id: its fields apply under the ones given here (options one by "
+                "one); left out, the default preset applies; null: no preset"
+            )
+        ),
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.format_id is not None and not _FORMAT_ID.match(self.format_id):

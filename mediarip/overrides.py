@@ -5,16 +5,12 @@ pinned above all of them. :class:`LiveSettings` holds the settings loaded at sta
 *base*, already without the admin's plain-text password), the overrides, and the result, which
 is what ``services.settings`` returns, so every reader sees a change at once.
 
-What the panel may change. Not the ``server`` and ``admin`` sections: where the server listens,
-its data folder (which holds these very overrides), trusted proxies and the admin's own
-credentials belong to the deployment, and a wrong value there could lock the admin out with no
-way back through the panel. Secrets (fields declared ``repr=False``) are never listed; the API
-key and the password have their own endpoints. Keys the environment sets are shown, marked
-``pinned``, and refused.
-
-When a change takes effect. Most settings are read when they are needed (per job, per request,
-per purge run), and the download limits are pushed to the engine at once, so they apply now.
-Those read once at startup say ``applies: "restart"``: :data:`RESTART_KEYS`.
+What the panel may change, and when a change takes effect, is declared on each setting's field
+(``panel=``, ``restart=``, ``secret=``: :mod:`mediarip.config`); :data:`READ_ONLY_KEYS` and
+:data:`RESTART_KEYS` are derived from those declarations. Secrets are never listed; the API key
+and the password have their own endpoints. Keys the environment sets are shown, marked
+``pinned``, and refused. Most settings are read when they are needed (per job, per request, per
+purge run), and the download limits are pushed to the engine at once, so they apply now.
 
 A stored override that no longer passes (after an upgrade, say) is skipped at startup with a
 warning rather than stopping the server: the admin can fix it in the panel.
@@ -29,13 +25,21 @@ from typing import Literal
 import attrs
 import trio
 
-from .config import ConfigError, Settings, settings_to_dict, with_overrides
-from .purge import schedule_problem
+from .config import (
+    ConfigError,
+    SettingFacts,
+    Settings,
+    every_setting,
+    setting_facts,
+    settings_to_dict,
+    with_overrides,
+)
 from .store import Store
 
 __all__ = [
-    "READ_ONLY_SECTIONS",
+    "READ_ONLY_KEYS",
     "RESTART_KEYS",
+    "SECRET_KEYS",
     "LiveSettings",
     "SettingInvalid",
     "SettingPinned",
@@ -46,16 +50,12 @@ __all__ = [
 
 log = logging.getLogger("mediarip")
 
-READ_ONLY_SECTIONS = frozenset({"server", "admin"})
-RESTART_KEYS = frozenset(
-    {
-        "downloads.output_dir",  # the engine keeps the folder its jobs' files are in
-        "downloads.recover_on_start",  # used once, at startup
-        "session.mode",  # the session tracker is set up once
-        "session.timeout_hours",  # the cookie's lifetime (the purge uses the new value at once)
-        "ui.themes_dir",  # themes are loaded at startup
-    }
-)
+#: Keys the panel may not change (the deployment's, and the secrets).
+READ_ONLY_KEYS = frozenset(key for key, _, declared in every_setting() if not declared.panel)
+#: Keys read once at startup: a change applies after a restart.
+RESTART_KEYS = frozenset(key for key, _, declared in every_setting() if declared.restart)
+#: Keys never listed nor shown in a message.
+SECRET_KEYS = frozenset(key for key, field, _ in every_setting() if not field.repr)
 
 Listener = Callable[[Settings], None]
 
@@ -92,21 +92,8 @@ class SettingView:
     applies: Literal["now", "restart"]
 
 
-def _secret_keys() -> frozenset[str]:
-    settings = Settings()
-    return frozenset(
-        f"{section}.{field.name}"
-        for section in settings_to_dict(settings)
-        for field in attrs.fields(type(getattr(settings, section)))
-        if not field.repr
-    )
-
-
-SECRET_KEYS = _secret_keys()
-
-
 def _read_only(key: str) -> bool:
-    return key.partition(".")[0] in READ_ONLY_SECTIONS or key in SECRET_KEYS
+    return key in READ_ONLY_KEYS
 
 
 class LiveSettings:
@@ -143,6 +130,11 @@ class LiveSettings:
         """Call ``listener`` with the new settings after each change (in the trio thread)."""
         self._listeners.append(listener)
 
+    @staticmethod
+    def facts() -> dict[str, SettingFacts]:
+        """What each listed setting's declaration says (type, help, bounds, choices)."""
+        return setting_facts()
+
     def describe(self) -> list[SettingView]:
         """Every setting but the secrets, in the order of the config's sections."""
         pinned = self._base.pinned
@@ -174,10 +166,6 @@ class LiveSettings:
             updated = with_overrides(self._base, merged)
         except ConfigError as error:
             raise SettingInvalid(str(error)) from None
-        if "purge.schedule" in changes:
-            problem = schedule_problem(updated.purge.schedule)
-            if problem is not None:
-                raise SettingInvalid(f"purge.schedule: {problem}")
         with trio.CancelScope(shield=True):
             await self._store.set_setting_overrides(changes)
             self._apply(merged, updated)

@@ -46,11 +46,12 @@ _CHECK_URL = "https://preset.invalid/"
 
 
 class PresetNotFound(LookupError):
-    pass
+    """No such preset: preset_not_found."""
 
 
 class PresetRefused(ValueError):
-    """A preset that cannot be saved; the message names the field."""
+    """A preset field is invalid, or ``preset`` names no preset; the message names the field:
+    invalid_request."""
 
 
 def _check_name(_: object, __: attrs.Attribute[str], value: str) -> None:

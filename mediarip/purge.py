@@ -53,7 +53,6 @@ __all__ = [
     "PurgeSchedule",
     "local_now",
     "run_purge",
-    "schedule_problem",
 ]
 
 log = logging.getLogger("mediarip.purge")
@@ -86,15 +85,6 @@ class PurgeReport:
 def local_now() -> dt.datetime:
     """The wall clock, in local time with its offset (cron schedules are local)."""
     return dt.datetime.now().astimezone()
-
-
-def schedule_problem(schedule: str) -> str | None:
-    """What is wrong with a cron expression, or None if croniter can use it."""
-    try:
-        croniter(schedule, local_now()).get_next(dt.datetime)
-    except (CroniterError, ValueError) as error:
-        return f"croniter cannot use {schedule!r}: {error}"
-    return None
 
 
 # -- one run ------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ __all__ = [
 
 
 class SessionNotFound(LookupError):
-    pass
+    """No such session."""
 
 
 @attrs.frozen

@@ -16,9 +16,11 @@ as a whole; the caller then sees ``trio.Cancelled``. Nothing is left half-writte
 
 The store knows nothing of business rules: it stores and returns :class:`~mediarip.models.Job`
 values, session rows and the admin side's records (single values such as the server secret,
-admin sessions, settings overrides, the error log), and counts its job writes in
-:attr:`Store.revision` so a cache above can tell when a listing went stale. Moments are stored
-as ISO 8601 strings in UTC, so comparing the strings compares the times (the purge's cutoffs).
+admin sessions, settings overrides, the error log). A job row is the Job as the one converter
+of :mod:`mediarip.models` unstructures it (enums as their values, moments as ISO 8601 strings
+in UTC, so comparing the strings compares the times), with ``error`` in two columns
+(``error_code``, ``error_message``) and collections as JSON: :data:`JOB_COLUMNS` is derived from
+the Job's fields, so a new field is a new column by the same name (and a migration).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import datetime as dt
 import functools
 import json
 import sqlite3
+import typing
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -35,19 +38,11 @@ from typing import Any, TypeVar
 import attrs
 import trio
 
-from .models import (
-    DownloadOptions,
-    Job,
-    JobError,
-    JobFile,
-    JobKind,
-    JobStatus,
-    MediaType,
-    converter,
-)
+from .models import Job, JobStatus, converter
 from .presets import Preset, preset_body
 
 __all__ = [
+    "JOB_COLUMNS",
     "NETWORK_FILESYSTEMS",
     "AdminSession",
     "ErrorEntry",
@@ -140,8 +135,8 @@ _MIGRATIONS: tuple[str, ...] = (
     # fields as JSON; the default preset's id is the meta key "default_preset"). Two presets
     # exist out of the box; the admin may edit or delete them like any other.
     """
-    ALTER TABLE jobs ADD COLUMN options TEXT;
-    ALTER TABLE jobs ADD COLUMN files TEXT;
+    ALTER TABLE jobs ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE jobs ADD COLUMN files TEXT NOT NULL DEFAULT '[]';
     CREATE TABLE presets (
         seq        INTEGER PRIMARY KEY AUTOINCREMENT,
         id         TEXT NOT NULL UNIQUE,
@@ -165,37 +160,26 @@ _MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
-_JOB_COLUMNS = [
-    "id",
-    "session_id",
-    "kind",
-    "parent_id",
-    "playlist_index",
-    "url",
-    "title",
-    "thumbnail",
-    "status",
-    "media_type",
-    "format_id",
-    "quality",
-    "output_format",
-    "playlist_items",
-    "progress",
-    "downloaded_bytes",
-    "total_bytes",
-    "speed",
-    "eta",
-    "filename",
-    "filesize",
-    "error_code",
-    "error_message",
-    "created_at",
-    "started_at",
-    "finished_at",
-    "options",
-    "files",
-]
-_SELECT_JOB = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs"
+
+def _columns_of(field: attrs.Attribute[Any]) -> tuple[str, ...]:
+    return ("error_code", "error_message") if field.name == "error" else (field.name,)
+
+
+#: The jobs table's columns, from the Job's fields.
+JOB_COLUMNS: tuple[str, ...] = tuple(c for f in attrs.fields(Job) for c in _columns_of(f))
+_JOB_FIELDS = attrs.fields_dict(attrs.resolve_types(Job))
+_SCALARS = (str, int, float, bool, dt.datetime)
+# Fields whose values are collections: stored as JSON text.
+_JSON_FIELDS = frozenset(
+    name
+    for name, field in _JOB_FIELDS.items()
+    if name != "error"
+    and not all(
+        t is type(None) or (isinstance(t, type) and issubclass(t, _SCALARS))
+        for t in (typing.get_args(field.type) or (field.type,))
+    )
+)
+_SELECT_JOB = f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs"
 
 
 @attrs.frozen
@@ -265,44 +249,25 @@ def _from_iso(value: str | None) -> dt.datetime | None:
     return None if value is None else dt.datetime.fromisoformat(value)
 
 
+def _to_column(name: str, value: Any) -> Any:
+    plain = converter.unstructure(value)
+    return json.dumps(plain) if name in _JSON_FIELDS and plain is not None else plain
+
+
 def _job_to_row(job: Job) -> dict[str, Any]:
-    row = {name: getattr(job, name) for name in _JOB_COLUMNS if hasattr(job, name)}
-    row["kind"] = job.kind.value
-    row["status"] = job.status.value
-    row["media_type"] = job.media_type.value
-    row["error_code"] = job.error.code if job.error else None
-    row["error_message"] = job.error.message if job.error else None
-    for name in ("created_at", "started_at", "finished_at"):
-        row[name] = _iso(row[name])
-    row["options"] = _options_column(job.options)
-    row["files"] = _files_column(job.files)
-    return row
-
-
-def _options_column(options: DownloadOptions) -> str | None:
-    return None if options.is_empty else json.dumps(converter.unstructure(options))
-
-
-def _files_column(files: Sequence[JobFile]) -> str | None:
-    return json.dumps(converter.unstructure(list(files))) if files else None
+    return _changes_to_columns(
+        {field.name: getattr(job, field.name) for field in attrs.fields(Job)}
+    )
 
 
 def _job_from_row(row: Sequence[Any]) -> Job:
-    data = dict(zip(_JOB_COLUMNS, row, strict=True))
+    data = dict(zip(JOB_COLUMNS, row, strict=True))
     code, message = data.pop("error_code"), data.pop("error_message")
-    data["error"] = JobError(code, message or "") if code else None
-    data["kind"] = JobKind(data["kind"])
-    data["status"] = JobStatus(data["status"])
-    data["media_type"] = MediaType(data["media_type"])
-    for name in ("created_at", "started_at", "finished_at"):
+    data["error"] = {"code": code, "message": message or ""} if code else None
+    for name in _JSON_FIELDS:
         if data[name] is not None:
-            data[name] = dt.datetime.fromisoformat(data[name])
-    options, files = data.pop("options"), data.pop("files")
-    if options:
-        data["options"] = converter.structure(json.loads(options), DownloadOptions)
-    if files:
-        data["files"] = converter.structure(json.loads(files), tuple[JobFile, ...])
-    return Job(**data)
+            data[name] = json.loads(data[name])
+    return converter.structure(data, Job)
 
 
 def _changes_to_columns(changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -312,23 +277,15 @@ def _changes_to_columns(changes: Mapping[str, Any]) -> dict[str, Any]:
         if name == "error":
             columns["error_code"] = value.code if value else None
             columns["error_message"] = value.message if value else None
-        elif name == "options":
-            columns[name] = _options_column(value)
-        elif name == "files":
-            columns[name] = _files_column(value)
-        elif isinstance(value, dt.datetime):
-            columns[name] = _iso(value)
-        elif hasattr(value, "value"):  # enums
-            columns[name] = value.value
-        elif name in _JOB_COLUMNS:
-            columns[name] = value
+        elif name in _JOB_FIELDS:
+            columns[name] = _to_column(name, value)
         else:
             raise KeyError(f"not a stored job field: {name}")
     return columns
 
 
 class NameTaken(ValueError):
-    """Another preset already has this name."""
+    """Another preset already has this name: name_taken."""
 
 
 def _unique_name(statements: Callable[[sqlite3.Connection], Any]) -> Callable[..., None]:
@@ -356,8 +313,6 @@ class Store:
         self._db = connection
         self._limiter = trio.CapacityLimiter(1)
         self.journal_mode = journal_mode
-        #: Bumped on every job write, so a cached job listing knows when it went stale.
-        self.revision = 0
 
     @classmethod
     @asynccontextmanager
@@ -394,11 +349,10 @@ class Store:
         """Insert jobs in one transaction: all of them, or none."""
         rows = [_job_to_row(job) for job in jobs]
         sql = (
-            f"INSERT INTO jobs ({', '.join(_JOB_COLUMNS)}) "
-            f"VALUES ({', '.join(':' + c for c in _JOB_COLUMNS)})"
+            f"INSERT INTO jobs ({', '.join(JOB_COLUMNS)}) "
+            f"VALUES ({', '.join(':' + c for c in JOB_COLUMNS)})"
         )
         await self._call(self._write, lambda db: db.executemany(sql, rows))
-        self.revision += 1
 
     async def update_job(self, job_id: str, **changes: Any) -> None:
         columns = _changes_to_columns(changes)
@@ -407,7 +361,6 @@ class Store:
         assignments = ", ".join(f"{name} = :{name}" for name in columns)
         sql = f"UPDATE jobs SET {assignments} WHERE id = :_id"
         await self._call(self._write, lambda db: db.execute(sql, {**columns, "_id": job_id}))
-        self.revision += 1
 
     async def update_jobs(self, job_ids: Iterable[str], **changes: Any) -> None:
         """The same ``changes`` on many jobs, in one transaction."""
@@ -418,7 +371,6 @@ class Store:
         assignments = ", ".join(f"{name} = :{name}" for name in columns)
         sql = f"UPDATE jobs SET {assignments} WHERE id = :_id"
         await self._call(self._write, lambda db: db.executemany(sql, ids))
-        self.revision += 1
 
     async def expand_playlist(
         self, parent_id: str, children: Sequence[Job], **changes: Any
@@ -428,8 +380,8 @@ class Store:
         rows = [_job_to_row(job) for job in children]
         columns = _changes_to_columns(changes)
         insert = (
-            f"INSERT INTO jobs ({', '.join(_JOB_COLUMNS)}) "
-            f"VALUES ({', '.join(':' + c for c in _JOB_COLUMNS)})"
+            f"INSERT INTO jobs ({', '.join(JOB_COLUMNS)}) "
+            f"VALUES ({', '.join(':' + c for c in JOB_COLUMNS)})"
         )
         update = f"UPDATE jobs SET {', '.join(f'{n} = :{n}' for n in columns)} WHERE id = :_id"
 
@@ -438,7 +390,6 @@ class Store:
             db.executemany(insert, rows)
 
         await self._call(self._write, statements)
-        self.revision += 1
 
     async def update_jobs_where_status(
         self, statuses: Iterable[JobStatus], **changes: Any
@@ -460,7 +411,6 @@ class Store:
             return ids
 
         ids: list[str] = await self._call(self._write, statements)
-        self.revision += 1
         return ids
 
     async def delete_jobs(self, job_ids: Iterable[str]) -> None:
@@ -468,7 +418,6 @@ class Store:
         await self._call(
             self._write, lambda db: db.executemany("DELETE FROM jobs WHERE id = ?", ids)
         )
-        self.revision += 1
 
     async def get_job(self, job_id: str) -> Job | None:
         def query() -> Job | None:

@@ -46,6 +46,7 @@ from typing import Any, Final, Literal
 import attrs
 
 from .config import UiSettings
+from .rules import rules
 
 __all__ = [
     "BUILTIN_DARK",
@@ -60,6 +61,7 @@ __all__ = [
     "Theme",
     "ThemeError",
     "ThemeMode",
+    "ThemeSummary",
     "css_fault",
     "load_builtin",
     "load_catalogue",
@@ -153,17 +155,32 @@ class Theme:
     def preview_etag(self) -> str | None:
         return None if self.preview is None else hashlib.sha256(self.preview).hexdigest()[:32]
 
-    def summary(self) -> dict[str, object]:
+    def summary(self) -> ThemeSummary:
         """The theme as ``GET /api/themes`` lists it: no path, no contents."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "mode": self.mode,
-            "description": self.description,
-            "author": self.author,
-            "builtin": self.builtin,
-            "has_preview": self.preview is not None,
-        }
+        return ThemeSummary(
+            id=self.id,
+            name=self.name,
+            mode=self.mode,
+            description=self.description,
+            author=self.author,
+            builtin=self.builtin,
+            has_preview=self.preview is not None,
+        )
+
+
+@attrs.frozen
+class ThemeSummary:
+    """A theme as the catalogue lists it."""
+
+    __schema_name__ = "Theme"
+
+    id: str = attrs.field(metadata=rules(pattern=f"^{THEME_ID.pattern}$"))
+    name: str
+    mode: ThemeMode
+    description: str
+    author: str
+    builtin: bool
+    has_preview: bool
 
 
 # --- checking a stylesheet -----------------------------------------------------------------------
@@ -334,8 +351,12 @@ class Catalogue:
     def get(self, theme_id: str) -> Theme | None:
         return self.themes.get(theme_id)
 
-    def listing(self) -> list[dict[str, object]]:
+    def summaries(self) -> list[ThemeSummary]:
         return [theme.summary() for theme in self.themes.values()]
+
+    def listing(self) -> list[dict[str, object]]:
+        """The summaries as plain data."""
+        return [attrs.asdict(summary) for summary in self.summaries()]
 
     def resolve(self, mode: ThemeMode, wanted: str) -> str:
         """``wanted`` if it is a theme of ``mode``, else the built-in fallback for ``mode``."""

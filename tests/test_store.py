@@ -10,7 +10,7 @@ import pytest
 
 from mediarip import store as store_module
 from mediarip.models import Job, JobError, JobKind, JobStatus, MediaType, new_job_id, utcnow
-from mediarip.store import Store, choose_journal_mode, filesystem_of
+from mediarip.store import JOB_COLUMNS, Store, choose_journal_mode, filesystem_of
 
 MOUNTS = """\
 /dev/vda1 / ext4 rw,relatime 0 0
@@ -106,3 +106,14 @@ async def test_sessions_are_created_and_touched(tmp_path: Path) -> None:
         await store.touch_session("abc", utcnow())
         await store.touch_session("abc", utcnow())
         assert await store.session_exists("abc")
+
+
+async def test_every_job_field_has_its_column(tmp_path: Path) -> None:
+    """The jobs table holds what the Job declares: the columns come from its fields."""
+    async with Store.open(tmp_path / "db.sqlite3"):
+        pass
+    db = sqlite3.connect(tmp_path / "db.sqlite3")
+    columns = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+    assert columns == {*JOB_COLUMNS, "seq"}  # seq: the store's own order of insertion
+    fields = {field.name for field in attrs.fields(Job)} - {"error"}
+    assert fields | {"error_code", "error_message"} == set(JOB_COLUMNS)

@@ -14,16 +14,12 @@ Hypercorn would otherwise wedge it).
 
 from __future__ import annotations
 
-import functools
-import json
-from collections.abc import Awaitable, Callable
-from typing import Any, ParamSpec
-
+import attrs
 from quart import Blueprint, Response, request
 
 from ..auth import (
     SESSION_HOURS,
-    AuthError,
+    ApiKeyState,
     BadCredentials,
     CredentialsRejected,
     Locked,
@@ -34,12 +30,15 @@ from ..auth import (
     SetupTokenWrong,
     WrongPassword,
 )
-from ..models import converter, job_to_api
-from ..overrides import SettingInvalid, SettingPinned, SettingReadOnly, SettingRefused
-from ..reports import SessionNotFound
-from .body import read_json
+from ..config import SettingFacts
+from ..overrides import SettingInvalid, SettingPinned, SettingReadOnly, SettingView
+from ..purge import PurgeReport
+from ..reports import ErrorView, SessionNotFound, SessionView, StorageReport
+from ..rules import rules
 from .context import services
-from .errors import ApiError, error_response
+from .contract import Answer, Requirement, endpoint, json_response
+from .downloads import JobList
+from .errors import AdminDisabled, AdminLoginRequired
 from .guard import client_ip, cookies_secure
 
 __all__ = ["ADMIN_COOKIE", "blueprint"]
@@ -51,89 +50,103 @@ COOKIE_PATH = "/api/admin"
 MAX_ERRORS = 1000
 _CLOSE = {"Connection": "close"}
 
-P = ParamSpec("P")
 
-# How each refusal of the layers below is answered: (HTTP status, error code).
-_REFUSALS: dict[type[Exception], tuple[int, str]] = {
-    SetupNotNeeded: (409, "setup_done"),
-    SetupRequired: (409, "setup_required"),
-    SetupTokenMissing: (403, "setup_token_required"),
-    SetupTokenWrong: (401, "bad_setup_token"),
-    CredentialsRejected: (422, "invalid_request"),
-    BadCredentials: (401, "bad_credentials"),
-    WrongPassword: (403, "wrong_password"),
-    PinnedByConfig: (409, "pinned"),
-    SettingInvalid: (422, "invalid_setting"),
-    SettingPinned: (409, "pinned"),
-    SettingReadOnly: (409, "read_only"),
-}
+# -- the gate: two requirements every admin endpoint declares ----------------------------------
 
 
-def _json(data: object, status: int = 200) -> Response:
-    return Response(json.dumps(data), status=status, content_type="application/json")
-
-
-def _plain(value: object) -> Any:
-    """attrs values (reports, views) as JSON-able data."""
-    return converter.unstructure(value)
-
-
-# -- the gate -----------------------------------------------------------------------------------
-
-
-@blueprint.before_request
-async def admin_enabled() -> None:
+async def _enabled() -> None:
     if not services().auth.enabled:
-        raise ApiError(404, "not_found", f"There is no API endpoint at {request.path}.", _CLOSE)
+        raise AdminDisabled(f"There is no API endpoint at {request.path}.", _CLOSE)
+
+
+async def _logged_in() -> None:
+    if not await services().auth.session_valid(_token()):
+        raise AdminLoginRequired("Log in to the admin panel first.", _CLOSE)
+
+
+ENABLED = Requirement("admin side on", _enabled, (AdminDisabled,))
+LOGGED_IN = Requirement("admin login", _logged_in, (AdminLoginRequired,))
+#: What most admin endpoints require; status, setup and login only the first.
+ADMIN = (ENABLED, LOGGED_IN)
 
 
 def _token() -> str | None:
     return request.cookies.get(ADMIN_COOKIE) or None
 
 
-def admin_only(handler: Callable[P, Awaitable[Response]]) -> Callable[P, Awaitable[Response]]:
-    """Refuse the request with a 401 unless it carries a live admin session."""
-
-    @functools.wraps(handler)
-    async def guarded(*args: P.args, **kwargs: P.kwargs) -> Response:
-        if not await services().auth.session_valid(_token()):
-            raise ApiError(401, "admin_login_required", "Log in to the admin panel first.", _CLOSE)
-        return await handler(*args, **kwargs)
-
-    return guarded
+# -- what the endpoints take and give ---------------------------------------------------------
 
 
-@blueprint.errorhandler(AuthError)
-@blueprint.errorhandler(SettingRefused)
-async def refused(error: AuthError | SettingRefused) -> Response:
-    if isinstance(error, Locked):
-        headers = {"Retry-After": str(error.retry_after)}
-        return error_response(429, "too_many_attempts", error.message, headers)
-    status, code = _REFUSALS.get(type(error), (400, "refused"))
-    return error_response(status, code, error.message)
+@attrs.frozen
+class AdminStatus:
+    setup_required: bool
+    logged_in: bool
+    username: str | None
+    admin_enabled: bool
 
 
-@blueprint.errorhandler(SessionNotFound)
-async def session_not_found(error: SessionNotFound) -> Response:
-    return error_response(404, "session_not_found", "No such session.")
+@attrs.frozen
+class Setup:
+    """First-run setup; ``token`` is the one-time token from the server log."""
+
+    password: str
+    token: str | None = None
+    username: str | None = None
 
 
-def _text_fields(
-    data: dict[str, Any], required: tuple[str, ...], optional: tuple[str, ...] = ()
-) -> dict[str, str | None]:
-    """The body's string fields, checked: no unknown field, no missing one, only strings."""
-    unknown = sorted(set(data) - {*required, *optional})
-    if unknown:
-        raise ApiError(422, "invalid_request", f"unknown field(s): {', '.join(unknown)}")
-    values: dict[str, str | None] = {}
-    for name in (*required, *optional):
-        value = data.get(name)
-        if value is None and name in required:
-            raise ApiError(422, "invalid_request", f"{name}: required")
-        if value is not None and not isinstance(value, str):
-            raise ApiError(422, "invalid_request", f"{name}: a string, please")
-        values[name] = value
-    return values
+@attrs.frozen
+class Login:
+    username: str
+    password: str
+
+
+@attrs.frozen
+class PasswordChange:
+    current: str
+    new: str
+
+
+@attrs.frozen
+class PasswordChanged:
+    changed: bool
+
+
+@attrs.frozen
+class SessionList:
+    sessions: list[SessionView]
+
+
+@attrs.frozen
+class ErrorList:
+    errors: list[ErrorView]
+
+
+@attrs.frozen
+class ErrorsQuery:
+    limit: int = attrs.field(default=100, metadata=rules(minimum=1, maximum=MAX_ERRORS))
+
+
+@attrs.frozen
+class Removed:
+    removed: int
+
+
+@attrs.frozen
+class SettingsList:
+    """The settings as they are, and what each one's declaration says (for typed controls)."""
+
+    settings: dict[str, SettingView]
+    fields: dict[str, SettingFacts]
+
+
+@attrs.frozen
+class NewApiKey:
+    """A new key, shown this once."""
+
+    configured: bool
+    pinned: bool
+    masked: str | None
+    key: str
 
 
 def _set_admin_cookie(response: Response, token: str) -> None:
@@ -148,48 +161,68 @@ def _set_admin_cookie(response: Response, token: str) -> None:
     )
 
 
-async def _status_body(logged_in: bool | None = None) -> dict[str, Any]:
+async def _status(logged_in: bool | None = None) -> AdminStatus:
     auth = services().auth
     if logged_in is None:
         logged_in = await auth.session_valid(_token())
-    return {
-        "setup_required": auth.setup_required,
-        "logged_in": logged_in,
-        "username": auth.username if logged_in else None,
-        "admin_enabled": auth.enabled,
-    }
+    return AdminStatus(
+        setup_required=auth.setup_required,
+        logged_in=logged_in,
+        username=auth.username if logged_in else None,
+        admin_enabled=auth.enabled,
+    )
+
+
+def _settings() -> SettingsList:
+    config = services().config
+    return SettingsList({view.key: view for view in config.describe()}, config.facts())
 
 
 # -- setup, login, logout, password -------------------------------------------------------------
 
 
 @blueprint.get("/status")
-async def status() -> Response:
-    return _json(await _status_body())
+@endpoint(
+    "Whether setup is needed and whether you are logged in",
+    answers={200: Answer("Status", AdminStatus)},
+    requires=(ENABLED,),
+)
+async def status() -> AdminStatus:
+    return await _status()
 
 
 @blueprint.post("/setup")
-async def setup() -> Response:
-    body = _text_fields(await read_json(), ("password",), ("token", "username"))
-    token = await services().auth.setup(
-        body["token"], body["username"], body["password"] or "", client_ip()
-    )
-    response = _json(await _status_body(logged_in=True))
+@endpoint(
+    "First-run setup with the one-time token from the server log",
+    body=Setup,
+    answers={200: Answer("Set up, and logged in", AdminStatus)},
+    refuses=(SetupTokenWrong, SetupTokenMissing, SetupNotNeeded, CredentialsRejected, Locked),
+    requires=(ENABLED,),
+)
+async def setup(body: Setup) -> Response:
+    token = await services().auth.setup(body.token, body.username, body.password, client_ip())
+    response = json_response(await _status(logged_in=True))
     _set_admin_cookie(response, token)
     return response
 
 
 @blueprint.post("/login")
-async def login() -> Response:
-    body = _text_fields(await read_json(), ("username", "password"))
-    token = await services().auth.login(body["username"] or "", body["password"] or "", client_ip())
-    response = _json(await _status_body(logged_in=True))
+@endpoint(
+    "Log in: sets the mrip_admin cookie",
+    body=Login,
+    answers={200: Answer("Logged in", AdminStatus)},
+    refuses=(BadCredentials, SetupRequired, Locked),
+    requires=(ENABLED,),
+)
+async def login(body: Login) -> Response:
+    token = await services().auth.login(body.username, body.password, client_ip())
+    response = json_response(await _status(logged_in=True))
     _set_admin_cookie(response, token)
     return response
 
 
 @blueprint.post("/logout")
-@admin_only
+@endpoint("Log out", answers={204: Answer("Logged out")}, requires=ADMIN)
 async def logout() -> Response:
     await services().auth.logout(_token())
     response = Response(b"", status=204)
@@ -200,13 +233,16 @@ async def logout() -> Response:
 
 
 @blueprint.post("/password")
-@admin_only
-async def change_password() -> Response:
-    body = _text_fields(await read_json(), ("current", "new"))
-    token = await services().auth.change_password(
-        body["current"] or "", body["new"] or "", client_ip()
-    )
-    response = _json({"changed": True})
+@endpoint(
+    "Change the admin password",
+    body=PasswordChange,
+    answers={200: Answer("Changed; every other admin session has ended", PasswordChanged)},
+    refuses=(WrongPassword, PinnedByConfig, SetupRequired, CredentialsRejected, Locked),
+    requires=ADMIN,
+)
+async def change_password(body: PasswordChange) -> Response:
+    token = await services().auth.change_password(body.current, body.new, client_ip())
+    response = json_response(PasswordChanged(True))
     _set_admin_cookie(response, token)
     return response
 
@@ -215,93 +251,133 @@ async def change_password() -> Response:
 
 
 @blueprint.get("/sessions")
-@admin_only
-async def list_sessions() -> Response:
-    return _json({"sessions": _plain(await services().reports.sessions())})
+@endpoint(
+    "Sessions, most recently seen first",
+    answers={200: Answer("Sessions, most recently seen first", SessionList)},
+    requires=ADMIN,
+)
+async def list_sessions() -> SessionList:
+    return SessionList(await services().reports.sessions())
 
 
 @blueprint.get("/sessions/<session_id>/jobs")
-@admin_only
-async def session_jobs(session_id: str) -> Response:
-    jobs = await services().reports.session_jobs(session_id)
-    return _json({"jobs": [job_to_api(job) for job in jobs]})
+@endpoint(
+    "A session's jobs",
+    answers={200: Answer("The session's jobs", JobList)},
+    refuses=(SessionNotFound,),
+    requires=ADMIN,
+)
+async def session_jobs(session_id: str) -> JobList:
+    return JobList(await services().reports.session_jobs(session_id))
 
 
 @blueprint.get("/storage")
-@admin_only
-async def storage() -> Response:
-    return _json(_plain(await services().reports.storage()))
+@endpoint("Disk and jobs", answers={200: Answer("Disk and jobs", StorageReport)}, requires=ADMIN)
+async def storage() -> StorageReport:
+    return await services().reports.storage()
 
 
 @blueprint.get("/errors")
-@admin_only
-async def list_errors() -> Response:
-    raw = request.args.get("limit", "100")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ERRORS:
-        raise ApiError(422, "invalid_request", f"limit: a whole number from 1 to {MAX_ERRORS}")
-    return _json({"errors": _plain(await services().reports.errors(int(raw)))})
+@endpoint(
+    "Failed jobs, newest first",
+    query=ErrorsQuery,
+    answers={200: Answer("Failed jobs, newest first", ErrorList)},
+    requires=ADMIN,
+)
+async def list_errors(query: ErrorsQuery) -> ErrorList:
+    return ErrorList(await services().reports.errors(query.limit))
 
 
 @blueprint.delete("/errors")
-@admin_only
-async def clear_errors() -> Response:
-    return _json({"removed": await services().reports.clear_errors()})
+@endpoint("Clear the error log", answers={200: Answer("Cleared", Removed)}, requires=ADMIN)
+async def clear_errors() -> Removed:
+    return Removed(await services().reports.clear_errors())
 
 
 @blueprint.post("/purge")
-@admin_only
-async def purge_now() -> Response:
-    return _json(_plain(await services().purge.run_now()))
+@endpoint(
+    "Purge now, whatever purge.enabled says",
+    answers={200: Answer("What was removed", PurgeReport)},
+    requires=ADMIN,
+)
+async def purge_now() -> PurgeReport:
+    return await services().purge.run_now()
 
 
 # -- settings -----------------------------------------------------------------------------------
 
-
-def _settings_body() -> dict[str, Any]:
-    views = services().config.describe()
-    return {"settings": {view.key: _plain(view) for view in views}}
+_SETTING_REFUSALS = (SettingInvalid, SettingPinned, SettingReadOnly)
 
 
 @blueprint.get("/settings")
-@admin_only
-async def get_settings() -> Response:
-    return _json(_settings_body())
+@endpoint(
+    "Every setting but the secrets",
+    answers={200: Answer("Every setting but the secrets", SettingsList)},
+    requires=ADMIN,
+)
+async def get_settings() -> SettingsList:
+    return _settings()
 
 
 @blueprint.patch("/settings")
-@admin_only
-async def change_settings() -> Response:
-    await services().config.change(await read_json())
-    return _json(_settings_body())
+@endpoint(
+    "Change settings: {dotted key: value}, all or none",
+    body=dict,
+    answers={200: Answer("The settings after the change", SettingsList)},
+    refuses=_SETTING_REFUSALS,
+    requires=ADMIN,
+)
+async def change_settings(body: dict[str, object]) -> SettingsList:
+    await services().config.change(body)
+    return _settings()
 
 
 @blueprint.delete("/settings/<key>")
-@admin_only
-async def reset_setting(key: str) -> Response:
+@endpoint(
+    "Drop the panel's value of a setting",
+    answers={200: Answer("The settings after the reset", SettingsList)},
+    refuses=_SETTING_REFUSALS,
+    requires=ADMIN,
+)
+async def reset_setting(key: str) -> SettingsList:
     await services().config.reset([key])
-    return _json(_settings_body())
+    return _settings()
 
 
 # -- the API key --------------------------------------------------------------------------------
 
 
 @blueprint.get("/api-key")
-@admin_only
-async def get_api_key() -> Response:
-    return _json(_plain(services().auth.api_key_state()))
+@endpoint(
+    "Whether a key is set (masked)",
+    answers={200: Answer("Whether a key is set (masked)", ApiKeyState)},
+    requires=ADMIN,
+)
+async def get_api_key() -> ApiKeyState:
+    return services().auth.api_key_state()
 
 
 @blueprint.post("/api-key")
-@admin_only
-async def generate_api_key() -> Response:
+@endpoint(
+    "Make a new API key (the old one stops working)",
+    answers={201: Answer("A new key, shown this once", NewApiKey)},
+    refuses=(PinnedByConfig,),
+    requires=ADMIN,
+)
+async def generate_api_key() -> NewApiKey:
     auth = services().auth
     key = await auth.generate_api_key()
-    return _json({**_plain(auth.api_key_state()), "key": key}, 201)
+    return NewApiKey(**attrs.asdict(auth.api_key_state()), key=key)
 
 
 @blueprint.delete("/api-key")
-@admin_only
-async def revoke_api_key() -> Response:
+@endpoint(
+    "Revoke the API key",
+    answers={200: Answer("Revoked", ApiKeyState)},
+    refuses=(PinnedByConfig,),
+    requires=ADMIN,
+)
+async def revoke_api_key() -> ApiKeyState:
     auth = services().auth
     await auth.revoke_api_key()
-    return _json(_plain(auth.api_key_state()))
+    return auth.api_key_state()

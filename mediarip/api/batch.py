@@ -15,14 +15,18 @@ import json
 import math
 from typing import Any
 
+import attrs
 from quart import Blueprint, Response
 
 from ..engine import ProbeFailed
-from ..models import NewJob, job_to_api
-from .body import read_json, structure_model
+from ..models import Job, JobError, NewJob
+from ..presets import PresetRefused
+from ..rules import rules
+from .body import structure_model
 from .context import services, sessions
+from .contract import Answer, endpoint
 from .downloads import new_job_from
-from .errors import ApiError
+from .errors import InvalidRequest, TooManyJobs
 from .guard import job_rate
 
 __all__ = ["MAX_BATCH", "blueprint"]
@@ -32,26 +36,57 @@ blueprint = Blueprint("batch", __name__)
 MAX_BATCH = 5000
 
 
+@attrs.frozen
+class NewBatch:
+    """The body: a single add's fields (``preset`` included), with ``urls`` for ``url``."""
+
+    urls: list[str] = attrs.field(metadata=rules(minItems=1, maxItems=MAX_BATCH))
+    media_type: str | None = None
+    format_id: str | None = None
+    quality: str | None = None
+    output_format: str | None = None
+    playlist_items: str | None = None
+    preset: str | None = None
+    options: dict[str, Any] | None = None
+    paused: bool | None = None
+
+
+@attrs.frozen
+class Refusal:
+    url: Any
+    error: JobError
+
+
+@attrs.frozen
+class BatchResult:
+    jobs: list[Job]
+    refused: list[Refusal]
+
+
 def _urls(body: dict[str, Any]) -> list[Any]:
     urls = body.pop("urls", None)
     if "url" in body:
-        raise ApiError(422, "invalid_request", "url: a batch takes urls (a list), not url")
+        raise InvalidRequest("url: a batch takes urls (a list), not url")
     if not isinstance(urls, list) or not urls:
-        raise ApiError(422, "invalid_request", "urls: a list of at least one URL")
+        raise InvalidRequest("urls: a list of at least one URL")
     if len(urls) > MAX_BATCH:
-        raise ApiError(
-            422, "invalid_request", f"urls: at most {MAX_BATCH} in one batch (got {len(urls)})"
-        )
+        raise InvalidRequest(f"urls: at most {MAX_BATCH} in one batch (got {len(urls)})")
     return urls
 
 
-def _refusal(url: Any, code: str, message: str) -> dict[str, Any]:
-    return {"url": url, "error": {"code": code, "message": message}}
+def _refusal(url: Any, code: str, message: str) -> Refusal:
+    return Refusal(url, JobError(code, message))
 
 
 @blueprint.post("/api/downloads/batch")
-async def create_batch() -> Response:
-    body = await read_json()
+@endpoint(
+    "One job per URL, all with the same fields (and preset)",
+    body=NewBatch,
+    raw_body=True,
+    answers={201: Answer("The jobs made, and the lines refused with why", BatchResult)},
+    refuses=(PresetRefused, TooManyJobs),
+)
+async def create_batch(body: dict[str, Any]) -> Response | BatchResult:
     urls = _urls(body)
     # The shared fields, once, with a stand-in URL: their errors are everybody's.
     template = await new_job_from({**body, "url": "https://batch.invalid/"})
@@ -64,7 +99,7 @@ async def create_batch() -> Response:
     }
     downloads = services().downloads
     accepted: list[NewJob] = []
-    refused: list[dict[str, Any]] = []
+    refused: list[Refusal] = []
     seen: set[str] = set()
     for url in urls:
         if not isinstance(url, str) or not url.strip():
@@ -72,12 +107,12 @@ async def create_batch() -> Response:
             continue
         try:
             new = structure_model({**shared, "url": url}, NewJob)
-        except ApiError as exc:
-            refused.append(_refusal(url, exc.code, exc.message))
+        except InvalidRequest as exc:
+            refused.append(_refusal(url, "invalid_request", exc.message))
             continue
         try:
             downloads.check_address(new.url)  # no DNS: cheap for every line
-        except ProbeFailed as exc:
+        except ProbeFailed as exc:  # AddressBlocked
             refused.append(_refusal(url, exc.error.code, exc.error.message))
             continue
         if new.url in seen:
@@ -111,11 +146,7 @@ async def create_batch() -> Response:
                 headers={"Retry-After": str(wait)},
             )
     jobs = await downloads.submit_many(session_id, accepted)
-    return Response(
-        json.dumps({"jobs": [job_to_api(job) for job in jobs], "refused": refused}),
-        status=201,
-        content_type="application/json",
-    )
+    return BatchResult(jobs, refused)
 
 
 def _fields(new: NewJob) -> dict[str, Any]:

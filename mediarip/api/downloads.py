@@ -11,15 +11,21 @@ import json
 from collections import OrderedDict
 from typing import Any
 
+import attrs
 from quart import Blueprint, Response, current_app, request
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
+from ..engine import AddressBlocked, Conflict, JobNotFound
 from ..engine.paths import PathEscapeError, confine
 from ..models import Job, JobStatus, NewJob, job_to_api
 from ..presets import PresetRefused, apply_preset
-from .body import read_json, structure_model
+from ..rules import rules
+from .body import structure_model
 from .context import services, sessions
-from .errors import ApiError
+from .contract import Answer, endpoint
+from .errors import FileMissing, FileNotReady
 from .files import file_response
+from .guard import JOB_RATE
 
 __all__ = ["blueprint"]
 
@@ -28,25 +34,45 @@ blueprint = Blueprint("downloads", __name__)
 MAX_LIMIT = 1000
 
 
-def _json(data: object, status: int = 200) -> Response:
-    return Response(json.dumps(data), status=status, content_type="application/json")
+@attrs.frozen
+class JobList:
+    jobs: list[Job]
+
+
+@attrs.frozen
+class ListQuery:
+    status: tuple[JobStatus, ...] | None = attrs.field(
+        default=None, metadata=rules(description="comma-separated statuses")
+    )
+    limit: int = attrs.field(default=MAX_LIMIT, metadata=rules(minimum=1, maximum=MAX_LIMIT))
+    before: str | None = attrs.field(
+        default=None, metadata=rules(description="a job id: list jobs older than it")
+    )
+
+
+_NOT_FOUND = (JobNotFound,)
 
 
 async def new_job_from(body: dict[str, Any]) -> NewJob:
-    """A job request with its preset applied (named, or the default): 422 naming the field."""
-    try:
-        preset = await services().presets.for_request(body)
-    except PresetRefused as exc:
-        raise ApiError(422, "invalid_request", str(exc)) from None
+    """A job request with its preset applied (named, or the default), structured strictly: a
+    422 naming the field (``preset`` for one that does not exist)."""
+    preset = await services().presets.for_request(body)
     return structure_model(apply_preset(preset, body), NewJob)
 
 
 @blueprint.post("/api/downloads")
-async def create() -> Response:
-    new = await new_job_from(await read_json())
+@endpoint(
+    "Create a download job",
+    body=NewJob,
+    raw_body=True,  # the preset applies under the fields given, before they are structured
+    answers={201: Answer("The job, queued (or paused)", Job)},
+    refuses=(AddressBlocked, PresetRefused),
+    requires=(JOB_RATE,),
+)
+async def create(body: dict[str, Any]) -> Job:
+    new = await new_job_from(body)
     session_id = await sessions().current()
-    job = await services().downloads.submit(session_id, new)
-    return _json(job_to_api(job), 201)
+    return await services().downloads.submit(session_id, new)
 
 
 class _ListingCache:
@@ -81,26 +107,12 @@ def _listings() -> _ListingCache:
     return cache
 
 
-def _list_params() -> tuple[tuple[JobStatus, ...] | None, int, str | None]:
-    statuses: tuple[JobStatus, ...] | None = None
-    if raw := request.args.get("status"):
-        try:
-            statuses = tuple(JobStatus(part.strip()) for part in raw.split(",") if part.strip())
-        except ValueError:
-            allowed = ", ".join(s.value for s in JobStatus)
-            raise ApiError(
-                422, "invalid_request", f"status: {raw!r} is not one of {allowed}"
-            ) from None
-    raw_limit = request.args.get("limit", str(MAX_LIMIT))
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
-        raise ApiError(422, "invalid_request", f"limit: a whole number from 1 to {MAX_LIMIT}")
-    before = request.args.get("before") or None
-    return statuses, int(raw_limit), before
-
-
 @blueprint.get("/api/downloads")
-async def list_jobs() -> Response:
-    statuses, limit, before = _list_params()
+@endpoint(
+    "List jobs in your scope, newest first", query=ListQuery, answers={200: Answer("Jobs", JobList)}
+)
+async def list_jobs(query: ListQuery) -> Response:
+    statuses, limit, before = query.status, query.limit, query.before or None
     scope = await sessions().scope()
     downloads = services().downloads
     key = (scope, statuses, limit, before)
@@ -115,64 +127,105 @@ async def list_jobs() -> Response:
 
 
 @blueprint.get("/api/downloads/<job_id>")
-async def get_job(job_id: str) -> Response:
-    job = await services().downloads.get(job_id, await sessions().scope())
-    return _json(job_to_api(job))
+@endpoint("A job", answers={200: Answer("The job", Job)}, refuses=_NOT_FOUND)
+async def get_job(job_id: str) -> Job:
+    return await services().downloads.get(job_id, await sessions().scope())
 
 
 @blueprint.post("/api/downloads/<job_id>/cancel")
-async def cancel(job_id: str) -> Response:
-    job = await services().downloads.cancel(job_id, await sessions().scope())
-    return _json(job_to_api(job))
+@endpoint(
+    "Stop a job and remove its partial files",
+    answers={200: Answer("The cancelled job", Job)},
+    refuses=(JobNotFound, Conflict),
+)
+async def cancel(job_id: str) -> Job:
+    return await services().downloads.cancel(job_id, await sessions().scope())
 
 
 @blueprint.post("/api/downloads/<job_id>/retry")
-async def retry(job_id: str) -> Response:
-    job = await services().downloads.retry(job_id, await sessions().scope())
-    return _json(job_to_api(job))
+@endpoint(
+    "Queue a failed or cancelled job again",
+    answers={200: Answer("The re-queued job", Job)},
+    refuses=(JobNotFound, Conflict),
+)
+async def retry(job_id: str) -> Job:
+    return await services().downloads.retry(job_id, await sessions().scope())
 
 
 @blueprint.post("/api/downloads/<job_id>/pause")
-async def pause(job_id: str) -> Response:
-    """Hold it: waiting jobs stay, a running one stops keeping its partial files."""
-    job = await services().downloads.pause(job_id, await sessions().scope())
-    return _json(job_to_api(job))
+@endpoint(
+    "Hold a job: a waiting one stays, a running one stops keeping its partial files",
+    answers={200: Answer("The paused job", Job)},
+    refuses=(JobNotFound, Conflict),
+)
+async def pause(job_id: str) -> Job:
+    return await services().downloads.pause(job_id, await sessions().scope())
 
 
 @blueprint.post("/api/downloads/<job_id>/start")
-async def start(job_id: str) -> Response:
-    """A paused job goes back to the queue (and continues from its partial files)."""
-    job = await services().downloads.start(job_id, await sessions().scope())
-    return _json(job_to_api(job))
+@endpoint(
+    "A paused job goes back to the queue (continuing from its partial files)",
+    answers={200: Answer("The queued job", Job)},
+    refuses=(JobNotFound, Conflict),
+)
+async def start(job_id: str) -> Job:
+    return await services().downloads.start(job_id, await sessions().scope())
+
+
+@attrs.frozen
+class QueueState:
+    paused: bool
+    #: How many jobs the change held or started (absent on a read).
+    jobs: int | None = None
 
 
 @blueprint.get("/api/queue")
-async def queue_state() -> Response:
-    downloads = services().downloads
-    return _json({"paused": downloads.queue_paused(await sessions().scope())})
+@endpoint("Whether your queue is paused", answers={200: Answer("The queue", QueueState)})
+async def queue_state() -> QueueState:
+    return QueueState(services().downloads.queue_paused(await sessions().scope()))
 
 
 @blueprint.post("/api/queue/pause")
-async def pause_queue() -> Response:
-    """Pause your queue: what waits or runs now, and what you add until you start it."""
+@endpoint(
+    "Pause your queue: what waits or runs now, and what you add until you start it",
+    answers={200: Answer("How many jobs were held", QueueState)},
+)
+async def pause_queue() -> QueueState:
     held = await services().downloads.pause_queue(await sessions().scope())
-    return _json({"paused": True, "jobs": held})
+    return QueueState(True, held)
 
 
 @blueprint.post("/api/queue/start")
-async def start_queue() -> Response:
-    """Start your queue: every paused job goes back to it ("start all")."""
+@endpoint(
+    "Start your queue and every paused job in it",
+    answers={200: Answer("How many jobs were started", QueueState)},
+)
+async def start_queue() -> QueueState:
     started = await services().downloads.start_queue(await sessions().scope())
-    return _json({"paused": False, "jobs": started})
+    return QueueState(False, started)
 
 
 @blueprint.delete("/api/downloads/<job_id>")
+@endpoint(
+    "Delete a job with its files (cancelling it first)",
+    answers={204: Answer("Deleted with its files")},
+    refuses=_NOT_FOUND,
+)
 async def delete(job_id: str) -> Response:
     await services().downloads.delete(job_id, await sessions().scope())
     return Response(b"", status=204)
 
 
 @blueprint.get("/api/downloads/<job_id>/file")
+@endpoint(
+    "Save a finished job's file",
+    answers={
+        200: Answer("The file as an attachment", bytes, ("application/octet-stream",)),
+        206: Answer("A range of the file"),
+        304: Answer("Not modified (If-None-Match)"),
+    },
+    refuses=(JobNotFound, FileNotReady, FileMissing, RequestedRangeNotSatisfiable),
+)
 async def file(job_id: str) -> Response:
     """The job's main file."""
     job = await services().downloads.get(job_id, await sessions().scope())
@@ -180,21 +233,29 @@ async def file(job_id: str) -> Response:
 
 
 @blueprint.get("/api/downloads/<job_id>/files/<int:index>")
+@endpoint(
+    "Save one of a finished job's files, by its place in the job's files (chapters, subtitles)",
+    answers={
+        200: Answer("The file as an attachment", bytes, ("application/octet-stream",)),
+        206: Answer("A range of the file"),
+        304: Answer("Not modified (If-None-Match)"),
+    },
+    refuses=(JobNotFound, FileNotReady, FileMissing, RequestedRangeNotSatisfiable),
+)
 async def one_of_files(job_id: str, index: int) -> Response:
-    """One of the job's files, by its place in ``files`` (chapters, sidecar subtitles)."""
     job = await services().downloads.get(job_id, await sessions().scope())
     if not 0 <= index < len(job.files):
-        raise ApiError(404, "file_missing", f"The job has {len(job.files)} file(s); no {index}.")
+        raise FileMissing(f"The job has {len(job.files)} file(s); there is no number {index}.")
     return await _serve(job, job.files[index].name)
 
 
 async def _serve(job: Job, name: str | None) -> Response:
     if job.status is not JobStatus.COMPLETED or not name:
-        raise ApiError(409, "not_ready", f"The job has no file to save yet (it is {job.status}).")
+        raise FileNotReady(f"The job has no file to save yet (it is {job.status}).")
     try:
         path = confine(services().downloads.downloads_dir, name)
     except PathEscapeError:
-        raise ApiError(404, "file_missing", "The file is not in the downloads folder.") from None
+        raise FileMissing("The file is not in the downloads folder.") from None
     if not path.is_file():
-        raise ApiError(404, "file_missing", "The file is gone from the downloads folder.")
+        raise FileMissing("The file is gone from the downloads folder.")
     return await file_response(request, path, attachment_name=path.name)

@@ -15,6 +15,7 @@ from ..broker import Broker, Resync, encode_frame
 from ..engine import DownloadService
 from ..models import job_to_api
 from .context import services, sessions
+from .contract import Answer, endpoint
 
 __all__ = ["blueprint"]
 
@@ -24,6 +25,10 @@ RETRY_MS = 2000
 
 
 @blueprint.get("/api/events")
+@endpoint(
+    "Server-Sent Events: init, job_update, job_removed, ping",
+    answers={200: Answer("An event stream", str, ("text/event-stream",))},
+)
 async def events() -> Response:
     scope = await sessions().scope()
     last_event_id = request.headers.get("Last-Event-ID") or None

@@ -14,7 +14,9 @@ Reads (GET, HEAD, OPTIONS) pass. A request that changes something must:
    a header alone (``X-Requested-With``, ``Sec-Fetch-Site``) proves nothing; a token bound to a
    session, signed with a secret the client cannot know, does. Clients with the key share one
    session, ``api``, so that they can find their jobs again.
-3. stay within the job-creation rate of its session (``downloads.max_jobs_per_minute``).
+
+An endpoint that creates jobs says so in its contract (``requires=(JOB_RATE,)``): its requests
+must stay within the job-creation rate of their session (``downloads.max_jobs_per_minute``).
 
 ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed only from ``server.trusted_proxies``.
 
@@ -34,11 +36,15 @@ from typing import Any
 from quart import Response, current_app, g, request
 
 from .context import services, sessions
-from .errors import ApiError
+from .contract import Requirement
+from .errors import ApiKeyRequired, CrossSite, InvalidApiKey, TooManyJobs
 
 __all__ = [
     "API_SESSION",
     "CSRF_COOKIE",
+    "JOB_RATE",
+    "REFUSES_CHANGES",
+    "REFUSES_READS",
     "check_request",
     "client_ip",
     "cookies_secure",
@@ -113,16 +119,12 @@ def _own_origin() -> str:
 def _refuse_cross_site() -> None:
     site = request.headers.get("Sec-Fetch-Site")
     if site is not None and site not in ("same-origin", "none"):
-        raise ApiError(
-            403, "cross_site", "Requests from other sites may not change anything here.", _CLOSE
-        )
+        raise CrossSite("Requests from other sites may not change anything here.", _CLOSE)
     origin = request.headers.get("Origin")
     if origin is not None and origin != "null" and origin.rstrip("/") != _own_origin():
-        raise ApiError(
-            403, "cross_site", f"Requests from {origin} may not change anything here.", _CLOSE
-        )
+        raise CrossSite(f"Requests from {origin} may not change anything here.", _CLOSE)
     if origin == "null":
-        raise ApiError(403, "cross_site", "Requests from an opaque origin are refused.", _CLOSE)
+        raise CrossSite("Requests from an opaque origin are refused.", _CLOSE)
 
 
 def _presented_key() -> str | None:
@@ -140,7 +142,7 @@ def _recognise_key_client() -> bool:
     if presented is None or not services().auth.api_key_required:
         return False
     if not services().auth.api_key_matches(presented):
-        raise ApiError(401, "invalid_api_key", "The API key is wrong.", _WRONG_KEY_HEADERS)
+        raise InvalidApiKey("The API key is wrong.", _WRONG_KEY_HEADERS)
     g.api_client = True
     return True
 
@@ -155,9 +157,7 @@ async def _require_key_or_app_session() -> None:
         expected = csrf_token(await sessions().current())
         if token and hmac.compare_digest(token.encode(), expected.encode()):
             return
-    raise ApiError(
-        401,
-        "api_key_required",
+    raise ApiKeyRequired(
         "This server needs an API key for changes: send it as 'Authorization: Bearer <key>' "
         "or 'X-API-Key: <key>'.",
         {**_CLOSE, "WWW-Authenticate": 'Bearer realm="media-rip"'},
@@ -233,17 +233,23 @@ async def check_request() -> None:
     if not _recognise_key_client():
         _refuse_cross_site()
         await _require_key_or_app_session()
-    if request.method == "POST" and request.path == "/api/downloads":
-        per_minute = services().settings.downloads.max_jobs_per_minute
-        wait = job_rate().take(await sessions().current(), per_minute)
-        if wait:
-            raise ApiError(
-                429,
-                "too_many_jobs",
-                f"Too many new jobs: at most {per_minute} a minute. Try again in "
-                f"{math.ceil(wait)} s.",
-                {**_CLOSE, "Retry-After": str(math.ceil(wait))},
-            )
+
+
+async def _within_job_rate() -> None:
+    per_minute = services().settings.downloads.max_jobs_per_minute
+    wait = job_rate().take(await sessions().current(), per_minute)
+    if wait:
+        raise TooManyJobs(
+            f"Too many new jobs: at most {per_minute} a minute. Try again in {math.ceil(wait)} s.",
+            {**_CLOSE, "Retry-After": str(math.ceil(wait))},
+        )
+
+
+#: For the contracts of endpoints that create jobs.
+JOB_RATE = Requirement("job rate", _within_job_rate, (TooManyJobs,))
+#: What :func:`check_request` can refuse, by kind of request (for the document).
+REFUSES_READS: tuple[type[Exception], ...] = (InvalidApiKey,)
+REFUSES_CHANGES: tuple[type[Exception], ...] = (ApiKeyRequired, InvalidApiKey, CrossSite)
 
 
 def set_csrf_cookie(response: Response) -> None:

@@ -2,48 +2,50 @@
 
 from __future__ import annotations
 
-import json
+import attrs
+from quart import Blueprint
 
-from quart import Blueprint, Response, request
-
-from ..models import NewJob, converter
-from .body import read_json
+from ..engine import AddressBlocked, ProbeFailed
+from ..models import Formats, UrlInfo, url_field
 from .context import services, sessions
-from .errors import ApiError
+from .contract import Answer, endpoint
 
 __all__ = ["blueprint"]
 
 blueprint = Blueprint("probes", __name__)
 
 
-def _url_from(value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ApiError(422, "invalid_request", "url: a URL is required")
-    url = value.strip()
-    try:
-        NewJob(url=url)  # the same URL rules as for a download
-    except ValueError as exc:
-        raise ApiError(422, "invalid_request", str(exc)) from None
-    return url
+@attrs.frozen
+class UrlRequest:
+    """A URL to look at, by the same rules as a download's."""
+
+    url: str = url_field()
+
+
+_REFUSES = (AddressBlocked, ProbeFailed)
 
 
 @blueprint.post("/api/url-info")
-async def url_info() -> Response:
-    body = await read_json()
-    unknown = set(body) - {"url"}
-    if unknown:
-        raise ApiError(422, "invalid_request", f"unknown field(s): {', '.join(sorted(unknown))}")
-    url = _url_from(body.get("url"))
+@endpoint(
+    "What a URL holds: one video, or a playlist's items",
+    body=UrlRequest,
+    answers={200: Answer("What the URL holds", UrlInfo)},
+    refuses=_REFUSES,
+)
+async def url_info(body: UrlRequest) -> UrlInfo:
     session_id = await sessions().current()
     svc = services().downloads
-    info = await svc.probe(url, svc.cookie_file(session_id))
-    return Response(json.dumps(converter.unstructure(info)), content_type="application/json")
+    return await svc.probe(body.url, svc.cookie_file(session_id))
 
 
 @blueprint.get("/api/formats")
-async def formats() -> Response:
-    url = _url_from(request.args.get("url"))
+@endpoint(
+    "The formats a URL offers",
+    query=UrlRequest,
+    answers={200: Answer("Formats, and the subtitle languages", Formats)},
+    refuses=_REFUSES,
+)
+async def formats(query: UrlRequest) -> Formats:
     session_id = await sessions().current()
     svc = services().downloads
-    found = await svc.formats(url, svc.cookie_file(session_id))
-    return Response(json.dumps(converter.unstructure(found)), content_type="application/json")
+    return await svc.formats(query.url, svc.cookie_file(session_id))

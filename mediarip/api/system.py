@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import functools
-import json
 import subprocess
 import time
+from typing import Literal
 
+import attrs
 import trio
 import yt_dlp.version
-from quart import Blueprint, Response
+from quart import Blueprint
 
-from .. import __version__
+from ..config import SessionMode, ThemeMode
 from ..download_options import SPONSORBLOCK_CATEGORIES
 from ..models import AUDIO_FORMATS, VIDEO_FORMATS
+from ..version import __version__
 from .context import services
+from .contract import Answer, endpoint
 from .themes import catalogue
 
 __all__ = ["blueprint"]
@@ -43,36 +46,65 @@ async def _ffmpeg_version() -> str | None:
     return await trio.to_thread.run_sync(ffmpeg_version)
 
 
+@attrs.frozen
+class Health:
+    status: Literal["ok"]
+    version: str
+    yt_dlp_version: str
+    ffmpeg_version: str | None
+    uptime_s: float
+    queue_depth: int
+    active: int
+
+
+@attrs.frozen
+class PublicConfig:
+    """The settings the web app needs; never a secret."""
+
+    version: str
+    session_mode: SessionMode
+    welcome_message: str
+    theme_dark: str
+    theme_light: str
+    theme_default_mode: ThemeMode
+    max_concurrent: int
+    output_formats: dict[str, list[str]]
+    admin_enabled: bool
+    #: New jobs start on their own (``downloads.autostart``); off, they wait paused.
+    autostart: bool
+    sponsorblock_categories: list[str]
+
+
 @blueprint.get("/api/health")
-async def health() -> Response:
+@endpoint("How the server is", answers={200: Answer("Health", Health)})
+async def health() -> Health:
     svc = services()
-    body = {
-        "status": "ok",
-        "version": __version__,
-        "yt_dlp_version": yt_dlp.version.__version__,
-        "ffmpeg_version": await _ffmpeg_version(),
-        "uptime_s": round(time.monotonic() - svc.started_at, 1),
-        "queue_depth": svc.downloads.queued_count,
-        "active": svc.downloads.active_count,
-    }
-    return Response(json.dumps(body), content_type="application/json")
+    return Health(
+        status="ok",
+        version=__version__,
+        yt_dlp_version=yt_dlp.version.__version__,
+        ffmpeg_version=await _ffmpeg_version(),
+        uptime_s=round(time.monotonic() - svc.started_at, 1),
+        queue_depth=svc.downloads.queued_count,
+        active=svc.downloads.active_count,
+    )
 
 
 @blueprint.get("/api/config/public")
-async def public_config() -> Response:
+@endpoint("The settings the UI needs", answers={200: Answer("Settings the UI needs", PublicConfig)})
+async def public_config() -> PublicConfig:
     settings = services().settings
     themes = (await catalogue()).defaults(settings.ui)  # a default that is no theme falls back
-    body = {
-        "version": __version__,
-        "session_mode": settings.session.mode,
-        "welcome_message": settings.ui.welcome_message,
-        "theme_dark": themes["dark"],
-        "theme_light": themes["light"],
-        "theme_default_mode": settings.ui.theme_default_mode,
-        "max_concurrent": settings.downloads.max_concurrent,
-        "output_formats": {"video": list(VIDEO_FORMATS), "audio": list(AUDIO_FORMATS)},
-        "admin_enabled": settings.admin.enabled,
-        "autostart": settings.downloads.autostart,
-        "sponsorblock_categories": list(SPONSORBLOCK_CATEGORIES),
-    }
-    return Response(json.dumps(body), content_type="application/json")
+    return PublicConfig(
+        version=__version__,
+        session_mode=settings.session.mode,
+        welcome_message=settings.ui.welcome_message,
+        theme_dark=themes["dark"],
+        theme_light=themes["light"],
+        theme_default_mode=settings.ui.theme_default_mode,
+        max_concurrent=settings.downloads.max_concurrent,
+        output_formats={"video": list(VIDEO_FORMATS), "audio": list(AUDIO_FORMATS)},
+        admin_enabled=settings.admin.enabled,
+        autostart=settings.downloads.autostart,
+        sponsorblock_categories=list(SPONSORBLOCK_CATEGORIES),
+    )

@@ -12,15 +12,17 @@ short ``max-age``: a browser revalidates within minutes and gets a 304 when noth
 
 from __future__ import annotations
 
-import json
 from typing import cast
 
+import attrs
 import trio
 from quart import Blueprint, Quart, Response, current_app, request
 
-from ..themes import Catalogue, Theme, load_catalogue
+from ..config import ThemeMode
+from ..themes import Catalogue, Theme, ThemeSummary, load_catalogue
 from .context import services
-from .errors import ApiError
+from .contract import Answer, endpoint
+from .errors import PreviewNotFound, ThemeNotFound
 
 __all__ = ["EXTENSION", "blueprint", "catalogue", "load_at_startup"]
 
@@ -53,7 +55,7 @@ async def catalogue() -> Catalogue:
 async def _theme(theme_id: str) -> Theme:
     theme = (await catalogue()).get(theme_id)
     if theme is None:
-        raise ApiError(404, "theme_not_found", f"There is no theme {theme_id!r}.")
+        raise ThemeNotFound(f"There is no theme {theme_id!r}.")
     return theme
 
 
@@ -67,22 +69,62 @@ def _cached(body: bytes, content_type: str, etag: str) -> Response:
     return response
 
 
+@attrs.frozen
+class ThemeDefaults:
+    """The admin's defaults, as the web app applies them."""
+
+    dark: str
+    light: str
+    mode: ThemeMode
+
+
+@attrs.frozen
+class ThemeList:
+    themes: list[ThemeSummary]
+    defaults: ThemeDefaults
+
+
+_NOT_MODIFIED = Answer("Not modified (If-None-Match)")
+
+
 @blueprint.get("/api/themes")
-async def list_themes() -> Response:
+@endpoint(
+    "Built-in and custom themes, and the admin's defaults",
+    answers={200: Answer("Themes", ThemeList)},
+)
+async def list_themes() -> ThemeList:
     themes = await catalogue()
-    body = {"themes": themes.listing(), "defaults": themes.defaults(services().settings.ui)}
-    return Response(json.dumps(body), content_type="application/json")
+    defaults = themes.defaults(services().settings.ui)
+    return ThemeList(themes.summaries(), ThemeDefaults(**defaults))  # type: ignore[arg-type]  # mode: a ThemeMode
 
 
 @blueprint.get("/api/themes/<theme_id>/theme.css")
+@endpoint(
+    "A theme's stylesheet, scoped to :root[data-theme=<id>]",
+    answers={
+        200: Answer("The stylesheet (ETag, short max-age)", str, ("text/css",)),
+        304: _NOT_MODIFIED,
+    },
+    refuses=(ThemeNotFound,),
+)
 async def theme_css(theme_id: str) -> Response:
     theme = await _theme(theme_id)
     return _cached(theme.css, "text/css; charset=utf-8", theme.etag)
 
 
 @blueprint.get("/api/themes/<theme_id>/preview")
+@endpoint(
+    "A theme's preview image",
+    answers={
+        200: Answer(
+            "The image (ETag, short max-age)", bytes, ("image/png", "image/jpeg", "image/webp")
+        ),
+        304: _NOT_MODIFIED,
+    },
+    refuses=(ThemeNotFound, PreviewNotFound),
+)
 async def theme_preview(theme_id: str) -> Response:
     theme = await _theme(theme_id)
     if theme.preview is None or theme.preview_type is None or theme.preview_etag is None:
-        raise ApiError(404, "preview_not_found", f"The theme {theme_id!r} has no preview.")
+        raise PreviewNotFound(f"The theme {theme_id!r} has no preview.")
     return _cached(theme.preview, theme.preview_type, theme.preview_etag)

@@ -3,6 +3,7 @@
 from .errors import UserFacingError
 from .netguard import check_url
 from .service import (
+    AddressBlocked,
     Conflict,
     DownloadService,
     FailureSink,
@@ -13,6 +14,7 @@ from .service import (
 )
 
 __all__ = [
+    "AddressBlocked",
     "Conflict",
     "DownloadService",
     "FailureSink",

@@ -94,6 +94,7 @@ from .worker import (
 from .ytdl import CancelToken, DownloadCancelled
 
 __all__ = [
+    "AddressBlocked",
     "Conflict",
     "DownloadService",
     "FailureSink",
@@ -114,17 +115,23 @@ _PROGRESS_FIELDS = ("progress", "downloaded_bytes", "total_bytes", "speed", "eta
 
 
 class JobNotFound(LookupError):
-    pass
+    """No such job in the caller's scope (one outside it is not told apart)."""
 
 
 class Conflict(Exception):
-    """The job is not in a state that allows this (HTTP 409)."""
+    """The job is not in a state that allows this; the message says which state it is in."""
 
 
 class ProbeFailed(Exception):
+    """Nothing usable at the URL: ``error`` says what happened and what to do next."""
+
     def __init__(self, error: JobError) -> None:
         super().__init__(error.message)
         self.error = error
+
+
+class AddressBlocked(ProbeFailed):
+    """The URL names a private or reserved network address, and those are off."""
 
 
 #: Called with each job that has just ended ``failed`` (the admin's error log).
@@ -1018,7 +1025,7 @@ class DownloadService:
     def _refuse_private(self, url: str) -> None:
         reason = check_url(url, options.network_policy(self._settings))
         if reason is not None:
-            raise ProbeFailed(
+            raise AddressBlocked(
                 JobError(
                     "blocked_address",
                     f"Refused: {reason}. Downloads from private networks are off; an admin can "
@@ -1049,11 +1056,16 @@ class DownloadService:
                 JobError("timeout", "Looking at this URL took too long. Try again later.")
             ) from None
         except UserFacingError as exc:
-            raise ProbeFailed(exc.error) from None
+            raise _probe_failed(exc.error) from None
         except DownloadCancelled:
             raise
         except Exception as exc:
-            raise ProbeFailed(describe_failure(exc)) from None
+            raise _probe_failed(describe_failure(exc)) from None
+
+
+def _probe_failed(error: JobError) -> ProbeFailed:
+    """A refused address (met on a redirect, say) is its own refusal: the URL is to blame."""
+    return (AddressBlocked if error.code == "blocked_address" else ProbeFailed)(error)
 
 
 def _file_names(job: Job) -> list[str]:
