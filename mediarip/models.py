@@ -131,6 +131,8 @@ class Job:
     #: Every file the job produced (``filename`` is the main one), relative to the downloads
     #: folder: sidecar subtitles, one file per chapter.
     files: tuple[JobFile, ...] = ()
+    #: The subscription whose check queued this job (None: queued by hand).
+    subscription_id: str | None = None
 
     @property
     def is_active(self) -> bool:

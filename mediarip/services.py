@@ -26,6 +26,7 @@ from .presets import PresetBook
 from .purge import PurgeSchedule
 from .reports import AdminReports, error_log_writer
 from .store import Store
+from .subscriptions.checker import Subscriptions
 
 __all__ = ["Services", "open_services"]
 
@@ -45,10 +46,13 @@ class Services:
     purge: PurgeSchedule = attrs.field(init=False)
     #: The admin's presets (download_options + format, by name).
     presets: PresetBook = attrs.field(init=False)
+    #: Subscriptions and their checker; made here, as they work on these services.
+    subscriptions: Subscriptions = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "purge", PurgeSchedule(self))
         object.__setattr__(self, "presets", PresetBook(self.store))
+        object.__setattr__(self, "subscriptions", Subscriptions(self))
 
     @property
     def settings(self) -> Settings:
@@ -61,8 +65,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     """Open the store, load the admin's credentials and settings, recover interrupted jobs, and
     run the download service and the purge.
 
-    On exit, in this order: the purge stops, the event streams end, running jobs stop (left
-    ``queued``), the service's nursery waits for their threads, and the database closes last."""
+    On exit, in this order: the purge and the subscription checker stop, the event streams end,
+    running jobs stop (left ``queued``), the service's nursery waits for their threads, and the
+    database closes last."""
     data_dir = Path(settings.server.data_dir)
     async with Store.open(data_dir / "mediarip.sqlite3") as store:
         log.info("database %s (journal %s)", data_dir / "mediarip.sqlite3", store.journal_mode)
@@ -83,6 +88,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 config.subscribe(services.purge.reschedule)
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(services.purge.run, name="purge schedule")
+                    await nursery.start(services.subscriptions.run, name="subscription checker")
                     try:
                         yield services
                     finally:

@@ -40,11 +40,18 @@ import trio
 
 from .models import Job, JobStatus, converter
 from .presets import Preset, preset_body
+from .subscriptions.models import (
+    CheckItem,
+    CheckRecord,
+    CheckResult,
+    Subscription,
+)
 
 __all__ = [
     "JOB_COLUMNS",
     "NETWORK_FILESYSTEMS",
     "AdminSession",
+    "ArchiveEntry",
     "ErrorEntry",
     "NameTaken",
     "SessionSummary",
@@ -131,7 +138,61 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX error_log_by_at ON error_log (at);
     CREATE INDEX jobs_by_finished_at ON jobs (finished_at) WHERE finished_at IS NOT NULL;
     """,
-    # 3: a job's download options and its files (JSON), and the admin's presets (the preset's
+    # 3: subscriptions and the download archive. `archive` holds yt-dlp's archive keys
+    # ("<extractor> <id>") of everything downloaded, per session, and outlives the jobs;
+    # `subscription_seen` the items each subscription has dealt with; `subscription_checks`
+    # each check with what it did per item (JSON). A subscription's settings are one JSON
+    # document; its state (the checker's) has columns.
+    """
+    ALTER TABLE jobs ADD COLUMN subscription_id TEXT;
+    CREATE INDEX jobs_by_subscription ON jobs (subscription_id) WHERE subscription_id IS NOT NULL;
+    CREATE TABLE archive (
+        seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id      TEXT NOT NULL,
+        key             TEXT,
+        url             TEXT,
+        title           TEXT,
+        job_id          TEXT,
+        subscription_id TEXT,
+        at              TEXT NOT NULL,
+        UNIQUE (session_id, key)
+    );
+    CREATE INDEX archive_by_key ON archive (key) WHERE key IS NOT NULL;
+    CREATE INDEX archive_by_url ON archive (url) WHERE url IS NOT NULL;
+    CREATE TABLE subscriptions (
+        seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+        id             TEXT NOT NULL UNIQUE,
+        session_id     TEXT NOT NULL,
+        settings       TEXT NOT NULL,
+        created_at     TEXT NOT NULL,
+        paused         INTEGER NOT NULL DEFAULT 0,
+        title          TEXT,
+        last_check_at  TEXT,
+        next_check_at  TEXT,
+        error_code     TEXT,
+        error_message  TEXT,
+        failures       INTEGER NOT NULL DEFAULT 0,
+        checks         INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX subscriptions_by_session ON subscriptions (session_id, seq DESC);
+    CREATE TABLE subscription_seen (
+        subscription_id TEXT NOT NULL,
+        item            TEXT NOT NULL,
+        outcome         TEXT NOT NULL,
+        PRIMARY KEY (subscription_id, item)
+    ) WITHOUT ROWID;
+    CREATE TABLE subscription_checks (
+        seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+        subscription_id TEXT NOT NULL,
+        started_at      TEXT NOT NULL,
+        finished_at     TEXT NOT NULL,
+        result          TEXT NOT NULL,
+        items           TEXT NOT NULL
+    );
+    CREATE INDEX subscription_checks_by_subscription
+        ON subscription_checks (subscription_id, seq DESC);
+    """,
+    # 4: a job's download options and its files (JSON), and the admin's presets (the preset's
     # fields as JSON; the default preset's id is the meta key "default_preset"). Two presets
     # exist out of the box; the admin may edit or delete them like any other.
     """
@@ -192,6 +253,20 @@ class ErrorEntry:
     url: str
     code: str
     message: str
+
+
+@attrs.frozen
+class ArchiveEntry:
+    """An item downloaded through media-rip: yt-dlp's archive key (None when yt-dlp did not
+    tell one), where it came from, and which job and subscription got it."""
+
+    session_id: str
+    key: str | None
+    url: str | None
+    at: dt.datetime
+    title: str | None = None
+    job_id: str | None = None
+    subscription_id: str | None = None
 
 
 @attrs.frozen
@@ -354,13 +429,23 @@ class Store:
         )
         await self._call(self._write, lambda db: db.executemany(sql, rows))
 
-    async def update_job(self, job_id: str, **changes: Any) -> None:
+    async def update_job(
+        self, job_id: str, *, archive: ArchiveEntry | None = None, **changes: Any
+    ) -> None:
+        """Change a job; with ``archive``, record it in the download archive in the same
+        transaction (a completed job is never left out of the archive)."""
         columns = _changes_to_columns(changes)
         if not columns:
             return
         assignments = ", ".join(f"{name} = :{name}" for name in columns)
         sql = f"UPDATE jobs SET {assignments} WHERE id = :_id"
-        await self._call(self._write, lambda db: db.execute(sql, {**columns, "_id": job_id}))
+
+        def statements(db: sqlite3.Connection) -> None:
+            db.execute(sql, {**columns, "_id": job_id})
+            if archive is not None:
+                _insert_archive(db, [archive])
+
+        await self._call(self._write, statements)
 
     async def update_jobs(self, job_ids: Iterable[str], **changes: Any) -> None:
         """The same ``changes`` on many jobs, in one transaction."""
@@ -434,6 +519,7 @@ class Store:
         parent_id: str | None = None,
         limit: int | None = None,
         before: str | None = None,
+        subscription_id: str | None = None,
     ) -> list[Job]:
         """Jobs newest first; ``session_id=None`` means every session's."""
         where: list[str] = []
@@ -448,6 +534,9 @@ class Store:
         if parent_id is not None:
             where.append("parent_id = ?")
             params.append(parent_id)
+        if subscription_id is not None:
+            where.append("subscription_id = ?")
+            params.append(subscription_id)
         if before is not None:
             where.append("seq < (SELECT seq FROM jobs WHERE id = ?)")
             params.append(before)
@@ -729,6 +818,239 @@ class Store:
         else:
             sql, params = "DELETE FROM error_log WHERE at < ?", (_utc_iso(before),)
         return await self._call(self._write, lambda db: db.execute(sql, params).rowcount)
+
+    # -- the download archive -----------------------------------------------------------------
+
+    async def archived(
+        self, session_id: str | None, keys: Iterable[str], urls: Iterable[str]
+    ) -> tuple[set[str], set[str]]:
+        """Which of ``keys`` and which of ``urls`` the archive holds (``session_id=None``:
+        anyone's archive)."""
+        wanted_keys, wanted_urls = sorted(set(keys)), sorted(set(urls))
+        scope = "" if session_id is None else " AND session_id = ?"
+        extra = [] if session_id is None else [session_id]
+
+        def query() -> tuple[set[str], set[str]]:
+            found_keys: set[str] = set()
+            found_urls: set[str] = set()
+            for column, values, found in (
+                ("key", wanted_keys, found_keys),
+                ("url", wanted_urls, found_urls),
+            ):
+                for start in range(0, len(values), 500):
+                    chunk = values[start : start + 500]
+                    marks = ", ".join("?" for _ in chunk)
+                    sql = (
+                        f"SELECT DISTINCT {column} FROM archive WHERE {column} IN ({marks}){scope}"
+                    )
+                    found.update(r[0] for r in self._db.execute(sql, [*chunk, *extra]))
+            return found_keys, found_urls
+
+        return await self._call(query)
+
+    async def add_to_archive(self, entries: Iterable[ArchiveEntry]) -> int:
+        """Record entries (a key already there for that session is kept); how many were new."""
+        batch = list(entries)
+        return await self._call(self._write, lambda db: _insert_archive(db, batch))
+
+    async def archive_keys(self, session_id: str | None) -> list[str]:
+        """Every archive key (``session_id=None``: everyone's), oldest first, each once."""
+        if session_id is None:
+            sql, params = (
+                "SELECT key FROM archive WHERE key IS NOT NULL GROUP BY key ORDER BY min(seq)",
+                [],
+            )
+        else:
+            sql = "SELECT key FROM archive WHERE key IS NOT NULL AND session_id = ? ORDER BY seq"
+            params = [session_id]
+        return await self._call(lambda: [r[0] for r in self._db.execute(sql, params)])
+
+    async def forget_archived(self, session_id: str | None, key: str) -> int:
+        """Remove ``key`` from the archive (so it can be taken again); how many rows went."""
+        sql, params = "DELETE FROM archive WHERE key = ?", [key]
+        if session_id is not None:
+            sql, params = f"{sql} AND session_id = ?", [key, session_id]
+        return await self._call(self._write, lambda db: db.execute(sql, params).rowcount)
+
+    # -- subscriptions ------------------------------------------------------------------------
+
+    async def insert_subscription(self, sub: Subscription) -> None:
+        row = _subscription_to_row(sub)
+        sql = (
+            f"INSERT INTO subscriptions ({', '.join(row)}) "
+            f"VALUES ({', '.join(':' + c for c in row)})"
+        )
+        await self._call(self._write, lambda db: db.execute(sql, row))
+
+    async def get_subscription(self, subscription_id: str) -> Subscription | None:
+        sql = f"{_SELECT_SUBSCRIPTION} WHERE id = ?"
+
+        def query() -> Subscription | None:
+            row = self._db.execute(sql, (subscription_id,)).fetchone()
+            return None if row is None else _subscription_from_row(row)
+
+        return await self._call(query)
+
+    async def list_subscriptions(self, session_id: str | None = None) -> list[Subscription]:
+        """Subscriptions newest first; ``session_id=None`` means everyone's."""
+        sql, params = _SELECT_SUBSCRIPTION, []
+        if session_id is not None:
+            sql, params = f"{sql} WHERE session_id = ?", [session_id]
+        sql += " ORDER BY seq DESC"
+        return await self._call(
+            lambda: [_subscription_from_row(r) for r in self._db.execute(sql, params)]
+        )
+
+    async def update_subscription(self, sub: Subscription) -> None:
+        """Store ``sub`` as it is now (settings and state; the owner never changes)."""
+        row = _subscription_to_row(sub)
+        assignments = ", ".join(f"{c} = :{c}" for c in row if c not in ("id", "session_id"))
+        sql = f"UPDATE subscriptions SET {assignments} WHERE id = :id"
+        await self._call(self._write, lambda db: db.execute(sql, row))
+
+    async def delete_subscription(self, subscription_id: str) -> None:
+        """Remove the subscription, what it has seen and its history (not its jobs, not the
+        archive)."""
+
+        def statements(db: sqlite3.Connection) -> None:
+            for table, column in (
+                ("subscription_seen", "subscription_id"),
+                ("subscription_checks", "subscription_id"),
+                ("subscriptions", "id"),
+            ):
+                db.execute(f"DELETE FROM {table} WHERE {column} = ?", (subscription_id,))
+
+        await self._call(self._write, statements)
+
+    async def seen_items(self, subscription_id: str) -> set[str]:
+        sql = "SELECT item FROM subscription_seen WHERE subscription_id = ?"
+        return await self._call(lambda: {r[0] for r in self._db.execute(sql, (subscription_id,))})
+
+    async def record_check(
+        self,
+        sub: Subscription,
+        record: CheckRecord,
+        seen: Sequence[tuple[str, str]],
+        jobs: Sequence[Job] = (),
+        *,
+        keep: int = 50,
+    ) -> None:
+        """Everything one check changes, in one transaction: the jobs it queued, the items it
+        dealt with (identity, outcome), its history entry (keeping the last ``keep``), and the
+        subscription's new state. After a crash or a cancel, a check happened whole or not at
+        all."""
+        job_rows = [_job_to_row(job) for job in jobs]
+        insert_job = (
+            f"INSERT INTO jobs ({', '.join(JOB_COLUMNS)}) "
+            f"VALUES ({', '.join(':' + c for c in JOB_COLUMNS)})"
+        )
+        sub_row = _subscription_to_row(sub)
+        assignments = ", ".join(f"{c} = :{c}" for c in sub_row if c not in ("id", "session_id"))
+        check_row = (
+            sub.id,
+            _utc_iso(record.started_at),
+            _utc_iso(record.finished_at),
+            converter.dumps(record.result),  # type: ignore[attr-defined]
+            converter.dumps(record.items),  # type: ignore[attr-defined]
+        )
+
+        def statements(db: sqlite3.Connection) -> None:
+            exists = db.execute("SELECT 1 FROM subscriptions WHERE id = ?", (sub.id,)).fetchone()
+            if exists is None:
+                raise LookupError(sub.id)  # deleted while it was being checked
+            db.executemany(insert_job, job_rows)
+            db.executemany(
+                "INSERT OR REPLACE INTO subscription_seen (subscription_id, item, outcome) "
+                "VALUES (?, ?, ?)",
+                [(sub.id, item, outcome) for item, outcome in seen],
+            )
+            db.execute(
+                "INSERT INTO subscription_checks "
+                "(subscription_id, started_at, finished_at, result, items) VALUES (?, ?, ?, ?, ?)",
+                check_row,
+            )
+            db.execute(
+                "DELETE FROM subscription_checks WHERE subscription_id = ? AND seq <= ("
+                "SELECT seq FROM subscription_checks WHERE subscription_id = ? "
+                "ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+                (sub.id, sub.id, keep),
+            )
+            db.execute(f"UPDATE subscriptions SET {assignments} WHERE id = :id", sub_row)
+
+        await self._call(self._write, statements)
+
+    async def check_history(self, subscription_id: str, limit: int = 50) -> list[CheckRecord]:
+        """The subscription's last ``limit`` checks, newest first."""
+        sql = (
+            "SELECT started_at, finished_at, result, items FROM subscription_checks "
+            "WHERE subscription_id = ? ORDER BY seq DESC LIMIT ?"
+        )
+
+        def query() -> list[CheckRecord]:
+            return [
+                CheckRecord(
+                    dt.datetime.fromisoformat(started),
+                    dt.datetime.fromisoformat(finished),
+                    converter.loads(result, CheckResult),  # type: ignore[attr-defined]
+                    converter.loads(items, list[CheckItem]),  # type: ignore[attr-defined]
+                )
+                for started, finished, result, items in self._db.execute(
+                    sql, (subscription_id, limit)
+                )
+            ]
+
+        return await self._call(query)
+
+
+_SUBSCRIPTION_COLUMNS = [
+    "id",
+    "session_id",
+    "settings",
+    "created_at",
+    "paused",
+    "title",
+    "last_check_at",
+    "next_check_at",
+    "error_code",
+    "error_message",
+    "failures",
+    "checks",
+]
+_SELECT_SUBSCRIPTION = f"SELECT {', '.join(_SUBSCRIPTION_COLUMNS)} FROM subscriptions"
+
+
+def _subscription_to_row(sub: Subscription) -> dict[str, Any]:
+    """A subscription as its row: through the one converter; the settings as one JSON
+    document, the last error as two columns."""
+    data: dict[str, Any] = converter.unstructure(sub)
+    error = data.pop("last_error")
+    data["settings"] = json.dumps(data["settings"])
+    data["created_at"] = _utc_iso(sub.created_at)
+    data["error_code"] = error["code"] if error else None
+    data["error_message"] = error["message"] if error else None
+    return data
+
+
+def _subscription_from_row(row: Sequence[Any]) -> Subscription:
+    data = dict(zip(_SUBSCRIPTION_COLUMNS, row, strict=True))
+    code, message = data.pop("error_code"), data.pop("error_message")
+    data["last_error"] = {"code": code, "message": message or ""} if code else None
+    data["settings"] = json.loads(data["settings"])
+    data["paused"] = bool(data["paused"])
+    return converter.structure(data, Subscription)
+
+
+def _insert_archive(db: sqlite3.Connection, entries: Sequence[ArchiveEntry]) -> int:
+    before = db.total_changes
+    db.executemany(
+        "INSERT OR IGNORE INTO archive (session_id, key, url, title, job_id, subscription_id, at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (e.session_id, e.key, e.url, e.title, e.job_id, e.subscription_id, _utc_iso(e.at))
+            for e in entries
+        ],
+    )
+    return db.total_changes - before
 
 
 def _connect(path: Path, journal_mode: str) -> sqlite3.Connection:

@@ -26,6 +26,7 @@ from tests.support import RunningApp, running_app, work_folder
 
 JOB_FIELDS = {
     "id",
+    "subscription_id",
     "kind",
     "parent_id",
     "url",

@@ -55,7 +55,7 @@ CHECKS = ",".join(
 )
 MAX_EXAMPLES = 50  # per operation and phase
 REQUEST_TIMEOUT = 5  # seconds: an answer that takes longer is a wedged connection
-RUN_TIMEOUT = 150  # seconds for one schemathesis run, whatever happens
+RUN_TIMEOUT = 400  # seconds for one schemathesis run, whatever happens (~30 operations)
 SEED = int(os.environ.get("MEDIARIP_FUZZ_SEED", "20261125"))
 API_KEY = "fuzz-" + secrets.token_hex(16)
 ADMIN_PASSWORD = "fuzzing horse battery"

@@ -17,6 +17,7 @@ from . import (
     presets,
     probes,
     spa,
+    subscriptions,
     system,
     themes,
 )
@@ -47,6 +48,7 @@ def create_app(services: Services) -> QuartTrio:
     for module in (
         downloads,
         batch,
+        subscriptions,
         events,
         probes,
         cookies,

@@ -38,6 +38,7 @@ from ..overrides import SettingInvalid, SettingPinned, SettingReadOnly
 from ..presets import PresetNotFound, PresetRefused
 from ..reports import SessionNotFound
 from ..store import NameTaken
+from ..subscriptions.checker import SubscriptionNotFound
 
 __all__ = [
     "REFUSALS",
@@ -50,6 +51,7 @@ __all__ = [
     "FileMissing",
     "FileNotReady",
     "InvalidApiKey",
+    "InvalidArchive",
     "InvalidCookies",
     "InvalidJson",
     "InvalidRequest",
@@ -121,6 +123,11 @@ class ThemeNotFound(Refused):
 
 class PreviewNotFound(Refused):
     """The theme has no preview image: preview_not_found."""
+
+
+class InvalidArchive(Refused):
+    """Not a yt-dlp archive file (UTF-8 text, one '<extractor> <id>' per line), or more than
+    200,000 lines: invalid_archive."""
 
 
 class AdminDisabled(Refused):
@@ -202,6 +209,9 @@ REFUSALS: Mapping[type[Exception], Refusal] = {
     PresetRefused: Refusal(422, "invalid_request"),
     PresetNotFound: Refusal(404, "preset_not_found", message="No such preset."),
     NameTaken: Refusal(409, "name_taken", message="name: another preset already has this name"),
+    # subscriptions and the archive
+    SubscriptionNotFound: Refusal(404, "subscription_not_found", message="No such subscription."),
+    InvalidArchive: Refusal(422, "invalid_archive"),
 }
 
 

@@ -46,7 +46,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -75,10 +75,11 @@ from ..models import (
     new_job_id,
     utcnow,
 )
-from ..store import Store
+from ..store import ArchiveEntry, Store
 from . import options, paths
 from .errors import UserFacingError, describe_failure
 from .lifecycle import RETRYABLE_STATUSES, playlist_summary
+from .listing import Listing, list_playlist
 from .netguard import NetworkPolicy, check_url
 from .probe import list_formats, probe_url
 from .worker import (
@@ -279,46 +280,59 @@ class DownloadService:
 
     async def submit(self, session_id: str, new: NewJob) -> Job:
         """Create a job and schedule it; answers at once (extraction happens in the job)."""
-        return (await self.submit_many(session_id, [new]))[0]
+        job = self.prepare(session_id, new)
+        await self.launch([job], self._store.insert_jobs)
+        return job
 
-    async def submit_many(self, session_id: str, news: Iterable[NewJob]) -> list[Job]:
-        """Create jobs in one transaction (all or none) and schedule them, oldest first. A job
-        waits ``paused`` when asked to, when ``downloads.autostart`` is off, or when its
-        queue is paused."""
+    def prepare(self, session_id: str, new: NewJob, **fields: Any) -> Job:
+        """The job ``new`` asks for (not stored yet); ``fields`` sets more of it (a title the
+        caller knows, the subscription that asked). Refuses private addresses."""
         if not self._accepting:
             raise Conflict("The server is shutting down; try again in a moment.")
-        news = list(news)
-        for new in news:
-            self._refuse_private(new.url)
-        queue_paused = self._queue_paused(session_id)
-        autostart = self._settings.downloads.autostart
-        jobs = [
-            Job(
-                id=new_job_id(),
-                session_id=session_id,
-                url=new.url,
-                created_at=utcnow(),
-                status=(
-                    JobStatus.PAUSED
-                    if new.paused or queue_paused or not autostart
-                    else JobStatus.QUEUED
-                ),
-                media_type=new.media_type,
-                format_id=new.format_id,
-                quality=new.quality,
-                output_format=new.output_format,
-                playlist_items=new.playlist_items,
-                options=new.options,
-            )
-            for new in news
-        ]
-        # Shielded: a client that disconnects now must not leave a stored job nobody runs.
+        self._refuse_private(new.url)
+        return Job(
+            id=new_job_id(),
+            session_id=session_id,
+            url=new.url,
+            created_at=utcnow(),
+            media_type=new.media_type,
+            format_id=new.format_id,
+            quality=new.quality,
+            output_format=new.output_format,
+            playlist_items=new.playlist_items,
+            options=new.options,
+            # It waits when asked to, when downloads.autostart is off, or when its queue is
+            # paused (the fields may still say otherwise).
+            status=(
+                JobStatus.PAUSED
+                if new.paused
+                or self._queue_paused(session_id)
+                or not self._settings.downloads.autostart
+                else JobStatus.QUEUED
+            ),
+            **fields,
+        )
+
+    async def launch(
+        self, jobs: Sequence[Job], store: Callable[[Sequence[Job]], Awaitable[None]]
+    ) -> None:
+        """Store prepared jobs with ``store`` (one transaction, which may record more than the
+        jobs: a subscription check's whole outcome), then schedule and announce them."""
+        if not self._accepting:
+            raise Conflict("The server is shutting down; try again in a moment.")
+        # Shielded: a caller cancelled now must not leave stored jobs nobody runs.
         with trio.CancelScope(shield=True):
-            await self._store.insert_jobs(jobs)
+            await store(jobs)
             for job in jobs:
                 if job.status is JobStatus.QUEUED:
                     self._start(job)
                 self._publish(job)
+
+    async def submit_many(self, session_id: str, news: Iterable[NewJob]) -> list[Job]:
+        """Create jobs in one transaction (all or none) and schedule them, oldest first (a
+        batch)."""
+        jobs = [self.prepare(session_id, new) for new in news]
+        await self.launch(jobs, self._store.insert_jobs)
         return jobs
 
     def check_address(self, url: str) -> None:
@@ -520,6 +534,13 @@ class DownloadService:
     async def formats(self, url: str, cookie_file: Path | None) -> Formats:
         return await self._probe(list_formats, url, cookie_file)
 
+    async def list_playlist(
+        self, url: str, cookie_file: Path | None, limit: float = PROBE_TIMEOUT
+    ) -> Listing:
+        """What a channel, playlist or feed lists now (flat; a subscription check). Uses a
+        probe thread, never a download slot; :class:`ProbeFailed` after ``limit`` seconds."""
+        return await self._probe(list_playlist, url, cookie_file, limit)
+
     async def recover(self) -> int:
         """Deal with jobs a crash or stop left active: resume them (default) or fail them,
         as ``downloads.recover_on_start`` says. Returns how many."""
@@ -665,9 +686,20 @@ class DownloadService:
         root = self.downloads_dir.resolve()
         files = tuple(JobFile(path.relative_to(root).as_posix(), size) for path, size in placed)
         size = files[0].size
+        job = run.job
+        archive = ArchiveEntry(
+            session_id=job.session_id,
+            key=result.archive_key,
+            url=job.url,
+            at=utcnow(),
+            title=job.title or result.title,
+            job_id=job.id,
+            subscription_id=job.subscription_id,
+        )
         await self._settle(
             run,
             JobStatus.COMPLETED,
+            archive=archive,
             filename=files[0].name,
             filesize=size,
             files=files,
@@ -830,19 +862,24 @@ class DownloadService:
             run.written_progress = changes["progress"]
         await self._store.update_job(run.job.id, **changes)
 
-    async def _change(self, run: _Run, **changes: Any) -> None:
-        """Write and publish a change at once (from the job's task)."""
+    async def _change(
+        self, run: _Run, *, archive: ArchiveEntry | None = None, **changes: Any
+    ) -> None:
+        """Write and publish a change at once (from the job's task); with ``archive``, the
+        download archive learns of it in the same write."""
         run.job = attrs.evolve(run.job, **changes)
-        await self._store.update_job(run.job.id, **changes)
+        await self._store.update_job(run.job.id, archive=archive, **changes)
         self._publish(run.job, changes)
         if "status" in changes:
             self._child_status(run.job)
 
-    async def _settle(self, run: _Run, status: JobStatus, **changes: Any) -> None:
+    async def _settle(
+        self, run: _Run, status: JobStatus, *, archive: ArchiveEntry | None = None, **changes: Any
+    ) -> None:
         """Give the job its final status (written before anything else can happen to it)."""
         run.settled = True
         run.unsaved.clear()
-        await self._change(run, status=status, finished_at=utcnow(), **changes)
+        await self._change(run, archive=archive, status=status, finished_at=utcnow(), **changes)
         if status is JobStatus.FAILED:
             await self._report_failure(run.job)
 
@@ -1041,6 +1078,7 @@ class DownloadService:
         fn: Callable[[str, dict[str, Any], CancelToken, NetworkPolicy], T],
         url: str,
         cookie_file: Path | None,
+        limit: float = PROBE_TIMEOUT,
     ) -> T:
         self._refuse_private(url)
         if cookie_file is not None and not await trio.Path(cookie_file).is_file():
@@ -1049,11 +1087,14 @@ class DownloadService:
         token = CancelToken()
         call = functools.partial(fn, url, params, token, options.network_policy(self._settings))
         try:
-            with trio.fail_after(PROBE_TIMEOUT):
+            with trio.fail_after(limit):
                 return await self._in_thread(call, token, self._probe_threads)
         except trio.TooSlowError:
             raise ProbeFailed(
-                JobError("timeout", "Looking at this URL took too long. Try again later.")
+                JobError(
+                    "timeout",
+                    f"Looking at this URL took longer than {limit:g} s. Try again later.",
+                )
             ) from None
         except UserFacingError as exc:
             raise _probe_failed(exc.error) from None

@@ -22,6 +22,7 @@ import attrs
 
 from ..download_options import DownloadOptions
 from ..models import JobStatus, MediaType, PlaylistEntry
+from .archive import archive_key_of
 from .errors import UserFacingError
 from .netguard import NetworkPolicy
 from .postprocess import apply_options
@@ -92,6 +93,8 @@ class Downloaded:
     path: Path
     title: str | None
     thumbnail: str | None
+    #: yt-dlp's download-archive key of what was downloaded (``"youtube <id>"``), if known.
+    archive_key: str | None = None
     #: The other files the job made beside the main one (sidecar subtitles, chapter parts).
     others: tuple[Path, ...] = ()
 
@@ -287,11 +290,15 @@ def run_job(
     token.raise_if_cancelled()
     if not produced:
         raise UserFacingError("no_file", "yt-dlp finished without producing a file.")
+    result = result or {}
+    if result.get("_type") in ("playlist", "multi_video"):  # item N of a playlist's URL
+        result = next((e for e in reversed(result.get("entries") or []) if e), {})
     main = Path(produced[-1])
     return Downloaded(
         main,
-        (result or {}).get("title"),
-        thumbnail_of(result or {}),
+        result.get("title"),
+        thumbnail_of(result),
+        archive_key_of(result),
         others=_other_files(request.work_dir, main),
     )
 

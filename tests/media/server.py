@@ -203,6 +203,40 @@ def rss_feed(base: str, media_prefix: str, media_root: Path) -> str:
 """
 
 
+def channel_feed(base: str, name: str, items: list[dict[str, Any]]) -> str:
+    """A growing "channel": an RSS feed of the items added to it, newest first, each with a
+    ``<guid>`` (``<name>-<n>``, which yt-dlp's generic extractor takes as the item's id), a
+    publication date, an ``itunes:duration``, and an enclosure under a URL of its own
+    (``/as/<file>/<guid><ext>``) that serves one of the media files."""
+    entries = []
+    for number, item in reversed(list(enumerate(items, start=1))):
+        file = str(item.get("file", "video.mp4"))
+        guid = f"{name}-{number}"
+        url = f"{base}/as/{quote(file)}/{guid}{Path(file).suffix}"
+        mime = CONTENT_TYPES.get(Path(file).suffix, "video/mp4")
+        duration = item.get("duration")
+        extra = f"\n    <itunes:duration>{int(duration)}</itunes:duration>" if duration else ""
+        entries.append(
+            f"""  <item>
+    <title>{escape(str(item.get("title", guid)))}</title>
+    <guid isPermaLink="false">{escape(guid)}</guid>
+    <pubDate>{formatdate(float(item.get("published", 1_700_000_000)), usegmt=True)}</pubDate>
+    <enclosure url={quoteattr(url)} type="{mime}"/>{extra}
+  </item>"""
+        )
+    body = "\n".join(entries)
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">
+ <channel>
+  <title>Channel {escape(name)}</title>
+  <link>{escape(base)}/</link>
+  <description>A test channel that grows</description>
+{body}
+ </channel>
+</rss>
+"""
+
+
 class MediaHTTPServer(ThreadingHTTPServer):
     """A threaded server that knows its media folder and keeps a log of recent requests."""
 
@@ -214,6 +248,10 @@ class MediaHTTPServer(ThreadingHTTPServer):
         super().__init__(address, MediaHandler)
         self.media_root = media_root.resolve()
         self.recent: deque[dict[str, Any]] = deque(maxlen=500)
+        #: Channels a test grows: name -> its items, and the status a broken one answers.
+        self.channels: dict[str, list[dict[str, Any]]] = {}
+        self.channel_failures: dict[str, int] = {}
+        self.channel_lock = threading.Lock()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients hanging up mid-body is the normal case here (cancel tests): stay quiet."""
@@ -298,6 +336,11 @@ class MediaHandler(BaseHTTPRequestHandler):
             self._route_fail(rest)
         elif head == "slowfeed":
             self._route_slowfeed(rest)
+        elif head == "channel":
+            self._route_channel(rest, split.query)
+        elif head == "as":
+            file, _, _alias = rest.partition("/")
+            self._send_file(file)
         elif path == "/stall-page.html":
             self._route_stall_page()
         elif path == "/page.html":
@@ -350,6 +393,35 @@ class MediaHandler(BaseHTTPRequestHandler):
         self.wfile.write(head)
         self.wfile.flush()
         self._stall()
+
+    def _route_channel(self, rest: str, query: str) -> None:
+        """``/channel/<name>.rss``: the feed; ``/channel/<name>/add?title=&file=&published=
+        &duration=``: add an item (JSON: the items); ``/channel/<name>/fail?status=500``: make
+        the feed answer that status (``0`` heals it)."""
+        name, _, action = rest.partition("/")
+        params = {k: v[0] for k, v in parse_qs(query).items()}
+        server = self.server
+        with server.channel_lock:
+            if action == "add":
+                item: dict[str, Any] = {"title": params.get("title"), "file": "video.mp4"}
+                item.update(params)
+                server.channels.setdefault(name, []).append(item)
+                self._send_json(server.channels[name])
+                return
+            if action == "fail":
+                server.channel_failures[name] = int(params.get("status", "500"))
+                self._send_json({"status": server.channel_failures[name]})
+                return
+            name = name.removesuffix(".rss")
+            items = list(server.channels.get(name, ()))
+            failure = server.channel_failures.get(name, 0)
+        if action or not rest.endswith(".rss") or (not items and not failure):
+            self._not_found()
+        elif failure:
+            self._send_body(failure, b"broken on purpose\n", "text/plain")
+        else:
+            feed = channel_feed(self._base(), name, items)
+            self._send_body(200, feed.encode(), "application/rss+xml; charset=utf-8")
 
     def _route_slowfeed(self, rest: str) -> None:
         rate = rest.removesuffix(".rss")

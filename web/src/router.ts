@@ -65,6 +65,13 @@ export function listenToHistory(): void {
   })
 }
 
+/** The subscriptions page (a full page of its own, like the admin panel). */
+export const SUBSCRIPTIONS_PATH = '/subscriptions'
+
+export function isSubscriptionsPath(path: string): boolean {
+  return path.replace(/\/+$/, '') === SUBSCRIPTIONS_PATH
+}
+
 export function isAdminPath(path: string): boolean {
   return path === '/admin' || path.startsWith('/admin/')
 }

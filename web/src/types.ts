@@ -59,6 +59,8 @@ export interface Job {
   finished_at: string | null
   options?: DownloadOptions
   files?: JobFile[]
+  /** The subscription whose check queued it (null: added by hand). */
+  subscription_id?: string | null
 }
 
 export interface JobFile {

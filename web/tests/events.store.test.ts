@@ -8,6 +8,7 @@ import {
   type EventSourceLike,
 } from '../src/stores/events'
 import { useJobsStore } from '../src/stores/jobs'
+import { useSubscriptionsStore } from '../src/stores/subscriptions'
 import { makeJob } from './helpers'
 
 /** A stand-in for the browser's EventSource that the test drives by hand. */
@@ -200,5 +201,48 @@ describe('the event stream', () => {
     vi.advanceTimersByTime(60_000)
     expect(FakeEventSource.all).toHaveLength(1)
     expect(events.state).toBe('idle')
+  })
+})
+
+describe('subscription events', () => {
+  const sub = {
+    id: 's1',
+    url: 'https://example.com/feed.rss',
+    title: 'A feed',
+    schedule: 'every 60 min',
+    paused: false,
+    created_at: '2026-01-01T00:00:00.000+00:00',
+    last_check_at: null,
+    next_check_at: null,
+    last_error: null,
+    failures: 0,
+    checks: 0,
+  }
+
+  it('keep the subscriptions store current: changes, ended checks, removals', () => {
+    start()
+    const es = FakeEventSource.latest
+    const subs = useSubscriptionsStore()
+    es.emit('init', { jobs: [] })
+    es.emit('subscription_update', { subscription: sub })
+    expect(subs.list.map((s) => s.title)).toEqual(['A feed'])
+    es.emit('subscription_update', { subscription: { ...sub, paused: true } })
+    expect(subs.byId.get('s1')?.paused).toBe(true)
+    const result = { found: 2, queued: 1, skipped: 1, listed: 5, deferred: 0, error: null }
+    es.emit('subscription_checked', { id: 's1', result })
+    expect(subs.lastResult.get('s1')).toEqual(result)
+    es.emit('subscription_removed', { id: 's1' })
+    expect(subs.list).toEqual([])
+  })
+
+  it('ignore malformed subscription events', () => {
+    start()
+    const es = FakeEventSource.latest
+    const subs = useSubscriptionsStore()
+    es.emit('subscription_update', 'not json')
+    es.emit('subscription_removed', { id: 42 })
+    es.emit('subscription_checked', { id: 's1' })
+    expect(subs.list).toEqual([])
+    expect(subs.lastResult.size).toBe(0)
   })
 })

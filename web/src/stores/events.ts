@@ -1,5 +1,5 @@
 // The one live connection to the server: an EventSource on /api/events that feeds the jobs
-// store, and says whether the page is up to date.
+// store (and the subscriptions store), and says whether the page is up to date.
 //
 // The browser's own EventSource reconnects by itself, but at a fixed short interval, forever,
 // and all clients at once after a server restart. We take reconnection over: on any error we
@@ -16,8 +16,10 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import { EVENTS_URL } from '../api'
+import type { CheckResult, Subscription } from '../subscriptionTypes'
 import type { Job, JobPatch } from '../types'
 import { useJobsStore } from './jobs'
+import { useSubscriptionsStore } from './subscriptions'
 
 /** The part of the browser's EventSource we use (a test double can stand in for it). */
 export interface EventSourceLike {
@@ -118,6 +120,25 @@ export const useEventsStore = defineStore('events', () => {
       seen()
       const data = parse<{ id?: string }>(ev)
       if (typeof data?.id === 'string') jobs.remove(data.id)
+    })
+    const subscriptions = useSubscriptionsStore()
+    es.addEventListener('subscription_update', (ev) => {
+      if (source !== es) return
+      seen()
+      const data = parse<{ subscription?: Subscription }>(ev)
+      if (data?.subscription) subscriptions.upsert(data.subscription)
+    })
+    es.addEventListener('subscription_removed', (ev) => {
+      if (source !== es) return
+      seen()
+      const data = parse<{ id?: string }>(ev)
+      if (typeof data?.id === 'string') subscriptions.remove(data.id)
+    })
+    es.addEventListener('subscription_checked', (ev) => {
+      if (source !== es) return
+      seen()
+      const data = parse<{ id?: string; result?: CheckResult }>(ev)
+      if (typeof data?.id === 'string' && data.result) subscriptions.checked(data.id, data.result)
     })
     es.addEventListener('ping', () => {
       if (source === es) seen()

@@ -1,0 +1,1 @@
+"""Subscriptions: channels, playlists and feeds checked on a schedule (see checker.py)."""

@@ -1,0 +1,75 @@
+// Subscriptions as the API shows them (issue 12): a channel, playlist or feed checked on a
+// schedule, what a check did, and what a first check would take.
+
+import type { JobError, MediaType } from './types'
+
+export type FirstCheck = 'new_only' | 'latest'
+export type Outcome = 'queued' | 'skipped' | 'deferred'
+
+export interface Filters {
+  title_include?: string | null
+  title_exclude?: string | null
+  min_duration?: number | null
+  max_duration?: number | null
+  published_after?: string | null
+}
+
+/** What a person chooses: the body of POST /api/subscriptions (and of PATCH, in part). */
+export interface SubscriptionSettings {
+  url: string
+  interval_minutes?: number | null
+  cron?: string | null
+  filters?: Filters
+  max_items_per_check?: number | null
+  first_check?: FirstCheck
+  first_count?: number
+  media_type?: MediaType
+  output_format?: string | null
+  quality?: string | null
+}
+
+export interface Subscription extends SubscriptionSettings {
+  id: string
+  title: string | null
+  schedule: string
+  paused: boolean
+  created_at: string
+  last_check_at: string | null
+  next_check_at: string | null
+  last_error: JobError | null
+  failures: number
+  checks: number
+}
+
+export interface CheckItem {
+  title: string | null
+  url: string
+  key: string | null
+  outcome: Outcome
+  reason: string | null
+  job_id: string | null
+  duration: number | null
+  published: string | null
+}
+
+export interface CheckResult {
+  found: number
+  queued: number
+  skipped: number
+  listed: number
+  deferred: number
+  error: JobError | null
+}
+
+export interface CheckRecord {
+  started_at: string
+  finished_at: string
+  result: CheckResult
+  items: CheckItem[]
+}
+
+export interface Preview {
+  title: string | null
+  listed: number
+  items: CheckItem[]
+}
