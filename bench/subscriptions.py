@@ -36,6 +36,7 @@ import attrs
 import httpx
 import trio
 
+from mediarip.api.wire import job_events_to
 from mediarip.broker import Broker
 from mediarip.config import Settings
 from mediarip.engine import DownloadService
@@ -116,7 +117,7 @@ async def check_costs(urls: list[str], root: Path) -> None:
     Path(settings.downloads.output_dir).mkdir(parents=True, exist_ok=True)
     async with Store.open(root / "costs.sqlite3") as store:
         broker = Broker()
-        async with DownloadService.open(store, broker, settings) as downloads:
+        async with DownloadService.open(store, job_events_to(broker), settings) as downloads:
             context = Context(settings, store, broker, downloads)
             subs = Subscriptions(context)
             async with trio.open_nursery() as nursery:

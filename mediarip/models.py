@@ -11,7 +11,7 @@ import datetime as dt
 import enum
 import re
 import uuid
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import attrs
@@ -243,7 +243,7 @@ class PlaylistEntry:
 class UrlInfo:
     """What ``POST /api/url-info`` answers: enough to show a preview."""
 
-    type: str
+    type: Literal["single", "playlist"]
     title: str | None
     duration: float | None
     thumbnail: str | None

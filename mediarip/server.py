@@ -21,6 +21,8 @@ from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
 
 from .api import create_app
+from .api.wire import job_events_to
+from .broker import Broker
 from .config import Settings
 from .services import Services, open_services
 
@@ -65,7 +67,8 @@ async def serve(
 ) -> None:
     """Serve until SIGTERM/SIGINT (or :meth:`ServerHandle.stop`), then shut down in order."""
     stop = trio.Event()
-    async with open_services(settings) as services:
+    broker = Broker()
+    async with open_services(settings, broker, job_events_to(broker)) as services:
         app = create_app(services)
         # yt-dlp's ~1,800 extractor classes are loaded now and live for good: moving them out
         # of the collector's sight cuts full collections from ~27 ms to ~7 ms (latency tails).

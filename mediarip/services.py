@@ -21,6 +21,7 @@ from .auth import Auth, forget_password_env, without_plaintext
 from .broker import Broker
 from .config import Settings
 from .engine import DownloadService
+from .engine.events import EventSink
 from .overrides import LiveSettings
 from .presets import PresetBook
 from .purge import PurgeSchedule
@@ -61,9 +62,12 @@ class Services:
 
 
 @asynccontextmanager
-async def open_services(settings: Settings) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings, broker: Broker, on_job_event: EventSink
+) -> AsyncIterator[Services]:
     """Open the store, load the admin's credentials and settings, recover interrupted jobs, and
-    run the download service and the purge.
+    run the download service and the purge. The engine's events go to ``on_job_event`` (the
+    API's wire form of them, on ``broker``).
 
     On exit, in this order: the purge and the subscription checker stop, the event streams end,
     running jobs stop (left ``queued``), the service's nursery waits for their threads, and the
@@ -76,10 +80,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         config = await LiveSettings.load(without_plaintext(settings), store)
         current = config.current
         await trio.Path(current.downloads.output_dir).mkdir(parents=True, exist_ok=True)
-        broker = Broker()
         try:
             async with DownloadService.open(
-                store, broker, current, on_failure=error_log_writer(store)
+                store, on_job_event, current, on_failure=error_log_writer(store)
             ) as downloads:
                 config.subscribe(downloads.apply_settings)
                 await downloads.recover()

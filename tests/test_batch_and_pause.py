@@ -164,11 +164,11 @@ async def test_pausing_the_queue_holds_new_jobs_until_it_starts(
 ) -> None:
     paused = await app.client.post("/api/queue/pause")
     assert paused.status_code == 200 and paused.json()["paused"] is True
-    assert (await app.client.get("/api/queue")).json() == {"paused": True}
+    assert (await app.client.get("/api/queue")).json()["paused"] is True
     jobs = [await app.submit(media.url("/media/video.mp4")) for _ in range(2)]
     assert {j["status"] for j in jobs} == {"paused"}
     started = await app.client.post("/api/queue/start")
-    assert started.json() == {"paused": False, "jobs": 2}
+    assert started.json()["paused"] is False and started.json()["jobs"] == 2
     for job in jobs:
         assert (await app.wait_for(job["id"]))["status"] == "completed"
     # A paused job can also be cancelled.

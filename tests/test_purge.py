@@ -21,6 +21,7 @@ import pytest
 import trio
 import trio.testing
 
+from mediarip.api.wire import job_events_to
 from mediarip.broker import Broker, Mailbox
 from mediarip.config import Settings
 from mediarip.cookies import cookie_path, save_cookies
@@ -108,7 +109,7 @@ async def world(tmp_path: Path, env: Mapping[str, str] | None = None) -> AsyncIt
     Path(settings.downloads.output_dir).mkdir(parents=True)
     async with Store.open(tmp_path / "data" / "db.sqlite3") as store:
         broker = Broker()
-        async with DownloadService.open(store, broker, settings) as downloads:
+        async with DownloadService.open(store, job_events_to(broker), settings) as downloads:
             yield World(settings, store, downloads, broker)
 
 

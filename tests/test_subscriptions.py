@@ -26,6 +26,7 @@ import trio
 import trio.lowlevel
 import trio.testing
 
+from mediarip.api.wire import job_events_to
 from mediarip.broker import Broker
 from mediarip.config import Settings
 from mediarip.engine import DownloadService
@@ -133,7 +134,7 @@ async def world(
     Path(settings.downloads.output_dir).mkdir(parents=True, exist_ok=True)
     async with Store.open(root / "data" / "db.sqlite3") as store:
         broker = Broker()
-        async with DownloadService.open(store, broker, settings) as downloads:
+        async with DownloadService.open(store, job_events_to(broker), settings) as downloads:
             w = World(settings, store, broker, downloads)
             async with trio.open_nursery() as nursery:
                 if checker:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from quart import Response, g, request
 from quart_trio import QuartTrio
 
-from ..services import Services
 from . import (
     admin,
     batch,
@@ -21,10 +22,14 @@ from . import (
     system,
     themes,
 )
+from .context import EXTENSION, ApiState
 from .errors import register_error_handlers
 from .sessions import SessionTracker
 
-__all__ = ["create_app"]
+if TYPE_CHECKING:
+    from ..services import Services
+
+__all__ = ["create_app", "routed_app"]
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https: http:; "
@@ -35,16 +40,11 @@ MAX_BODY = 2 * 1024 * 1024  # a 1 MiB cookies.txt in multipart, with room to spa
 SESSION_START_PATHS = frozenset({"/", "/api/config/public"})
 
 
-def create_app(services: Services) -> QuartTrio:
+def routed_app() -> QuartTrio:
+    """The app with every route and no state: what the OpenAPI document is made from
+    (``python -m mediarip.api``) without running anything."""
     app = QuartTrio("mediarip")
     app.url_map.converters["spa"] = spa.SpaPath
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
-    app.config["RESPONSE_TIMEOUT"] = None
-    app.config["JSON_SORT_KEYS"] = False
-    app.extensions["mediarip.services"] = services
-    tracker = SessionTracker(services)
-    app.extensions["mediarip.sessions"] = tracker
-
     for module in (
         downloads,
         batch,
@@ -60,6 +60,16 @@ def create_app(services: Services) -> QuartTrio:
         spa,
     ):
         app.register_blueprint(module.blueprint)
+    return app
+
+
+def create_app(services: Services) -> QuartTrio:
+    app = routed_app()
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.config["RESPONSE_TIMEOUT"] = None
+    app.config["JSON_SORT_KEYS"] = False
+    tracker = SessionTracker(services)
+    app.extensions[EXTENSION] = ApiState(services, tracker)
     themes.load_at_startup(app)
     register_error_handlers(app)
     app.before_request(guard.check_request)

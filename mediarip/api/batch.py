@@ -23,11 +23,10 @@ from ..models import Job, JobError, NewJob
 from ..presets import PresetRefused
 from ..rules import rules
 from .body import structure_model
-from .context import services, sessions
+from .context import services, sessions, state
 from .contract import Answer, endpoint
 from .downloads import new_job_from
 from .errors import InvalidRequest, TooManyJobs
-from .guard import job_rate
 
 __all__ = ["MAX_BATCH", "blueprint"]
 
@@ -125,7 +124,7 @@ async def create_batch(body: dict[str, Any]) -> Response | BatchResult:
     session_id = await sessions().current()
     per_minute = services().settings.downloads.max_jobs_per_minute
     if accepted:
-        fits = job_rate().take_many(session_id, len(accepted), per_minute)
+        fits = state().job_rate.take_many(session_id, len(accepted), per_minute)
         if fits is not None:
             wait = math.ceil(60.0 / per_minute) if per_minute else 1
             body_out = {

@@ -8,11 +8,10 @@ plain 404, indistinguishable from one that does not exist.
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from typing import Any
 
 import attrs
-from quart import Blueprint, Response, current_app, request
+from quart import Blueprint, Response, request
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from ..engine import AddressBlocked, Conflict, JobNotFound
@@ -21,7 +20,7 @@ from ..models import Job, JobStatus, NewJob, job_to_api
 from ..presets import PresetRefused, apply_preset
 from ..rules import rules
 from .body import structure_model
-from .context import services, sessions
+from .context import services, sessions, state
 from .contract import Answer, endpoint
 from .errors import FileMissing, FileNotReady
 from .files import file_response
@@ -75,38 +74,6 @@ async def create(body: dict[str, Any]) -> Job:
     return await services().downloads.submit(session_id, new)
 
 
-class _ListingCache:
-    """Encoded job listings, valid while the service's revision has not moved.
-
-    Serialising 100 jobs costs more than the framework's whole request (see STACK-NOTES): a
-    list endpoint near the framework's ceiling must reuse the bytes until something changes."""
-
-    def __init__(self, size: int = 256) -> None:
-        self._entries: OrderedDict[tuple[object, ...], tuple[int, bytes]] = OrderedDict()
-        self._size = size
-
-    def get(self, key: tuple[object, ...], revision: int) -> bytes | None:
-        entry = self._entries.get(key)
-        if entry is None or entry[0] != revision:
-            return None
-        self._entries.move_to_end(key)
-        return entry[1]
-
-    def put(self, key: tuple[object, ...], revision: int, body: bytes) -> None:
-        self._entries[key] = (revision, body)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._size:
-            self._entries.popitem(last=False)
-
-
-def _listings() -> _ListingCache:
-    """This app's cache (one per app: two servers in one process must not share it)."""
-    cache = current_app.extensions.get("mediarip.listings")
-    if cache is None:
-        cache = current_app.extensions["mediarip.listings"] = _ListingCache()
-    return cache
-
-
 @blueprint.get("/api/downloads")
 @endpoint(
     "List jobs in your scope, newest first", query=ListQuery, answers={200: Answer("Jobs", JobList)}
@@ -117,7 +84,7 @@ async def list_jobs(query: ListQuery) -> Response:
     downloads = services().downloads
     key = (scope, statuses, limit, before)
     revision = downloads.revision
-    listings = _listings()
+    listings = state().listings
     body = listings.get(key, revision)
     if body is None:
         jobs = await downloads.list_jobs(scope, statuses=statuses, limit=limit, before=before)

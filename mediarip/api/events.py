@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator
 
 from quart import Blueprint, Response, request
 
-from ..broker import Broker, Resync, encode_frame
+from ..broker import Broker, Resync
 from ..engine import DownloadService
-from ..models import job_to_api
 from .context import services, sessions
 from .contract import Answer, endpoint
+from .wire import init_frame, ping_frame
 
 __all__ = ["blueprint"]
 
@@ -56,10 +56,10 @@ async def _stream(
                 # The id before the snapshot: events after it are queued behind this init.
                 event_id = broker.last_event_id
                 jobs = await downloads.list_jobs(scope, limit=None)
-                yield encode_frame("init", event_id, {"jobs": [job_to_api(j) for j in jobs]})
+                yield init_frame(event_id, jobs)
             elif batch:
                 yield b"".join(event.frame for event in batch)
             else:
-                yield encode_frame("ping", broker.last_event_id, {})
+                yield ping_frame(broker.last_event_id)
     finally:
         broker.unsubscribe(mailbox)

@@ -28,16 +28,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import math
-import time
 from typing import Any
 
-from quart import Response, current_app, g, request
+from quart import Response, g, request
 
-from .context import services, sessions
+from . import client
+from .context import services, sessions, state
 from .contract import Requirement
 from .errors import ApiKeyRequired, CrossSite, InvalidApiKey, TooManyJobs
+from .sessions import API_SESSION
 
 __all__ = [
     "API_SESSION",
@@ -56,7 +56,6 @@ __all__ = [
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_COOKIE = "mrip_csrf"
 CSRF_HEADER = "X-CSRF-Token"
-API_SESSION = "api"
 _CLOSE = {"Connection": "close"}
 _WRONG_KEY_HEADERS = {
     **_CLOSE,
@@ -64,44 +63,20 @@ _WRONG_KEY_HEADERS = {
 }
 
 
-def _trusted(address: str | None) -> bool:
-    if not address:
-        return False
-    proxies = services().settings.server.trusted_proxies
-    if not proxies:
-        return False
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in proxies)
-
-
 def client_ip() -> str:
-    """The client's address: the peer's, or, behind a trusted proxy, the first address in
-    ``X-Forwarded-For`` (from the right) that is not itself a trusted proxy."""
-    cached: str | None = g.get("client_ip")
-    if cached is not None:
-        return cached
-    address = request.remote_addr or ""
-    if _trusted(address):
-        hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",")]
-        for hop in reversed([h for h in hops if h]):
-            address = hop
-            if not _trusted(hop):
-                break
-    g.client_ip = address
-    return address
+    return client.client_ip(services().settings.server)
 
 
 def is_https() -> bool:
-    """Whether the client reached us over https (directly, or through a trusted proxy)."""
-    if request.scheme == "https":
-        return True
-    if _trusted(request.remote_addr):
-        proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
-        return proto == "https"
-    return False
+    return client.is_https(services().settings.server)
+
+
+def cookies_secure() -> bool:
+    return client.cookies_secure(services().settings.server)
+
+
+def _trusted(address: str | None) -> bool:
+    return client.trusted(address, services().settings.server)
 
 
 def csrf_token(session_id: str) -> str:
@@ -164,56 +139,6 @@ async def _require_key_or_app_session() -> None:
     )
 
 
-class JobRateLimiter:
-    """A token bucket per session: ``per_minute`` jobs a minute, bursts up to as many."""
-
-    def __init__(self) -> None:
-        self._buckets: dict[str, tuple[float, float]] = {}  # session -> (tokens, at)
-
-    def take(self, session_id: str, per_minute: int) -> float:
-        """0 if a job may be created now, else the seconds until one may."""
-        if per_minute <= 0:
-            return 0.0
-        now = time.monotonic()
-        tokens, at = self._buckets.get(session_id, (float(per_minute), now))
-        tokens = min(float(per_minute), tokens + (now - at) * per_minute / 60.0)
-        if tokens < 1.0:
-            self._buckets[session_id] = (tokens, now)
-            return (1.0 - tokens) * 60.0 / per_minute
-        self._buckets[session_id] = (tokens - 1.0, now)
-        self._forget_idlest()
-        return 0.0
-
-    def take_many(self, session_id: str, count: int, per_minute: int) -> int | None:
-        """Take ``count`` jobs at once (a batch), all or none: None if they fit, else how many
-        would fit now."""
-        if per_minute <= 0:
-            return None
-        now = time.monotonic()
-        tokens, at = self._buckets.get(session_id, (float(per_minute), now))
-        tokens = min(float(per_minute), tokens + (now - at) * per_minute / 60.0)
-        if tokens < count:
-            self._buckets[session_id] = (tokens, now)
-            return int(tokens)
-        self._buckets[session_id] = (tokens - count, now)
-        self._forget_idlest()
-        return None
-
-    def _forget_idlest(self) -> None:
-        if len(self._buckets) > 10_000:  # forget the idlest when it grows large
-            for key in list(self._buckets)[:5_000]:
-                del self._buckets[key]
-
-
-def job_rate() -> JobRateLimiter:
-    """This app's limiter (one per app, like every other piece of state)."""
-    limiter = current_app.extensions.get("mediarip.job_rate")
-    if limiter is None:
-        limiter = current_app.extensions["mediarip.job_rate"] = JobRateLimiter()
-    assert isinstance(limiter, JobRateLimiter)
-    return limiter
-
-
 async def _read_body() -> None:
     """Read the whole (capped) body of any request that has one, before anything can answer
     it: Hypercorn wedges a kept-alive connection whose request was answered unread, and the
@@ -237,7 +162,7 @@ async def check_request() -> None:
 
 async def _within_job_rate() -> None:
     per_minute = services().settings.downloads.max_jobs_per_minute
-    wait = job_rate().take(await sessions().current(), per_minute)
+    wait = state().job_rate.take(await sessions().current(), per_minute)
     if wait:
         raise TooManyJobs(
             f"Too many new jobs: at most {per_minute} a minute. Try again in {math.ceil(wait)} s.",
@@ -274,9 +199,3 @@ def set_csrf_cookie(response: Response) -> None:
         secure=cookies_secure(),
         path="/",
     )
-
-
-def cookies_secure() -> bool:
-    """Whether cookies get ``Secure``: as configured, else when the client came over https."""
-    configured = services().settings.server.secure_cookies
-    return is_https() if configured is None else configured

@@ -23,6 +23,7 @@ import attrs
 from quart import Blueprint, Quart, Response, current_app
 
 from ..version import __version__
+from .context import state
 from .contract import Answer, Contract, contract_of, endpoint
 from .errors import describe
 from .guard import REFUSES_CHANGES, REFUSES_READS
@@ -33,7 +34,6 @@ __all__ = ["api_routes", "blueprint", "document"]
 blueprint = Blueprint("openapi", __name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_EXTENSION = "mediarip.openapi"
 _ERROR = {
     "type": "object",
     "properties": {
@@ -175,8 +175,8 @@ def document(app: Quart) -> dict[str, Any]:
     answers={200: Answer("The OpenAPI document of this server", dict[str, Any])},
 )
 async def openapi_json() -> Response:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    body = app.extensions.get(_EXTENSION)
-    if body is None:
-        body = app.extensions[_EXTENSION] = json.dumps(document(app)).encode()
-    return Response(body, content_type="application/json")
+    app_state = state()
+    if app_state.openapi is None:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        app_state.openapi = json.dumps(document(app)).encode()
+    return Response(app_state.openapi, content_type="application/json")

@@ -6,8 +6,8 @@ never leave the server and are left out. A model's schema is named after its
 class, or after its ``__schema_name__`` when two classes would share a name.
 
 Answers and requests differ in one way: an answer always carries every field (null when it
-has no value) and may grow new ones; a request needs only the fields without a default, and
-an unknown field is an error.
+has no value) and may grow new ones (no ``additionalProperties``: JSON Schema allows them); a
+request needs only the fields without a default, and an unknown field is an error.
 """
 
 from __future__ import annotations
@@ -83,12 +83,9 @@ class SchemaSet:
             properties[field.name] = schema
             if not request or field.default is attrs.NOTHING:
                 required.append(field.name)
-        self.components[name] = {
-            "type": "object",
-            "properties": properties,
-            "required": required,
-            "additionalProperties": not request,
-        }
+        self.components[name] = {"type": "object", "properties": properties, "required": required}
+        if request:
+            self.components[name]["additionalProperties"] = False
         if cls.__doc__:
             self.components[name]["description"] = " ".join(cls.__doc__.split())
         return name

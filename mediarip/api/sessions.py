@@ -13,17 +13,22 @@ from __future__ import annotations
 
 import secrets
 import time
+from typing import TYPE_CHECKING
 
 from quart import Response, g, request
 
 from ..models import utcnow
-from ..services import Services
-from .guard import API_SESSION, cookies_secure
+from .client import cookies_secure
 
-__all__ = ["COOKIE_NAME", "OPEN_SESSION", "SessionTracker"]
+if TYPE_CHECKING:
+    from ..services import Services
+
+__all__ = ["API_SESSION", "COOKIE_NAME", "OPEN_SESSION", "SessionTracker"]
 
 COOKIE_NAME = "mrip_session"
 OPEN_SESSION = "open"
+#: The one session of every client that shows the API key (they share a queue).
+API_SESSION = "api"
 TOUCH_INTERVAL = 60.0
 
 
@@ -77,7 +82,7 @@ class SessionTracker:
             max_age=self._max_age,
             httponly=True,
             samesite="Lax",
-            secure=cookies_secure(),
+            secure=cookies_secure(self._services.settings.server),
             path="/",
         )
 

@@ -1,9 +1,9 @@
 """``/api/themes``: the theme catalogue, each theme's stylesheet and preview.
 
 The catalogue (:mod:`mediarip.themes`) is loaded once, in a worker thread, before the server
-takes its first request (:func:`load_at_startup`), and kept in
-``app.extensions["mediarip.themes"]``. The admin's defaults are read from the settings in force
-on each request, so a change in the admin panel applies at once; custom themes are read only at
+takes its first request (:func:`load_at_startup`), and kept in the app's state
+(:class:`~.context.ApiState`). The admin's defaults are read from the settings in force on each
+request, so a change in the admin panel applies at once; custom themes are read only at
 startup (``ui.themes_dir`` applies on restart).
 
 Stylesheets and previews are served from memory, as they were checked, with a strong ETag and a
@@ -12,23 +12,20 @@ short ``max-age``: a browser revalidates within minutes and gets a 304 when noth
 
 from __future__ import annotations
 
-from typing import cast
-
 import attrs
 import trio
-from quart import Blueprint, Quart, Response, current_app, request
+from quart import Blueprint, Quart, Response, request
 
 from ..config import ThemeMode
 from ..themes import Catalogue, Theme, ThemeSummary, load_catalogue
-from .context import services
+from .context import services, state
 from .contract import Answer, endpoint
 from .errors import PreviewNotFound, ThemeNotFound
 
-__all__ = ["EXTENSION", "blueprint", "catalogue", "load_at_startup"]
+__all__ = ["blueprint", "catalogue", "load_at_startup"]
 
 blueprint = Blueprint("themes", __name__)
 
-EXTENSION = "mediarip.themes"
 CACHE_CONTROL = "public, max-age=300"
 
 
@@ -42,14 +39,13 @@ def load_at_startup(app: Quart) -> None:
 
 async def catalogue() -> Catalogue:
     """The loaded catalogue (loaded now, in a worker thread, if startup has not done it)."""
-    app = current_app
-    loaded = cast("Catalogue | None", app.extensions.get(EXTENSION))
-    if loaded is None:
-        ui = services().settings.ui
+    app = state()
+    if app.themes is None:
+        ui = app.services.settings.ui
         loaded = await trio.to_thread.run_sync(load_catalogue, ui.themes_dir)
         loaded.check_defaults(ui)
-        app.extensions[EXTENSION] = loaded
-    return loaded
+        app.themes = loaded
+    return app.themes
 
 
 async def _theme(theme_id: str) -> Theme:

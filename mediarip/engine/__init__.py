@@ -1,6 +1,7 @@
 """The download engine: yt-dlp jobs under trio. It knows nothing of HTTP."""
 
 from .errors import UserFacingError
+from .events import EventSink, JobChanged, JobEvent, JobRemoved
 from .netguard import check_url
 from .service import (
     AddressBlocked,
@@ -17,8 +18,12 @@ __all__ = [
     "AddressBlocked",
     "Conflict",
     "DownloadService",
+    "EventSink",
     "FailureSink",
+    "JobChanged",
+    "JobEvent",
     "JobNotFound",
+    "JobRemoved",
     "ProbeFailed",
     "Removal",
     "StopReason",

@@ -1,36 +1,19 @@
-"""The download service: every job's life, from submit to its final status.
+"""The download service: the engine's public face, from submit to a job's removal.
 
-Structure. The service owns one nursery (opened by :meth:`DownloadService.open`); each job that
-is waiting or running is one task in it, wrapped in its own cancel scope, and its yt-dlp run is
-one ``trio.to_thread.run_sync`` inside that task. The task waits for a slot of
-``CapacityLimiter(downloads.max_concurrent)`` while the job is ``queued``; probes
-(``url-info``, ``formats``) use a separate limiter, so they are never stuck behind downloads.
+The service owns one nursery (opened by :meth:`DownloadService.open`), in which every waiting or
+running job is a task (:mod:`.tasks`); the job's live copy and its progress are in
+:mod:`.progress`, playlist parents in :mod:`.playlists`. Probes (``url-info``, ``formats``) run
+in threads under a limiter of their own, so they are never stuck behind downloads. The engine
+tells the world what happens with domain events (:mod:`.events`) sent to the sink it is given;
+what those look like on the wire is the API's business.
 
-Stopping a job. A job is stopped for one of three reasons (:class:`StopReason`): the person
-cancelled it, deleted it, or the server is shutting down. The stopper records the reason,
-sets the job's :class:`~mediarip.engine.ytdl.CancelToken` (which reaches into the worker
-thread: hooks, sockets, ffmpeg) and cancels the task's scope. The thread cannot outlive the
-task: ``to_thread.run_sync`` does not abandon it, so the task waits for it to unwind, which the
-token makes prompt. Only then does the task clean up, shielded, according to the reason:
-cancelled jobs lose their partial files, deleted ones their rows, and on shutdown jobs go
-back to ``queued`` with their partial files kept, so the next start resumes them where they
-were. The stopper waits for that cleanup, so "cancelled" in an answer means the worker has
-stopped and the partial files are gone; the slot is free by then.
-
-Progress. yt-dlp's hooks run in the worker thread; the worker throttles them and hands each
-report to trio with ``TrioToken.run_sync_soon``, which never blocks the download. On the trio
-side a report updates the job's live copy, is published at most every 1 % or 250 ms (status
-changes at once), and is written to SQLite at most every 0.5 % or second by a small per-job
-writer task (status changes at once). Listings and the events' ``init`` overlay the live
-copies on the stored rows, so nobody sees a state older than what was published.
-
-Request handlers call the public coroutines. Each is safe to cancel: the steps that must not
-be cut in half (insert a job and schedule it; mark a job queued and schedule it again) run
-in shielded scopes, so a client that disconnects leaves either the whole change or none.
+Request handlers call the public coroutines. Each is safe to cancel: the steps that must not be
+cut in half (insert a job and schedule it; mark a job queued and schedule it again) run in
+shielded scopes, so a client that disconnects leaves either the whole change or none.
 
 Removing jobs. ``delete`` (a person) and ``remove_jobs`` (the purge) share one path: each job's
-file goes first, then the rows, then a ``job_removed`` event per job. A file that cannot be
-removed keeps its job (and its playlist's parent), so nothing is left on disk that no row
+file goes first, then the rows, then a :class:`~.events.JobRemoved` per job. A file that cannot
+be removed keeps its job (and its playlist's parent), so nothing is left on disk that no row
 points to any more, and a later try can finish the work.
 
 Beyond the engine. The service knows nothing of the admin side; it takes an optional
@@ -40,58 +23,43 @@ Beyond the engine. The service knows nothing of the admin side; it takes an opti
 
 from __future__ import annotations
 
-import enum
 import functools
 import json
 import logging
-import math
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import attrs
-import outcome
 import trio
 from yt_dlp.postprocessor.ffmpeg import FFmpegPostProcessor
 
-from ..broker import Broker
 from ..config import Settings
 from ..cookies import cookie_path
 from ..models import (
     ACTIVE_STATUSES,
-    TERMINAL_STATUSES,
     Formats,
     Job,
     JobError,
-    JobFile,
     JobKind,
     JobStatus,
     NewJob,
     UrlInfo,
-    converter,
-    job_to_api,
     new_job_id,
     utcnow,
 )
-from ..store import ArchiveEntry, Store
+from ..store import Store
 from . import options, paths
 from .errors import UserFacingError, describe_failure
-from .lifecycle import RETRYABLE_STATUSES, playlist_summary
+from .events import EventSink, JobChanged, JobEvent, JobRemoved
+from .lifecycle import RETRYABLE_STATUSES
 from .listing import Listing, list_playlist
 from .netguard import NetworkPolicy, check_url
+from .playlists import Playlists
 from .probe import list_formats, probe_url
-from .worker import (
-    Downloaded,
-    InfoFound,
-    PhaseChanged,
-    PlaylistFound,
-    ProgressReport,
-    Report,
-    WorkRequest,
-    run_job,
-)
+from .progress import StopReason
+from .tasks import FailureSink, JobTasks, in_thread
 from .ytdl import CancelToken, DownloadCancelled
 
 __all__ = [
@@ -106,13 +74,13 @@ __all__ = [
 ]
 
 log = logging.getLogger("mediarip.engine")
+
+#: The meta key holding the paused queues (session ids, "*" for everyone's), kept across
+#: restarts like the paused jobs themselves.
+_PAUSED_QUEUES = "paused_queues"
 T = TypeVar("T")
 
-PUBLISH_STEP, PUBLISH_INTERVAL = 1.0, 0.25  # percent, seconds
-WRITE_STEP, WRITE_INTERVAL = 0.5, 1.0
-START_GATE_TIMEOUT = 2.0
 PROBE_TIMEOUT = 120.0
-_PROGRESS_FIELDS = ("progress", "downloaded_bytes", "total_bytes", "speed", "eta")
 
 
 class JobNotFound(LookupError):
@@ -135,10 +103,6 @@ class AddressBlocked(ProbeFailed):
     """The URL names a private or reserved network address, and those are off."""
 
 
-#: Called with each job that has just ended ``failed`` (the admin's error log).
-FailureSink = Callable[[Job], Awaitable[None]]
-
-
 @attrs.frozen
 class Removal:
     """What removing jobs did: jobs and files removed, bytes freed, and the jobs kept because
@@ -150,75 +114,25 @@ class Removal:
     kept: tuple[str, ...] = ()
 
 
-class StopReason(enum.Enum):
-    CANCEL = "cancel"
-    DELETE = "delete"
-    SHUTDOWN = "shutdown"
-    PAUSE = "pause"
-
-
-#: The meta key holding the paused queues (session ids, "*" for everyone's), kept across
-#: restarts like the paused jobs themselves.
-_PAUSED_QUEUES = "paused_queues"
-
-
-class _Run:
-    """A job's task while it waits or runs: its live copy, its stop handle, its throttles."""
-
-    def __init__(self, job: Job) -> None:
-        self.job = job
-        self.token = CancelToken()
-        self.scope = trio.CancelScope()
-        self.stop_reason: StopReason | None = None
-        self.done = trio.Event()
-        self.started = trio.Event()  # past yt-dlp's start-up: the next job may start
-        self.settled = False  # a final status was written; a late stop changes nothing
-        self.unsaved: dict[str, Any] = {}
-        self.wake_writer = trio.Event()
-        self.published_at = (-math.inf, -100.0)  # (monotonic time, progress)
-        self.written_progress = -100.0
-
-    def stop(self, reason: StopReason) -> None:
-        if self.stop_reason is None or reason is StopReason.DELETE:
-            self.stop_reason = reason
-        self.token.cancel()
-        self.scope.cancel()
-
-
-@attrs.define
-class _Playlist:
-    """A playlist parent's live copy and what it knows of its children."""
-
-    job: Job
-    children: dict[str, tuple[JobStatus, float]]
-
-
 class DownloadService:
     """Create with :meth:`open`; everything else is for request handlers and the server."""
 
     def __init__(
         self,
         store: Store,
-        broker: Broker,
+        on_event: EventSink,
         settings: Settings,
         nursery: trio.Nursery,
         on_failure: FailureSink | None = None,
     ) -> None:
         self._store = store
-        self._broker = broker
+        self._on_event = on_event
         self._settings = settings
-        self._nursery = nursery
-        self._on_failure = on_failure
-        self._trio_token = trio.lowlevel.current_trio_token()
-        downloads = settings.downloads
-        self._slots = trio.CapacityLimiter(downloads.max_concurrent)
-        # Threads get their own limiter (the task already holds a slot; borrowing the same
-        # limiter twice would deadlock) and never share trio's default one with SQLite.
-        self._download_threads = trio.CapacityLimiter(downloads.max_concurrent)
-        self._probe_threads = trio.CapacityLimiter(downloads.max_probes)
-        self._start_gate = trio.Semaphore(1)
-        self._runs: dict[str, _Run] = {}
-        self._playlists: dict[str, _Playlist] = {}
+        self._playlists = Playlists(store, self._emit, nursery)
+        self._tasks = JobTasks(
+            store, self._emit, lambda: self._settings, nursery, self._playlists, on_failure
+        )
+        self._probe_threads = trio.CapacityLimiter(settings.downloads.max_probes)
         self._paused_queues: set[str] = set()
         self._accepting = True
         #: Bumped whenever a job visibly changes, so a cached listing knows it went stale.
@@ -229,7 +143,7 @@ class DownloadService:
     async def open(
         cls,
         store: Store,
-        broker: Broker,
+        on_event: EventSink,
         settings: Settings,
         *,
         on_failure: FailureSink | None = None,
@@ -240,11 +154,15 @@ class DownloadService:
         # whole process believing there is no ffmpeg. So ask now, outside any job.
         await trio.to_thread.run_sync(FFmpegPostProcessor.get_versions_and_features)
         async with trio.open_nursery() as nursery:
-            service = cls(store, broker, settings, nursery, on_failure)
+            service = cls(store, on_event, settings, nursery, on_failure)
             try:
                 yield service
             finally:
                 service.stop_all()
+
+    def _emit(self, event: JobEvent) -> None:
+        self.revision += 1
+        self._on_event(event)
 
     # -- the public face ----------------------------------------------------------------------
 
@@ -254,15 +172,15 @@ class DownloadService:
 
     @property
     def active_count(self) -> int:
-        return sum(1 for run in self._runs.values() if run.job.status is not JobStatus.QUEUED)
+        runs = self._tasks.runs.values()
+        return sum(1 for run in runs if run.job.status is not JobStatus.QUEUED)
 
     @property
     def queued_count(self) -> int:
-        return sum(1 for run in self._runs.values() if run.job.status is JobStatus.QUEUED)
+        return sum(1 for run in self._tasks.runs.values() if run.job.status is JobStatus.QUEUED)
 
     def set_max_concurrent(self, value: int) -> None:
-        self._slots.total_tokens = value
-        self._download_threads.total_tokens = value
+        self._tasks.set_max_concurrent(value)
 
     def apply_settings(self, settings: Settings) -> None:
         """Take settings changed while running. The limits change at once (running jobs keep
@@ -302,7 +220,7 @@ class DownloadService:
             playlist_items=new.playlist_items,
             options=new.options,
             # It waits when asked to, when downloads.autostart is off, or when its queue is
-            # paused (the fields may still say otherwise).
+            # paused.
             status=(
                 JobStatus.PAUSED
                 if new.paused
@@ -325,8 +243,8 @@ class DownloadService:
             await store(jobs)
             for job in jobs:
                 if job.status is JobStatus.QUEUED:
-                    self._start(job)
-                self._publish(job)
+                    self._tasks.start(job)
+                self._emit(JobChanged(job))
 
     async def submit_many(self, session_id: str, news: Iterable[NewJob]) -> list[Job]:
         """Create jobs in one transaction (all or none) and schedule them, oldest first (a
@@ -336,8 +254,8 @@ class DownloadService:
         return jobs
 
     def check_address(self, url: str) -> None:
-        """Refuse (:class:`ProbeFailed`, ``blocked_address``) a URL on a private network when
-        those are off. No DNS: the thorough check happens on every connection."""
+        """Refuse (:class:`AddressBlocked`) a URL on a private network when those are off. No
+        DNS: the thorough check happens on every connection."""
         self._refuse_private(url)
 
     # -- the paused queue ---------------------------------------------------------------------
@@ -353,7 +271,7 @@ class DownloadService:
         held = [t for t in targets if t.status in ACTIVE_STATUSES]
         if not held and not any(t.status is JobStatus.PAUSED for t in [job, *targets]):
             raise Conflict(f"Only waiting or running jobs can be paused; this one is {job.status}.")
-        await self._stop_and_wait([t.id for t in held], StopReason.PAUSE)
+        await self._tasks.stop_and_wait([t.id for t in held], StopReason.PAUSE)
         return await self.get(job_id)
 
     async def start(self, job_id: str, session_id: str | None = None) -> Job:
@@ -361,8 +279,10 @@ class DownloadService:
         job = await self.get(job_id, session_id)
         targets = [job]
         if job.kind is JobKind.PLAYLIST:
-            targets = [c for c in await self._store.list_jobs(parent_id=job.id)]
-        paused = [t for t in targets if t.status is JobStatus.PAUSED and t.id not in self._runs]
+            targets = list(await self._store.list_jobs(parent_id=job.id))
+        paused = [
+            t for t in targets if t.status is JobStatus.PAUSED and t.id not in self._tasks.runs
+        ]
         if not paused:
             raise Conflict(f"Only paused jobs can be started; this one is {job.status}.")
         with trio.CancelScope(shield=True):
@@ -376,7 +296,7 @@ class DownloadService:
         await self._store.set_meta(_PAUSED_QUEUES, json.dumps(sorted(self._paused_queues)))
         runs = [
             run
-            for run in list(self._runs.values())
+            for run in list(self._tasks.runs.values())
             if session_id is None or run.job.session_id == session_id
         ]
         # Jobs still waiting for a slot have written nothing yet (their task sits in the
@@ -385,13 +305,13 @@ class DownloadService:
         waiting = [run for run in runs if run.job.status is JobStatus.QUEUED]
         for run in waiting:
             run.settled = True  # their clean-up then leaves the status to us
-        await self._stop_and_wait([run.job.id for run in runs], StopReason.PAUSE)
+        await self._tasks.stop_and_wait([run.job.id for run in runs], StopReason.PAUSE)
         with trio.CancelScope(shield=True):
             await self._store.update_jobs([run.job.id for run in waiting], status=JobStatus.PAUSED)
             for run in waiting:
                 paused = attrs.evolve(run.job, status=JobStatus.PAUSED)
-                self._publish(paused, {"status": JobStatus.PAUSED})
-                self._child_status(paused)
+                self._emit(JobChanged(paused, {"status": JobStatus.PAUSED}))
+                self._playlists.child_status(paused)
         return len(runs)
 
     async def start_queue(self, session_id: str | None) -> int:
@@ -401,7 +321,7 @@ class DownloadService:
             self._paused_queues.clear()
         await self._store.set_meta(_PAUSED_QUEUES, json.dumps(sorted(self._paused_queues)))
         paused = await self._store.list_jobs(session_id=session_id, statuses=[JobStatus.PAUSED])
-        singles = [j for j in paused if j.kind is JobKind.SINGLE and j.id not in self._runs]
+        singles = [j for j in paused if j.kind is JobKind.SINGLE and j.id not in self._tasks.runs]
         with trio.CancelScope(shield=True):
             await self._unpause(singles[::-1])
         return len(singles)
@@ -418,10 +338,10 @@ class DownloadService:
         for job in jobs:
             queued = attrs.evolve(job, status=JobStatus.QUEUED)
             if queued.parent_id is not None:
-                await self._load_playlist(queued.parent_id)
-            self._start(queued)
-            self._publish(queued, {"status": JobStatus.QUEUED})
-            self._child_status(queued)
+                await self._playlists.load(queued.parent_id)
+            self._tasks.start(queued)
+            self._emit(JobChanged(queued, {"status": JobStatus.QUEUED}))
+            self._playlists.child_status(queued)
 
     async def get(self, job_id: str, session_id: str | None = None) -> Job:
         """The job's current state; :class:`JobNotFound` outside ``session_id`` (None: any)."""
@@ -446,12 +366,13 @@ class DownloadService:
 
     async def cancel(self, job_id: str, session_id: str | None = None) -> Job:
         job = await self.get(job_id, session_id)
-        if job.kind is JobKind.PLAYLIST and job.id in self._playlists:
-            children = [c for c in self._playlists[job.id].children if c in self._runs]
-            if not children and job.id not in self._runs:
+        playlist = self._playlists.get(job.id)
+        if job.kind is JobKind.PLAYLIST and playlist is not None:
+            children = [c for c in playlist.children if c in self._tasks.runs]
+            if not children and job.id not in self._tasks.runs:
                 self._refuse_finished(job)
-            await self._stop_and_wait([job.id, *children], StopReason.CANCEL)
-        elif job.status is JobStatus.PAUSED and job.id not in self._runs:
+            await self._tasks.stop_and_wait([job.id, *children], StopReason.CANCEL)
+        elif job.status is JobStatus.PAUSED and job.id not in self._tasks.runs:
             with trio.CancelScope(shield=True):
                 await trio.to_thread.run_sync(
                     paths.remove_work_dir, paths.work_dir_for(self.downloads_dir, job.id)
@@ -463,10 +384,9 @@ class DownloadService:
                     "eta": None,
                 }
                 await self._store.update_job(job.id, **changes)
-                self._publish(attrs.evolve(job, **changes), changes)
-                self.revision += 1
-        elif job.id in self._runs:
-            await self._stop_and_wait([job.id], StopReason.CANCEL)
+                self._emit(JobChanged(attrs.evolve(job, **changes), changes))
+        elif job.id in self._tasks.runs:
+            await self._tasks.stop_and_wait([job.id], StopReason.CANCEL)
             ended = await self.get(job_id)
             if ended.status is not JobStatus.CANCELLED:  # it finished first
                 raise Conflict(f"The job ended ({ended.status}) before it could be cancelled.")
@@ -477,13 +397,13 @@ class DownloadService:
 
     async def retry(self, job_id: str, session_id: str | None = None) -> Job:
         job = await self.get(job_id, session_id)
-        finishing = self._runs.get(job.id)
+        finishing = self._tasks.runs.get(job.id)
         if finishing is not None and finishing.settled:
             # It has just ended and its task is still tidying up: let it finish first, so
             # the job never has two tasks.
             await finishing.done.wait()
             job = await self.get(job_id, session_id)
-        if job.kind is JobKind.PLAYLIST and job.id in self._playlists:
+        if job.kind is JobKind.PLAYLIST and self._playlists.get(job.id) is not None:
             children = await self._store.list_jobs(parent_id=job.id)
             retryable = [c for c in children if c.status in RETRYABLE_STATUSES]
             if not retryable:
@@ -507,7 +427,7 @@ class DownloadService:
             await self._store.list_jobs(parent_id=job.id) if job.kind is JobKind.PLAYLIST else []
         )
         doomed = [*children, job]
-        await self._stop_and_wait([j.id for j in doomed], StopReason.DELETE)
+        await self._tasks.stop_and_wait([j.id for j in doomed], StopReason.DELETE)
         with trio.CancelScope(shield=True):
             removal = await self._forget(doomed)
         if removal.kept:
@@ -565,17 +485,17 @@ class DownloadService:
                     failed = attrs.evolve(
                         job, status=JobStatus.FAILED, error=error, finished_at=finished_at
                     )
-                    await self._report_failure(failed)
+                    await self._tasks.report_failure(failed)
             return len(jobs)
         for job in reversed(jobs):  # oldest first, so the queue keeps its order
             if job.kind is JobKind.PLAYLIST:
-                await self._load_playlist(job.id)
+                await self._playlists.load(job.id)
                 continue
             queued = attrs.evolve(job, status=JobStatus.QUEUED, speed=None, eta=None)
             await self._store.update_job(job.id, status=JobStatus.QUEUED, speed=None, eta=None)
             if queued.parent_id is not None:
-                await self._load_playlist(queued.parent_id)
-            self._start(queued)
+                await self._playlists.load(queued.parent_id)
+            self._tasks.start(queued)
         log.info("resumed %d interrupted job(s)", len(jobs))
         return len(jobs)
 
@@ -583,408 +503,17 @@ class DownloadService:
         """Shutdown: stop every job, leaving it ``queued`` for the next start. Returns at once;
         the service's nursery waits for the jobs' threads to unwind."""
         self._accepting = False
-        for run in list(self._runs.values()):
+        for run in list(self._tasks.runs.values()):
             run.stop(StopReason.SHUTDOWN)
-
-    # -- one job's task -----------------------------------------------------------------------
-
-    def _start(self, job: Job) -> None:
-        run = _Run(job)
-        self._runs[job.id] = run
-        self._nursery.start_soon(self._run_job, run, name=f"job {job.id}")
-
-    async def _run_job(self, run: _Run) -> None:
-        try:
-            with run.scope:
-                async with self._slots:
-                    await self._execute(run)
-        except Exception:  # a bug, not a download failure: keep the service alive
-            log.exception("job %s crashed", run.job.id)
-            if not run.settled:
-                with trio.CancelScope(shield=True):
-                    await self._settle(
-                        run,
-                        JobStatus.FAILED,
-                        error=JobError("internal_error", "An internal error stopped this job."),
-                    )
-        finally:
-            with trio.CancelScope(shield=True):
-                await self._after_stop(run)
-            if self._runs.get(run.job.id) is run:
-                del self._runs[run.job.id]
-            run.done.set()
-
-    async def _execute(self, run: _Run) -> None:
-        job = run.job
-        await self._change(run, status=JobStatus.EXTRACTING, started_at=utcnow(), error=None)
-        request = options.work_request(self._settings, job, self.cookie_file(job.session_id))
-        report = functools.partial(self._report_from_thread, run)
-        # The outcome is taken out of the nursery before it is looked at, so that a failure
-        # reaches the handlers below as itself, not wrapped in an ExceptionGroup.
-        async with trio.open_nursery() as writer_nursery:
-            writer_nursery.start_soon(self._write_progress, run)
-            # One job at a time through yt-dlp's start (building a YoutubeDL, extracting):
-            # that is ~60 ms of pure-Python work, and sixteen jobs doing it at once starve the
-            # event loop of the GIL (request latency went from 4 to 60 ms). No checkpoint
-            # between acquiring and starting the task that releases it.
-            await self._start_gate.acquire()
-            writer_nursery.start_soon(self._open_gate_once_started, run)
-            ran = await outcome.acapture(
-                self._in_thread,
-                functools.partial(run_job, request, run.token, report),
-                run.token,
-                self._download_threads,
-            )
-            run.started.set()
-            writer_nursery.cancel_scope.cancel()
-        try:
-            result = ran.unwrap()
-        except DownloadCancelled:
-            # Only a stop cancels the token, and a stop also cancels our scope: the next
-            # checkpoint raises Cancelled and _after_stop takes over.
-            await trio.lowlevel.checkpoint()
-            raise AssertionError("a job's token was cancelled without a stop") from None
-        except Exception as exc:
-            error = describe_failure(exc)
-            log.info("job %s failed: %s (%r)", job.id, error.code, exc)
-            result = None
-        # The worker is done: what it did is now recorded whole, even if a cancel arrives
-        # meanwhile (it then finds the job ended, and says so).
-        with trio.CancelScope(shield=True):
-            if result is None:
-                await trio.to_thread.run_sync(paths.remove_work_dir, request.work_dir)
-                await self._settle(run, JobStatus.FAILED, error=error)
-            elif isinstance(result, PlaylistFound):
-                await trio.to_thread.run_sync(paths.remove_work_dir, request.work_dir)
-                await self._expand(run, result)
-            else:
-                await self._finish_download(run, request, result)
-
-    async def _open_gate_once_started(self, run: _Run) -> None:
-        """Let the next job start once this one is past yt-dlp's start-up, or after
-        :data:`START_GATE_TIMEOUT` (a slow site must not hold every other job back)."""
-        try:
-            with trio.move_on_after(START_GATE_TIMEOUT):
-                await run.started.wait()
-        finally:
-            self._start_gate.release()
-
-    async def _finish_download(self, run: _Run, request: WorkRequest, result: Downloaded) -> None:
-        try:
-            placed = await trio.to_thread.run_sync(
-                paths.place_files,
-                request.work_dir,
-                [result.path, *result.others],
-                self.downloads_dir,
-            )
-        except (OSError, ValueError) as exc:
-            log.warning("job %s: could not move %s into place: %r", run.job.id, result.path, exc)
-            await trio.to_thread.run_sync(paths.remove_work_dir, request.work_dir)
-            await self._settle(run, JobStatus.FAILED, error=describe_failure(exc))
-            return
-        await trio.to_thread.run_sync(paths.remove_work_dir, request.work_dir)
-        root = self.downloads_dir.resolve()
-        files = tuple(JobFile(path.relative_to(root).as_posix(), size) for path, size in placed)
-        size = files[0].size
-        job = run.job
-        archive = ArchiveEntry(
-            session_id=job.session_id,
-            key=result.archive_key,
-            url=job.url,
-            at=utcnow(),
-            title=job.title or result.title,
-            job_id=job.id,
-            subscription_id=job.subscription_id,
-        )
-        await self._settle(
-            run,
-            JobStatus.COMPLETED,
-            archive=archive,
-            filename=files[0].name,
-            filesize=size,
-            files=files,
-            progress=100.0,
-            downloaded_bytes=size,
-            total_bytes=size,
-            speed=None,
-            eta=None,
-            title=run.job.title or result.title,
-            thumbnail=run.job.thumbnail or result.thumbnail,
-        )
-
-    async def _expand(self, run: _Run, found: PlaylistFound) -> None:
-        parent = run.job
-        children = [
-            Job(
-                id=new_job_id(),
-                session_id=parent.session_id,
-                url=entry.url,
-                created_at=utcnow(),
-                parent_id=parent.id,
-                playlist_index=entry.index,
-                # An item with no URL of its own is fetched as item N of the playlist's URL.
-                playlist_items=str(entry.index) if entry.url == parent.url else None,
-                title=entry.title,
-                media_type=parent.media_type,
-                format_id=parent.format_id,
-                quality=parent.quality,
-                output_format=parent.output_format,
-                options=parent.options,
-            )
-            for entry in found.entries
-        ]
-        changes: dict[str, Any] = {
-            "kind": JobKind.PLAYLIST,
-            "status": JobStatus.QUEUED,
-            "title": parent.title or found.title,
-            "thumbnail": parent.thumbnail or found.thumbnail,
-            "total_bytes": None,
-        }
-        await self._store.expand_playlist(parent.id, children, **changes)
-        run.settled = True
-        playlist = _Playlist(
-            attrs.evolve(parent, **changes),
-            {child.id: (JobStatus.QUEUED, 0.0) for child in children},
-        )
-        self._playlists[parent.id] = playlist
-        self._publish(playlist.job, {**changes, "kind": JobKind.PLAYLIST})
-        for child in children:
-            self._start(child)
-            self._publish(child)
-
-    async def _after_stop(self, run: _Run) -> None:
-        """Clean up after the task ended, according to why it was stopped (shielded)."""
-        reason, job = run.stop_reason, run.job
-        work_dir = paths.work_dir_for(self.downloads_dir, job.id)
-        if reason is None or run.settled:
-            if reason is StopReason.DELETE:
-                await trio.to_thread.run_sync(paths.remove_work_dir, work_dir)
-            return
-        await self._flush(run)
-        if reason is StopReason.PAUSE:
-            # Like a shutdown, partial files stay: starting it again continues from them.
-            await self._change(run, status=JobStatus.PAUSED, speed=None, eta=None)
-            return
-        if reason is StopReason.SHUTDOWN:
-            # Partial files stay: the next start resumes the download where it stopped.
-            await self._store.update_job(job.id, status=JobStatus.QUEUED, speed=None, eta=None)
-            return
-        await trio.to_thread.run_sync(paths.remove_work_dir, work_dir)
-        if reason is StopReason.CANCEL:
-            await self._settle(run, JobStatus.CANCELLED, speed=None, eta=None)
-
-    async def _in_thread(
-        self, fn: Callable[[], T], token: CancelToken, limiter: trio.CapacityLimiter
-    ) -> T:
-        """Run ``fn`` in a worker thread that cannot outlive this call.
-
-        ``to_thread.run_sync`` does not abandon the thread when we are cancelled, so this call
-        returns only once ``fn`` has. To make that prompt, any cancellation of this task is
-        relayed to ``token``, which interrupts the thread wherever it is blocked."""
-
-        async def relay_cancellation() -> None:
-            try:
-                await trio.sleep_forever()
-            finally:
-                token.cancel()
-
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(relay_cancellation)
-            ran = await outcome.acapture(
-                functools.partial(trio.to_thread.run_sync, fn, limiter=limiter)
-            )
-            # Ends the relay; it cancels a token whose thread is already done: harmless.
-            nursery.cancel_scope.cancel()
-        # Unwrapped outside the nursery, so errors come out as themselves (no ExceptionGroup).
-        return ran.unwrap()
-
-    # -- progress: from the worker thread to everyone -----------------------------------------
-
-    def _report_from_thread(self, run: _Run, report: Report) -> None:
-        """Called in the worker thread; must not block."""
-        self._trio_token.run_sync_soon(self._on_report, run, report)
-
-    def _on_report(self, run: _Run, report: Report) -> None:
-        """Runs in the trio thread (from ``run_sync_soon``): never raise, never block."""
-        try:
-            if run.done.is_set() or run.token.cancelled:
-                return  # late news from a job that has ended or is being stopped
-            run.started.set()
-            if isinstance(report, ProgressReport):
-                self._on_progress(run, report)
-            elif isinstance(report, PhaseChanged):
-                self._apply(run, {"status": report.status, "speed": None, "eta": None})
-                run.wake_writer.set()
-            elif isinstance(report, InfoFound):
-                # A playlist item keeps the title the playlist gave it, usually the better one.
-                found: dict[str, Any] = {"title": report.title, "thumbnail": report.thumbnail}
-                changes = {k: v for k, v in found.items() if v and not getattr(run.job, k)}
-                if changes:
-                    self._apply(run, changes)
-                    run.wake_writer.set()
-        except Exception:
-            log.exception("progress report for job %s failed", run.job.id)
-
-    def _on_progress(self, run: _Run, report: ProgressReport) -> None:
-        changes = attrs.asdict(report)
-        run.job = attrs.evolve(run.job, **changes)
-        run.unsaved.update(changes)
-        if report.progress - run.written_progress >= WRITE_STEP:
-            run.wake_writer.set()
-        now = time.monotonic()
-        last_time, last_progress = run.published_at
-        if report.progress - last_progress >= PUBLISH_STEP or now - last_time >= PUBLISH_INTERVAL:
-            run.published_at = (now, report.progress)
-            self._publish(run.job, changes, coalesce=True)
-            self._child_progress(run.job)
-
-    def _apply(self, run: _Run, changes: dict[str, Any]) -> None:
-        """Change the live copy, queue the write, publish at once (status and info changes)."""
-        run.job = attrs.evolve(run.job, **changes)
-        run.unsaved.update(changes)
-        self._publish(run.job, changes)
-        if "status" in changes:
-            self._child_status(run.job)
-
-    async def _write_progress(self, run: _Run) -> None:
-        """The job's writer: status changes at once, progress every 0.5 % or second."""
-        while True:
-            with trio.move_on_after(WRITE_INTERVAL):
-                await run.wake_writer.wait()
-            run.wake_writer = trio.Event()
-            await self._flush(run)
-
-    async def _flush(self, run: _Run) -> None:
-        if not run.unsaved:
-            return
-        changes, run.unsaved = run.unsaved, {}
-        if "progress" in changes:
-            run.written_progress = changes["progress"]
-        await self._store.update_job(run.job.id, **changes)
-
-    async def _change(
-        self, run: _Run, *, archive: ArchiveEntry | None = None, **changes: Any
-    ) -> None:
-        """Write and publish a change at once (from the job's task); with ``archive``, the
-        download archive learns of it in the same write."""
-        run.job = attrs.evolve(run.job, **changes)
-        await self._store.update_job(run.job.id, archive=archive, **changes)
-        self._publish(run.job, changes)
-        if "status" in changes:
-            self._child_status(run.job)
-
-    async def _settle(
-        self, run: _Run, status: JobStatus, *, archive: ArchiveEntry | None = None, **changes: Any
-    ) -> None:
-        """Give the job its final status (written before anything else can happen to it)."""
-        run.settled = True
-        run.unsaved.clear()
-        await self._change(run, archive=archive, status=status, finished_at=utcnow(), **changes)
-        if status is JobStatus.FAILED:
-            await self._report_failure(run.job)
-
-    async def _report_failure(self, job: Job) -> None:
-        """Tell ``on_failure`` (shielded: the failure is final, so is its record). Its own
-        failure is logged, never the job's business."""
-        if self._on_failure is None:
-            return
-        with trio.CancelScope(shield=True):
-            try:
-                await self._on_failure(job)
-            except Exception:
-                log.exception("recording the failure of job %s failed", job.id)
-
-    # -- playlists ----------------------------------------------------------------------------
-
-    async def _load_playlist(self, parent_id: str) -> _Playlist | None:
-        if parent_id in self._playlists:
-            return self._playlists[parent_id]
-        parent = await self._store.get_job(parent_id)
-        if parent is None:
-            return None
-        children = await self._store.list_jobs(parent_id=parent_id)
-        playlist = _Playlist(parent, {c.id: (c.status, c.progress) for c in children})
-        self._playlists[parent_id] = playlist
-        return playlist
-
-    def _child_progress(self, child: Job) -> None:
-        playlist = self._playlists.get(child.parent_id or "")
-        if playlist is None:
-            return
-        playlist.children[child.id] = (child.status, child.progress)
-        _, progress = playlist_summary(playlist.children.values())
-        if progress != playlist.job.progress:
-            playlist.job = attrs.evolve(playlist.job, progress=progress)
-            self._publish(playlist.job, {"progress": progress}, coalesce=True)
-
-    def _child_status(self, child: Job) -> None:
-        playlist = self._playlists.get(child.parent_id or "")
-        if playlist is None:
-            return
-        playlist.children[child.id] = (child.status, child.progress)
-        self._recompute_playlist(playlist)
-
-    def _recompute_playlist(self, playlist: _Playlist) -> None:
-        """Derive the parent's status from its children; publish and store it if it moved."""
-        status, progress = playlist_summary(playlist.children.values())
-        if status is playlist.job.status and progress == playlist.job.progress:
-            return
-        changes: dict[str, Any] = {"status": status, "progress": progress}
-        if status in TERMINAL_STATUSES:
-            changes["finished_at"] = utcnow()
-            changes["error"] = _playlist_error(playlist)
-        elif playlist.job.status in TERMINAL_STATUSES:
-            changes["finished_at"] = None
-            changes["error"] = None
-        playlist.job = attrs.evolve(playlist.job, **changes)
-        self._publish(playlist.job, changes)
-        self._nursery.start_soon(self._write_playlist, playlist.job.id)
-
-    async def _write_playlist(self, parent_id: str) -> None:
-        """Store the parent's derived state. It writes the state as it is when the write runs,
-        not as it was when it was asked for: two quick changes can then never be stored in
-        the wrong order (the store runs writes one at a time, first come first served)."""
-        playlist = self._playlists.get(parent_id)
-        if playlist is None:
-            return
-        job = playlist.job
-        with trio.CancelScope(shield=True):
-            await self._store.update_job(
-                parent_id,
-                status=job.status,
-                progress=job.progress,
-                finished_at=job.finished_at,
-                error=job.error,
-            )
-
-    async def _child_removed(self, child: Job) -> None:
-        playlist = await self._load_playlist(child.parent_id or "")
-        if playlist is None:
-            return
-        playlist.children.pop(child.id, None)
-        if playlist.children:
-            self._recompute_playlist(playlist)
 
     # -- helpers ------------------------------------------------------------------------------
 
     def _live(self, job_id: str) -> Job | None:
-        run = self._runs.get(job_id)
+        run = self._tasks.runs.get(job_id)
         if run is not None:
             return run.job
         playlist = self._playlists.get(job_id)
         return playlist.job if playlist is not None else None
-
-    def _publish(
-        self, job: Job, changes: dict[str, Any] | None = None, coalesce: bool = False
-    ) -> None:
-        if changes is None:
-            data = job_to_api(job)
-        else:
-            data = {"id": job.id, **{k: converter.unstructure(v) for k, v in changes.items()}}
-        self.revision += 1
-        self._broker.publish(
-            "job_update", {"job": data}, session_id=job.session_id, job_id=job.id, coalesce=coalesce
-        )
 
     async def _requeue(self, job: Job) -> None:
         changes: dict[str, Any] = {
@@ -1001,10 +530,10 @@ class DownloadService:
         await self._store.update_job(job.id, **changes)
         queued = attrs.evolve(job, **changes)
         if queued.parent_id is not None:
-            await self._load_playlist(queued.parent_id)
-        self._start(queued)
-        self._publish(queued, changes)
-        self._child_status(queued)
+            await self._playlists.load(queued.parent_id)
+        self._tasks.start(queued)
+        self._emit(JobChanged(queued, changes))
+        self._playlists.child_status(queued)
 
     async def _forget(self, doomed: list[Job]) -> Removal:
         """Remove stopped jobs: files first, then rows, then a ``job_removed`` event each.
@@ -1031,25 +560,25 @@ class DownloadService:
         await self._store.delete_jobs(job.id for job in removed)
         gone_ids = {job.id for job in removed}
         for job in removed:
-            self._playlists.pop(job.id, None)
-            self._broker.publish(
-                "job_removed", {"id": job.id}, session_id=job.session_id, job_id=job.id
-            )
+            self._playlists.forget(job.id)
+            self._emit(JobRemoved(job))
         for job in removed:
             if job.parent_id is not None and job.parent_id not in gone_ids:
-                await self._child_removed(job)
+                await self._playlists.child_removed(job)
         self.revision += 1
         return Removal(len(removed), files, size, tuple(job.id for job in kept))
 
     def _busy(self, job: Job) -> bool:
         """Whether the job, or a job of its playlist, is waiting or running now."""
-        if job.id in self._runs:
+        if job.id in self._tasks.runs:
             return True
         playlist = self._playlists.get(job.id)
-        return playlist is not None and any(child in self._runs for child in playlist.children)
+        return playlist is not None and any(
+            child in self._tasks.runs for child in playlist.children
+        )
 
     async def _stop_and_wait(self, job_ids: Iterable[str], reason: StopReason) -> None:
-        runs = [self._runs[i] for i in job_ids if i in self._runs]
+        runs = [self._tasks.runs[i] for i in job_ids if i in self._tasks.runs]
         for run in runs:
             run.stop(reason)
         for run in runs:
@@ -1088,7 +617,7 @@ class DownloadService:
         call = functools.partial(fn, url, params, token, options.network_policy(self._settings))
         try:
             with trio.fail_after(limit):
-                return await self._in_thread(call, token, self._probe_threads)
+                return await in_thread(call, token, self._probe_threads)
         except trio.TooSlowError:
             raise ProbeFailed(
                 JobError(
@@ -1115,13 +644,3 @@ def _file_names(job: Job) -> list[str]:
     if job.filename and job.filename not in names:
         names.insert(0, job.filename)
     return names
-
-
-def _playlist_error(playlist: _Playlist) -> JobError | None:
-    failed = sum(1 for status, _ in playlist.children.values() if status is JobStatus.FAILED)
-    if not failed:
-        return None
-    return JobError(
-        "playlist_items_failed",
-        f"{failed} of {len(playlist.children)} items failed. Retry the playlist to retry them.",
-    )

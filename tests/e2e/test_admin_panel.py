@@ -320,6 +320,33 @@ def test_a_setting_is_saved_refused_next_to_its_field_and_reset(
     assert not csp, csp
 
 
+def test_settings_get_the_controls_their_declarations_ask_for(
+    new_context: NewContext, admin_server: AppServer
+) -> None:
+    page = open_admin(new_context(), admin_server, "/admin/settings")
+    log_in(page)
+    # A choice is a select of its choices; changing it saves the chosen value.
+    mode = page.get_by_test_id("admin-setting-ui.theme_default_mode")
+    expect(mode).to_have_js_property("tagName", "SELECT")
+    expect(mode.locator("option")).to_have_text(["dark", "light", "system"])
+    # A bounded number is a number field with its bounds; its help text is shown and read out.
+    field = page.get_by_test_id(MAX_CONCURRENT)
+    expect(field).to_have_attribute("type", "number")
+    expect(field).to_have_attribute("min", "1")
+    expect(field).to_have_attribute("max", "32")
+    help_id = "setting-downloads-max_concurrent-help"
+    expect(page.locator(f"#{help_id}")).to_have_text("Downloads that run at the same time.")
+    expect(field).to_have_attribute("aria-describedby", re.compile(help_id))
+    # The templates show the file name they would make.
+    preview = page.get_by_test_id("admin-setting-preview-downloads.source_templates")
+    expect(preview).to_contain_text("Big Buck Bunny [aqz-KE-bpKQ].mp4")
+    mode.select_option("dark")
+    page.get_by_test_id("admin-setting-save").click()
+    expect(page.get_by_test_id("admin-settings-done")).to_have_text("Saved ui.theme_default_mode.")
+    saved = api(page, admin_server, "/api/admin/settings")["settings"]["ui.theme_default_mode"]
+    assert saved["value"] == "dark" and saved["overridden"] is True
+
+
 # ---- purge, API key, error log, sessions, storage ------------------------------------------------
 
 

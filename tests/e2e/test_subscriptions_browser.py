@@ -139,3 +139,28 @@ def test_the_subscriptions_page_has_no_serious_accessibility_problem(
     screenshot(page, f"subscriptions-a11y-{size}-{scheme}")
     blocking = [v for v in violations if v["impact"] in ("serious", "critical")]
     assert not blocking, _describe(blocking)
+
+
+def test_an_archived_item_is_skipped_and_can_be_downloaded_again_on_purpose(
+    new_context: NewContext, server: AppServer, media: MediaServer
+) -> None:
+    channel = channel_of(media, "Only episode")
+    page = open_subscriptions(new_context(), server)
+    cards = page.get_by_test_id("subscription")
+    for count in (1, 2):
+        page.get_by_test_id("subscription-url").fill(channel.url)
+        page.get_by_test_id("first-latest").check()
+        page.get_by_test_id("subscription-save").click()
+        expect(cards).to_have_count(count)
+        if count == 1:
+            job = cards.first.get_by_test_id("subscription-job")
+            expect(job.get_by_test_id("job-status")).to_have_text("Finished", timeout=60_000)
+    second = cards.first  # newest first
+    expect(second.get_by_test_id("subscription-status")).to_contain_text("checked")
+    expect(second.get_by_test_id("subscription-job")).to_have_count(0)
+    second.get_by_test_id("subscription-history-toggle").click()
+    expect(second.get_by_test_id("subscription-history")).to_contain_text("already downloaded")
+    second.get_by_test_id("download-again").click()
+    expect(second.get_by_test_id("download-again")).to_have_text("Added")
+    page.get_by_test_id("nav-downloads").click()
+    expect(page.locator('[data-testid="job-row"]')).to_have_count(2)

@@ -14,6 +14,7 @@ import type {
   MediaType,
   Preset,
   PurgeReport,
+  SettingFacts,
   SettingView,
   StorageReport,
 } from './types'
@@ -102,11 +103,14 @@ export function purgeNow(): Promise<PurgeReport> {
   return adminRequest<PurgeReport>('/api/admin/purge', { method: 'POST' })
 }
 
-type SettingsBody = { settings: Record<string, SettingView> }
+type SettingsBody = {
+  settings: Record<string, SettingView>
+  fields?: Record<string, SettingFacts>
+}
 
-/** Every setting, in the server's order (the config's sections). */
+/** Every setting, in the server's order (the config's sections), with its declared facts. */
 function settingsList(body: SettingsBody): SettingView[] {
-  return Object.values(body.settings)
+  return Object.values(body.settings).map((s) => ({ ...s, facts: body.fields?.[s.key] }))
 }
 
 export async function getSettings(): Promise<SettingView[]> {

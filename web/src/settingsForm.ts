@@ -2,7 +2,7 @@
 // field shows it (the "draft"), the value a draft stands for, and which field a refusal of the
 // server is about.
 
-import type { SettingView } from './types'
+import type { SettingFacts, SettingView } from './types'
 
 /**
  * - `boolean`: a checkbox;
@@ -16,6 +16,82 @@ import type { SettingView } from './types'
 export type SettingKind = 'boolean' | 'number' | 'string' | 'nullable' | 'json'
 
 export type Draft = string | boolean
+
+/**
+ * The control a setting gets, from what its declaration says (``facts``, from the server):
+ * a toggle, a select of its choices, a number field with its bounds, a template map with a
+ * preview of the file name, JSON for other maps and lists, or a text field.
+ */
+export type Control = 'toggle' | 'select' | 'number' | 'templates' | 'json' | 'text'
+
+export function controlOf(setting: SettingView): Control {
+  const facts = setting.facts
+  const kind = kindOf(setting.value)
+  if (!facts) return kind === 'boolean' ? 'toggle' : kind === 'json' ? 'json' : 'text'
+  switch (facts.type) {
+    case 'boolean':
+      return 'toggle'
+    case 'choice':
+      return facts.choices.length && typeof setting.value === 'string' ? 'select' : 'text'
+    case 'integer':
+    case 'number':
+      return 'number'
+    case 'templates':
+      return 'templates'
+    case 'map':
+    case 'list':
+      return 'json'
+    default:
+      return kind === 'json' ? 'json' : 'text'
+  }
+}
+
+/** The bounds of a number field, for its min/max/step attributes. */
+export function numberBounds(facts: SettingFacts | undefined): {
+  min?: number
+  max?: number
+  step: number | 'any'
+} {
+  return {
+    min: facts?.minimum ?? undefined,
+    max: facts?.maximum ?? undefined,
+    step: facts?.type === 'integer' ? 1 : 'any',
+  }
+}
+
+const SAMPLE: Record<string, string> = {
+  title: 'Big Buck Bunny',
+  id: 'aqz-KE-bpKQ',
+  ext: 'mp4',
+  uploader: 'Blender',
+  upload_date: '20080410',
+  playlist: 'Open movies',
+  playlist_index: '01',
+  extractor: 'youtube',
+}
+
+/**
+ * The file name a yt-dlp output template would give a sample video: ``%(title)s [%(id)s].%(ext)s``
+ * gives ``Big Buck Bunny [aqz-KE-bpKQ].mp4``. Fields without a sample show as their name.
+ */
+export function previewTemplate(template: string): string {
+  return template.replace(/%\(([a-z_]+)\)[-#0+ ]*\d*(?:\.\d+)?[a-z]/g, (_m, name: string) =>
+    SAMPLE[name] ?? name,
+  )
+}
+
+/** ``domain -> preview`` of every template in a draft of ``downloads.source_templates``. */
+export function previewTemplates(draft: Draft): [string, string][] {
+  try {
+    const value: unknown = JSON.parse(String(draft))
+    if (!value || typeof value !== 'object' || Array.isArray(value)) return []
+    return Object.entries(value as Record<string, unknown>)
+      .filter((entry): entry is [string, string] => typeof entry[1] === 'string')
+      .map(([domain, template]) => [domain, previewTemplate(template)])
+  } catch {
+    return []
+  }
+}
 
 export function kindOf(value: unknown): SettingKind {
   if (typeof value === 'boolean') return 'boolean'

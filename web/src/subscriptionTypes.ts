@@ -1,7 +1,10 @@
 // Subscriptions as the API shows them (issue 12): a channel, playlist or feed checked on a
 // schedule, what a check did, and what a first check would take.
 
+import type { components } from './generated/openapi'
 import type { JobError, MediaType } from './types'
+
+type Schemas = components['schemas']
 
 export type FirstCheck = 'new_only' | 'latest'
 export type Outcome = 'queued' | 'skipped' | 'deferred'
@@ -41,35 +44,10 @@ export interface Subscription extends SubscriptionSettings {
   checks: number
 }
 
-export interface CheckItem {
-  title: string | null
-  url: string
-  key: string | null
-  outcome: Outcome
-  reason: string | null
-  job_id: string | null
-  duration: number | null
-  published: string | null
-}
-
-export interface CheckResult {
-  found: number
-  queued: number
-  skipped: number
-  listed: number
-  deferred: number
-  error: JobError | null
-}
-
-export interface CheckRecord {
-  started_at: string
-  finished_at: string
-  result: CheckResult
-  items: CheckItem[]
-}
-
-export interface Preview {
-  title: string | null
-  listed: number
-  items: CheckItem[]
-}
+// The check's values are attrs models on the server: their types come from the generated
+// OpenAPI document. A subscription's own shape is flat (its download fields beside its own),
+// so it is written out above.
+export type CheckItem = Schemas['CheckItem']
+export type CheckResult = Schemas['CheckResult']
+export type CheckRecord = Schemas['CheckRecord']
+export type Preview = Schemas['Preview']

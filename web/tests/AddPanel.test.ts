@@ -18,6 +18,8 @@ const VIDEO_INFO: UrlInfo = {
   is_audio_only: false,
   count: 1,
   entries: [],
+  subtitles: [],
+  automatic_captions: [],
 }
 
 const LIST_INFO: UrlInfo = {
@@ -29,6 +31,8 @@ const LIST_INFO: UrlInfo = {
   is_audio_only: false,
   count: 3,
   entries: [1, 2, 3].map((i) => ({ index: i, title: `Episode ${i}`, url: `${LIST_URL}#${i}`, duration: 60 * i })),
+  subtitles: [],
+  automatic_captions: [],
 }
 
 interface Call {

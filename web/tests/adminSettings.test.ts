@@ -2,7 +2,17 @@ import { flushPromises, mount } from '@vue/test-utils'
 import { createPinia, setActivePinia } from 'pinia'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import AdminSettings from '../src/components/admin/AdminSettings.vue'
-import { fromDraft, kindOf, sortErrors, splitFieldMessage, toDraft } from '../src/settingsForm'
+import {
+  controlOf,
+  fromDraft,
+  kindOf,
+  numberBounds,
+  previewTemplate,
+  previewTemplates,
+  sortErrors,
+  splitFieldMessage,
+  toDraft,
+} from '../src/settingsForm'
 import { useAdminSettingsStore } from '../src/stores/adminSettings'
 import type { SettingView } from '../src/types'
 import { apiError, jsonResponse, routeFetch } from './helpers'
@@ -216,5 +226,73 @@ describe('the settings page', () => {
     await flushPromises()
     expect(calls.at(-1)?.slice(0, 2)).toEqual(['DELETE', '/api/admin/settings/ui.welcome_message'])
     wrapper.unmount()
+  })
+})
+
+describe('typed controls from the declared facts', () => {
+  function facts(type: string, extra: Partial<NonNullable<SettingView['facts']>> = {}) {
+    return {
+      type,
+      help: `What ${type} does.`,
+      default: null,
+      optional: false,
+      choices: [],
+      minimum: null,
+      maximum: null,
+      panel: true,
+      applies: 'now' as const,
+      ...extra,
+    }
+  }
+
+  it('gives each setting the control its declaration asks for', () => {
+    const mode = facts('choice', { choices: ['isolated', 'shared', 'open'] })
+    expect(controlOf(setting('session.mode', 'isolated', { facts: mode }))).toBe('select')
+    expect(controlOf(setting('purge.enabled', true, { facts: facts('boolean') }))).toBe('toggle')
+    expect(controlOf(setting('downloads.max_concurrent', 3, { facts: facts('integer') }))).toBe('number')
+    const templates = setting('downloads.source_templates', { '*': 'x' }, { facts: facts('templates') })
+    expect(controlOf(templates)).toBe('templates')
+    expect(controlOf(setting('ytdlp.extra_options', {}, { facts: facts('map') }))).toBe('json')
+    // Without facts (an older server), the value's own type decides.
+    expect(controlOf(setting('ui.welcome_message', 'Hi'))).toBe('text')
+  })
+
+  it('takes a number field\'s bounds from the declaration', () => {
+    expect(numberBounds(facts('integer', { minimum: 1, maximum: 32 }))).toEqual({ min: 1, max: 32, step: 1 })
+    expect(numberBounds(facts('number', { minimum: 0, maximum: 300 }))).toEqual({ min: 0, max: 300, step: 'any' })
+  })
+
+  it('previews the file name a template makes', () => {
+    expect(previewTemplate('%(title)s [%(id)s].%(ext)s')).toBe('Big Buck Bunny [aqz-KE-bpKQ].mp4')
+    expect(previewTemplate('%(uploader)s/%(playlist_index)03d - %(title)s.%(ext)s')).toBe(
+      'Blender/01 - Big Buck Bunny.mp4',
+    )
+    expect(previewTemplates('{"*": "%(title)s.%(ext)s", "example.com": "x/%(id)s.%(ext)s"}')).toEqual([
+      ['*', 'Big Buck Bunny.mp4'],
+      ['example.com', 'x/aqz-KE-bpKQ.mp4'],
+    ])
+    expect(previewTemplates('{not json')).toEqual([])
+  })
+
+  it('renders a select, a bounded number field, help and a template preview', async () => {
+    const list = [
+      setting('session.mode', 'isolated', { facts: facts('choice', { choices: ['isolated', 'shared', 'open'] }) }),
+      setting('downloads.max_concurrent', 3, { facts: facts('integer', { minimum: 1, maximum: 32 }) }),
+      setting('downloads.source_templates', { '*': '%(title)s.%(ext)s' }, { facts: facts('templates') }),
+    ]
+    const fields = Object.fromEntries(list.map((s) => [s.key, s.facts]))
+    const answer = { ...body(list.map(({ facts: _f, ...view }) => view)), fields }
+    vi.stubGlobal('fetch', routeFetch({ 'GET /api/admin/settings': answer }).fetch)
+    const wrapper = mount(AdminSettings)
+    await flushPromises()
+    const select = wrapper.get('[data-testid="admin-setting-session.mode"]')
+    expect(select.element.tagName).toBe('SELECT')
+    expect(select.findAll('option').map((o) => o.text())).toEqual(['isolated', 'shared', 'open'])
+    const number = wrapper.get('[data-testid="admin-setting-downloads.max_concurrent"]')
+    expect(number.attributes()).toMatchObject({ type: 'number', min: '1', max: '32', step: '1' })
+    expect(wrapper.text()).toContain('What integer does.')
+    expect(wrapper.get('[data-testid="admin-setting-preview-downloads.source_templates"]').text()).toContain(
+      'Big Buck Bunny.mp4',
+    )
   })
 })

@@ -14,7 +14,7 @@
 // server sends at least a `ping` every 15 s; after 45 s of silence we treat the stream as dead.
 
 import { defineStore } from 'pinia'
-import { ref } from 'vue'
+import { ref, watch } from 'vue'
 import { EVENTS_URL } from '../api'
 import type { CheckResult, Subscription } from '../subscriptionTypes'
 import type { Job, JobPatch } from '../types'
@@ -64,6 +64,8 @@ export interface ConnectOptions {
 
 export const useEventsStore = defineStore('events', () => {
   const state = ref<ConnectionState>('idle')
+  // The jobs store applies API answers only while the stream is down: tell it, at once.
+  watch(state, (now) => useJobsStore().setStreamOpen(now === 'open'), { flush: 'sync' })
   /** Has any connection delivered `init` yet? (first load shows "connecting", later "reconnecting") */
   const everOpened = ref(false)
   /** Failed attempts since the last good `init`. */

@@ -30,7 +30,6 @@ import {
   type JobStatus,
   type NewDownload,
 } from '../types'
-import { useEventsStore } from './events'
 import { useNoticesStore } from './notices'
 
 export type Filter = 'all' | 'active' | 'completed' | 'failed'
@@ -52,14 +51,16 @@ export function matchesFilter(status: JobStatus, filter: Filter): boolean {
 
 export type StatusListener = (job: Job, previous: JobStatus) => void
 
+/** What a job first seen through a patch shows until a whole copy arrives ('' = not known yet). */
 const JOB_DEFAULTS: Omit<Job, 'id'> = {
   kind: 'single',
   parent_id: null,
-  url: null,
+  subscription_id: null,
+  url: '',
   title: null,
   thumbnail: null,
   status: 'queued',
-  media_type: null,
+  media_type: 'video',
   format_id: null,
   quality: null,
   output_format: null,
@@ -71,9 +72,20 @@ const JOB_DEFAULTS: Omit<Job, 'id'> = {
   filename: null,
   filesize: null,
   error: null,
-  created_at: null,
+  created_at: '',
   started_at: null,
   finished_at: null,
+  options: {
+    subtitles: null,
+    embed_thumbnail: false,
+    embed_metadata: false,
+    sponsorblock: null,
+    split_chapters: false,
+    clip: null,
+    folder: null,
+    filename: null,
+  },
+  files: [],
 }
 
 /** Ids of jobs deleted here: a late update for one must not bring it back. Bounded. */
@@ -307,6 +319,16 @@ export const useJobsStore = defineStore('jobs', () => {
     return out
   })
 
+  /**
+   * Whether the event stream is open, as the events store (which feeds this one) says: the
+   * arrow goes from the stream to the jobs, never back.
+   */
+  const streamOpen = shallowRef(false)
+
+  function setStreamOpen(open: boolean): void {
+    streamOpen.value = open
+  }
+
   function get(id: string): Job | undefined {
     return byId.get(id)
   }
@@ -325,7 +347,7 @@ export const useJobsStore = defineStore('jobs', () => {
    */
   function applyAnswer(job: Job | undefined): void {
     if (!job || typeof job.id !== 'string') return
-    if (useEventsStore().state !== 'open') upsert(job)
+    if (!streamOpen.value) upsert(job)
   }
 
   async function withBusy<T>(id: string, fn: () => Promise<T>): Promise<T | undefined> {
@@ -442,6 +464,7 @@ export const useJobsStore = defineStore('jobs', () => {
     children,
     isGroup,
     // stream mutations
+    setStreamOpen,
     upsert,
     insertIfAbsent,
     remove,

@@ -1,0 +1,308 @@
+"""Each job's task: waiting for a slot, running yt-dlp in a thread, and what comes after.
+
+Structure. Each job that is waiting or running is one task in the service's nursery, wrapped in
+its own cancel scope, and its yt-dlp run is one ``trio.to_thread.run_sync`` inside that task.
+The task waits for a slot of ``CapacityLimiter(downloads.max_concurrent)`` while the job is
+``queued``.
+
+Stopping a job. A job is stopped for one of three reasons (:class:`~.progress.StopReason`): the
+person cancelled it, deleted it, or the server is shutting down. The stopper records the
+reason, sets the job's :class:`~.ytdl.CancelToken` (which reaches into the worker thread: hooks,
+sockets, ffmpeg) and cancels the task's scope. The thread cannot outlive the task:
+``to_thread.run_sync`` does not abandon it, so the task waits for it to unwind, which the token
+makes prompt. Only then does the task clean up, shielded, according to the reason: cancelled
+jobs lose their partial files, deleted ones their rows, and on shutdown jobs go back to
+``queued`` with their partial files kept, so the next start resumes them where they were. The
+stopper waits for that cleanup (:meth:`JobTasks.stop_and_wait`), so "cancelled" in an answer
+means the worker has stopped and the partial files are gone; the slot is free by then.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import TypeVar
+
+import attrs
+import outcome
+import trio
+
+from ..config import Settings
+from ..cookies import cookie_path
+from ..models import Job, JobError, JobFile, JobStatus, utcnow
+from ..store import ArchiveEntry, Store
+from . import options, paths
+from .errors import describe_failure
+from .events import EventSink, JobChanged
+from .playlists import Playlists, children_of, expansion
+from .progress import JobRun, Progress, StopReason
+from .worker import Downloaded, PlaylistFound, WorkRequest, run_job
+from .ytdl import CancelToken, DownloadCancelled
+
+__all__ = ["FailureSink", "JobTasks", "in_thread"]
+
+log = logging.getLogger("mediarip.engine")
+T = TypeVar("T")
+
+START_GATE_TIMEOUT = 2.0
+
+#: Called with each job that has just ended ``failed`` (the admin's error log).
+FailureSink = Callable[[Job], Awaitable[None]]
+
+
+async def in_thread(fn: Callable[[], T], token: CancelToken, limiter: trio.CapacityLimiter) -> T:
+    """Run ``fn`` in a worker thread that cannot outlive this call.
+
+    ``to_thread.run_sync`` does not abandon the thread when we are cancelled, so this call
+    returns only once ``fn`` has. To make that prompt, any cancellation of this task is relayed
+    to ``token``, which interrupts the thread wherever it is blocked."""
+
+    async def relay_cancellation() -> None:
+        try:
+            await trio.sleep_forever()
+        finally:
+            token.cancel()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(relay_cancellation)
+        ran = await outcome.acapture(
+            functools.partial(trio.to_thread.run_sync, fn, limiter=limiter)
+        )
+        # Ends the relay; it cancels a token whose thread is already done: harmless.
+        nursery.cancel_scope.cancel()
+    # Unwrapped outside the nursery, so errors come out as themselves (no ExceptionGroup).
+    return ran.unwrap()
+
+
+class JobTasks:
+    """The tasks of the jobs that wait or run, with the limits they share."""
+
+    def __init__(
+        self,
+        store: Store,
+        emit: EventSink,
+        settings: Callable[[], Settings],
+        nursery: trio.Nursery,
+        playlists: Playlists,
+        on_failure: FailureSink | None,
+    ) -> None:
+        self._store = store
+        self._emit = emit
+        self._settings = settings
+        self._nursery = nursery
+        self._playlists = playlists
+        self._on_failure = on_failure
+        self.progress = Progress(store, emit, playlists)
+        max_concurrent = settings().downloads.max_concurrent
+        self._slots = trio.CapacityLimiter(max_concurrent)
+        # Threads get their own limiter (the task already holds a slot; borrowing the same
+        # limiter twice would deadlock) and never share trio's default one with SQLite.
+        self._threads = trio.CapacityLimiter(max_concurrent)
+        self._start_gate = trio.Semaphore(1)
+        self.runs: dict[str, JobRun] = {}
+
+    @property
+    def downloads_dir(self) -> Path:
+        return Path(self._settings().downloads.output_dir)
+
+    def set_max_concurrent(self, value: int) -> None:
+        self._slots.total_tokens = value
+        self._threads.total_tokens = value
+
+    def start(self, job: Job) -> None:
+        run = JobRun(job)
+        self.runs[job.id] = run
+        self._nursery.start_soon(self._run, run, name=f"job {job.id}")
+
+    async def stop_and_wait(self, job_ids: Iterable[str], reason: StopReason) -> None:
+        runs = [self.runs[i] for i in job_ids if i in self.runs]
+        for run in runs:
+            run.stop(reason)
+        for run in runs:
+            await run.done.wait()
+
+    async def report_failure(self, job: Job) -> None:
+        """Tell ``on_failure`` (shielded: the failure is final, so is its record). Its own
+        failure is logged, never the job's business."""
+        if self._on_failure is None:
+            return
+        with trio.CancelScope(shield=True):
+            try:
+                await self._on_failure(job)
+            except Exception:
+                log.exception("recording the failure of job %s failed", job.id)
+
+    # -- the task -----------------------------------------------------------------------------
+
+    async def _run(self, run: JobRun) -> None:
+        try:
+            with run.scope:
+                async with self._slots:
+                    await self._execute(run)
+        except Exception:  # a bug, not a download failure: keep the service alive
+            log.exception("job %s crashed", run.job.id)
+            if not run.settled:
+                with trio.CancelScope(shield=True):
+                    await self._settle(
+                        run,
+                        JobStatus.FAILED,
+                        error=JobError("internal_error", "An internal error stopped this job."),
+                    )
+        finally:
+            with trio.CancelScope(shield=True):
+                await self._after_stop(run)
+            if self.runs.get(run.job.id) is run:
+                del self.runs[run.job.id]
+            run.done.set()
+
+    async def _execute(self, run: JobRun) -> None:
+        job = run.job
+        settings = self._settings()
+        await self.progress.change(
+            run, status=JobStatus.EXTRACTING, started_at=utcnow(), error=None
+        )
+        cookies = cookie_path(Path(settings.server.data_dir), job.session_id)
+        request = options.work_request(settings, job, cookies)
+        # The outcome is taken out of the nursery before it is looked at, so that a failure
+        # reaches the handlers below as itself, not wrapped in an ExceptionGroup.
+        async with trio.open_nursery() as writer_nursery:
+            writer_nursery.start_soon(self.progress.write_loop, run)
+            # One job at a time through yt-dlp's start (building a YoutubeDL, extracting):
+            # that is ~60 ms of pure-Python work, and sixteen jobs doing it at once starve the
+            # event loop of the GIL (request latency went from 4 to 60 ms). No checkpoint
+            # between acquiring and starting the task that releases it.
+            await self._start_gate.acquire()
+            writer_nursery.start_soon(self._open_gate_once_started, run)
+            ran = await outcome.acapture(
+                in_thread,
+                functools.partial(run_job, request, run.token, self.progress.reporter(run)),
+                run.token,
+                self._threads,
+            )
+            run.started.set()
+            writer_nursery.cancel_scope.cancel()
+        try:
+            result = ran.unwrap()
+        except DownloadCancelled:
+            # Only a stop cancels the token, and a stop also cancels our scope: the next
+            # checkpoint raises Cancelled and _after_stop takes over.
+            await trio.lowlevel.checkpoint()
+            raise AssertionError("a job's token was cancelled without a stop") from None
+        except Exception as exc:
+            error = describe_failure(exc)
+            log.info("job %s failed: %s (%r)", job.id, error.code, exc)
+            result = None
+        # The worker is done: what it did is now recorded whole, even if a cancel arrives
+        # meanwhile (it then finds the job ended, and says so).
+        with trio.CancelScope(shield=True):
+            if result is None:
+                await trio.to_thread.run_sync(paths.remove_work_dir, request.work_dir)
+                await self._settle(run, JobStatus.FAILED, error=error)
+            elif isinstance(result, PlaylistFound):
+                await trio.to_thread.run_sync(paths.remove_work_dir, request.work_dir)
+                await self._expand(run, result)
+            else:
+                await self._finish_download(run, request, result)
+
+    async def _open_gate_once_started(self, run: JobRun) -> None:
+        """Let the next job start once this one is past yt-dlp's start-up, or after
+        :data:`START_GATE_TIMEOUT` (a slow site must not hold every other job back)."""
+        try:
+            with trio.move_on_after(START_GATE_TIMEOUT):
+                await run.started.wait()
+        finally:
+            self._start_gate.release()
+
+    async def _finish_download(self, run: JobRun, request: WorkRequest, result: Downloaded) -> None:
+        downloads_dir = self.downloads_dir
+        try:
+            placed = await trio.to_thread.run_sync(
+                paths.place_files, request.work_dir, [result.path, *result.others], downloads_dir
+            )
+        except (OSError, ValueError) as exc:
+            log.warning("job %s: could not move %s into place: %r", run.job.id, result.path, exc)
+            await trio.to_thread.run_sync(paths.remove_work_dir, request.work_dir)
+            await self._settle(run, JobStatus.FAILED, error=describe_failure(exc))
+            return
+        await trio.to_thread.run_sync(paths.remove_work_dir, request.work_dir)
+        root = downloads_dir.resolve()
+        files = tuple(JobFile(path.relative_to(root).as_posix(), size) for path, size in placed)
+        size = files[0].size
+        job = run.job
+        archive = ArchiveEntry(
+            session_id=job.session_id,
+            key=result.archive_key,
+            url=job.url,
+            at=utcnow(),
+            title=job.title or result.title,
+            job_id=job.id,
+            subscription_id=job.subscription_id,
+        )
+        await self._settle(
+            run,
+            JobStatus.COMPLETED,
+            archive=archive,
+            filename=files[0].name,
+            filesize=size,
+            files=files,
+            progress=100.0,
+            downloaded_bytes=size,
+            total_bytes=size,
+            speed=None,
+            eta=None,
+            title=run.job.title or result.title,
+            thumbnail=run.job.thumbnail or result.thumbnail,
+        )
+
+    async def _expand(self, run: JobRun, found: PlaylistFound) -> None:
+        parent = run.job
+        children = children_of(parent, found)
+        changes = expansion(parent, found)
+        await self._store.expand_playlist(parent.id, children, **changes)
+        run.settled = True
+        playlist = self._playlists.track(attrs.evolve(parent, **changes), children)
+        self._emit(JobChanged(playlist.job, changes))
+        for child in children:
+            self.start(child)
+            self._emit(JobChanged(child))
+
+    async def _after_stop(self, run: JobRun) -> None:
+        """Clean up after the task ended, according to why it was stopped (shielded)."""
+        reason, job = run.stop_reason, run.job
+        work_dir = paths.work_dir_for(self.downloads_dir, job.id)
+        if reason is None or run.settled:
+            if reason is StopReason.DELETE:
+                await trio.to_thread.run_sync(paths.remove_work_dir, work_dir)
+            return
+        await self.progress.flush(run)
+        if reason is StopReason.PAUSE:
+            # Like a shutdown, partial files stay: starting it again continues from them.
+            await self.progress.change(run, status=JobStatus.PAUSED, speed=None, eta=None)
+            return
+        if reason is StopReason.SHUTDOWN:
+            # Partial files stay: the next start resumes the download where it stopped.
+            await self._store.update_job(job.id, status=JobStatus.QUEUED, speed=None, eta=None)
+            return
+        await trio.to_thread.run_sync(paths.remove_work_dir, work_dir)
+        if reason is StopReason.CANCEL:
+            await self._settle(run, JobStatus.CANCELLED, speed=None, eta=None)
+
+    async def _settle(
+        self,
+        run: JobRun,
+        status: JobStatus,
+        *,
+        archive: ArchiveEntry | None = None,
+        **changes: object,
+    ) -> None:
+        """Give the job its final status (written before anything else can happen to it);
+        with ``archive``, the download archive learns of it in the same write."""
+        run.settled = True
+        run.unsaved.clear()
+        await self.progress.change(
+            run, archive=archive, status=status, finished_at=utcnow(), **changes
+        )
+        if status is JobStatus.FAILED:
+            await self.report_failure(run.job)
