@@ -203,6 +203,7 @@ def server_env(scratch: Path, port: int, hook_log: Path) -> dict[str, str]:
             "MEDIARIP__DOWNLOADS__ALLOW_PRIVATE_NETWORKS": "true",
             "MEDIARIP__DOWNLOADS__MAX_CONCURRENT": str(PROGRESS_DOWNLOADS),
             HOOK_LOG_ENV: str(hook_log),
+            "MEDIARIP__YTDLP__CHECK_UPDATES": "false",
         }
     )
     if "max_jobs_per_minute" in attrs.fields_dict(DownloadSettings):

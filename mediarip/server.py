@@ -6,14 +6,25 @@ event stream and stops every running job (leaving it ``queued`` for the next sta
 then lets Hypercorn stop; Quart's ``after_serving`` would run only once every connection had
 closed, and an open event stream never closes by itself. After Hypercorn returns, the
 download service's nursery waits for the job threads, and the database closes last.
+
+Restarting (after a yt-dlp update or rollback, which only a new process can run) is the same
+shutdown, asked for by the updater instead of a signal: :func:`serve` then returns
+:attr:`ServerExit.RESTART`, and :func:`run`'s caller re-executes the process
+(:func:`reexec`) once everything above is closed. The process keeps its id (PID 1 in a
+container stays PID 1: the container does not stop), its command line, working folder and the
+environment it was started with; event streams reconnect with ``Last-Event-ID`` and get a
+fresh ``init`` from the new process; queued and interrupted jobs resume.
 """
 
 from __future__ import annotations
 
+import enum
 import gc
 import logging
+import os
 import signal
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import Awaitable, Callable, Mapping
 
 import attrs
 import trio
@@ -26,9 +37,16 @@ from .broker import Broker
 from .config import Settings
 from .services import Services, open_services
 
-__all__ = ["ServerHandle", "run", "serve"]
+__all__ = ["ServerExit", "ServerHandle", "reexec", "run", "serve"]
 
 log = logging.getLogger("mediarip")
+
+
+class ServerExit(enum.Enum):
+    """Why :func:`serve` returned."""
+
+    STOPPED = "stopped"  # a signal or ServerHandle.stop(): the process should end
+    RESTART = "restart"  # an update or rollback of yt-dlp: the process should run again
 
 
 @attrs.define
@@ -38,6 +56,8 @@ class ServerHandle:
     base_url: str
     services: Services
     _stop: trio.Event
+    #: Set when the server stops to restart (an update or rollback of yt-dlp).
+    restarting: bool = False
 
     def stop(self) -> None:
         self._stop.set()
@@ -64,9 +84,11 @@ async def serve(
     *,
     handle_signals: bool = True,
     task_status: trio.TaskStatus[ServerHandle] = trio.TASK_STATUS_IGNORED,
-) -> None:
-    """Serve until SIGTERM/SIGINT (or :meth:`ServerHandle.stop`), then shut down in order."""
+) -> ServerExit:
+    """Serve until SIGTERM/SIGINT (or :meth:`ServerHandle.stop`, or the updater asking for a
+    restart), then shut down in order."""
     stop = trio.Event()
+    restart = False
     broker = Broker()
     async with open_services(settings, broker, job_events_to(broker)) as services:
         app = create_app(services)
@@ -76,10 +98,20 @@ async def serve(
 
         async def shutdown_trigger() -> None:
             await stop.wait()
-            log.info("shutting down: ending event streams and stopping downloads")
+            log.info(
+                "%s: ending event streams and stopping downloads",
+                "restarting" if restart else "shutting down",
+            )
             services.broker.close()
             services.downloads.stop_all()
 
+        async def restart_when_wanted() -> None:
+            nonlocal restart
+            await services.ytdlp.restart_wanted.wait()
+            restart = handle.restarting = True
+            stop.set()
+
+        handle: ServerHandle
         async with trio.open_nursery() as nursery:
             if handle_signals:
                 nursery.start_soon(_stop_on_signal, stop.set)
@@ -93,9 +125,12 @@ async def serve(
             )
             log.info("media-rip is listening on %s", ", ".join(binds))
             base_url = binds[0].replace("0.0.0.0", "127.0.0.1")
-            task_status.started(ServerHandle(base_url, services, stop))
+            handle = ServerHandle(base_url, services, stop)
+            nursery.start_soon(restart_when_wanted)
+            task_status.started(handle)
         log.info("stopped serving; waiting for downloads to unwind")
     log.info("shutdown complete")
+    return ServerExit.RESTART if restart else ServerExit.STOPPED
 
 
 async def _serve_hypercorn(
@@ -124,5 +159,19 @@ async def _stop_on_signal(stop: Callable[[], None]) -> None:
             return
 
 
-def run(settings: Settings) -> None:
-    trio.run(serve, settings)
+def run(settings: Settings) -> ServerExit:
+    result: ServerExit = trio.run(serve, settings)
+    return result
+
+
+def reexec(environ: Mapping[str, str]) -> None:
+    """Replace this process with a fresh ``mediarip``: the same interpreter, command line and
+    working folder, and ``environ`` (the environment it was started with: startup removes the
+    admin password from ``os.environ``, and the new process needs it as much as the first).
+    Call only once :func:`run` has returned, so no thread, socket or database is left open;
+    Python's own file descriptors are not inherited (PEP 446), the standard streams are."""
+    log.info("restarting: executing %s", " ".join(sys.orig_argv))
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, sys.orig_argv, dict(environ))

@@ -28,6 +28,7 @@ from .purge import PurgeSchedule
 from .reports import AdminReports, error_log_writer
 from .store import Store
 from .subscriptions.checker import Subscriptions
+from .ytdlp.updater import YtdlpUpdater
 
 __all__ = ["Services", "open_services"]
 
@@ -49,11 +50,14 @@ class Services:
     presets: PresetBook = attrs.field(init=False)
     #: Subscriptions and their checker; made here, as they work on these services.
     subscriptions: Subscriptions = attrs.field(init=False)
+    #: yt-dlp's daily check, updates and rollbacks; its ``restart_wanted`` restarts the server.
+    ytdlp: YtdlpUpdater = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "purge", PurgeSchedule(self))
         object.__setattr__(self, "presets", PresetBook(self.store))
         object.__setattr__(self, "subscriptions", Subscriptions(self))
+        object.__setattr__(self, "ytdlp", YtdlpUpdater(self))
 
     @property
     def settings(self) -> Settings:
@@ -89,9 +93,11 @@ async def open_services(
                 reports = AdminReports(store, downloads, auth.secret)
                 services = Services(config, store, broker, downloads, auth, reports)
                 config.subscribe(services.purge.reschedule)
+                config.subscribe(services.ytdlp.reschedule)
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(services.purge.run, name="purge schedule")
                     await nursery.start(services.subscriptions.run, name="subscription checker")
+                    await nursery.start(services.ytdlp.run, name="yt-dlp updates")
                     try:
                         yield services
                     finally:

@@ -7,6 +7,7 @@ server (``tests/media``), made once per machine with ffmpeg.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from tests.media import MediaServer, ensure_media
 from tests.support import RunningApp, running_app
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# Servers that tests start as subprocesses inherit this: no daily yt-dlp check reaching PyPI.
+os.environ.setdefault("MEDIARIP__YTDLP__CHECK_UPDATES", "false")
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +43,7 @@ def make_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
         "MEDIARIP__DOWNLOADS__OUTPUT_DIR": str(root / "downloads"),
         "MEDIARIP__DOWNLOADS__ALLOW_PRIVATE_NETWORKS": "true",
         "MEDIARIP__DOWNLOADS__SOCKET_TIMEOUT": "10",
+        "MEDIARIP__YTDLP__CHECK_UPDATES": "false",  # never ask PyPI from a test
         **(env or {}),
     }
     return load_settings(environ=environ, cwd=root)

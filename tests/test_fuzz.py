@@ -65,6 +65,9 @@ LOOPBACK_ONLY = {
     "MEDIARIP__DOWNLOADS__MAX_JOBS_PER_MINUTE": "0",
     "MEDIARIP__DOWNLOADS__SOCKET_TIMEOUT": "2",
     "MEDIARIP__YTDLP__EXTRA_OPTIONS": json.dumps({"proxy": "http://127.0.0.1:9"}),
+    "MEDIARIP__YTDLP__CHECK_UPDATES": "false",
+    # The admin run reaches the yt-dlp update endpoints: a closed port, never PyPI.
+    "MEDIARIP__YTDLP__INDEX_URL": "http://127.0.0.1:9/simple/",
 }
 KEYED = {"MEDIARIP__SERVER__API_KEY": API_KEY, "MEDIARIP__ADMIN__PASSWORD": ADMIN_PASSWORD}
 EVENTS = "/api/events"

@@ -227,6 +227,7 @@ def test_the_wheel_carries_the_web_app_and_serves_it_from_a_clean_virtualenv(
         MEDIARIP__SERVER__PORT=str(port),
         MEDIARIP__SERVER__DATA_DIR=str(run_dir / "data"),
         MEDIARIP__DOWNLOADS__OUTPUT_DIR=str(run_dir / "downloads"),
+        MEDIARIP__YTDLP__CHECK_UPDATES="false",
     )
     proc = subprocess.Popen(
         [str(venv / "bin" / "mediarip")], cwd=run_dir, env=env, stdout=log, stderr=log

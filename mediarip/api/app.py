@@ -21,6 +21,7 @@ from . import (
     subscriptions,
     system,
     themes,
+    ytdlp,
 )
 from .context import EXTENSION, ApiState
 from .errors import register_error_handlers
@@ -56,6 +57,7 @@ def routed_app() -> QuartTrio:
         openapi,
         admin,
         presets,
+        ytdlp,
         themes,
         spa,
     ):

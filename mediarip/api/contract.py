@@ -38,7 +38,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import attrs
-from quart import Response
+from quart import Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..models import Job, converter, job_to_api
@@ -77,6 +77,8 @@ class Contract:
     query: type | None = None
     refuses: tuple[type[Exception], ...] = ()
     requires: tuple[Requirement, ...] = ()
+    #: False: a request without a body gets the body class's defaults (every field optional).
+    body_required: bool = True
     #: The handler gets the body as a plain JSON object (it structures it itself, e.g. after
     #: applying a preset); the document still shows ``body``'s schema.
     raw_body: bool = False
@@ -106,10 +108,13 @@ def endpoint(
     query: type | None = None,
     refuses: tuple[type[Exception], ...] = (),
     requires: tuple[Requirement, ...] = (),
+    body_required: bool = True,
     raw_body: bool = False,
 ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Response]]]:
     """Declare a handler's contract; the returned handler reads and checks what it declares."""
-    contract = Contract(summary, answers, body, body_media, query, refuses, requires, raw_body)
+    contract = Contract(
+        summary, answers, body, body_media, query, refuses, requires, body_required, raw_body
+    )
 
     def decorate(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Response]]:
         @functools.wraps(handler)
@@ -119,7 +124,11 @@ def endpoint(
             if contract.body is dict or contract.raw_body:
                 arguments["body"] = await read_json()
             elif contract.body is not None and contract.body_media == JSON:
-                arguments["body"] = await read_model(contract.body)
+                arguments["body"] = (
+                    await read_model(contract.body)
+                    if contract.body_required or await _has_body()
+                    else contract.body()
+                )
             if contract.query is not None:
                 arguments["query"] = read_query(contract.query)
             result = await handler(**arguments)
@@ -131,6 +140,10 @@ def endpoint(
         return run
 
     return decorate
+
+
+async def _has_body() -> bool:
+    return bool((await request.get_data(cache=True, as_text=False, parse_form_data=False)).strip())
 
 
 def contract_of(view: Callable[..., Any]) -> Contract | None:

@@ -39,6 +39,7 @@ from ..presets import PresetNotFound, PresetRefused
 from ..reports import SessionNotFound
 from ..store import NameTaken
 from ..subscriptions.checker import SubscriptionNotFound
+from ..ytdlp.updater import UpdateRefused
 
 __all__ = [
     "REFUSALS",
@@ -212,6 +213,8 @@ REFUSALS: Mapping[type[Exception], Refusal] = {
     # subscriptions and the archive
     SubscriptionNotFound: Refusal(404, "subscription_not_found", message="No such subscription."),
     InvalidArchive: Refusal(422, "invalid_archive"),
+    # yt-dlp's updates
+    UpdateRefused: Refusal(409, "update_refused"),
 }
 
 

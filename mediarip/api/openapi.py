@@ -138,7 +138,7 @@ def _operation(schemas: SchemaSet, path: str, method: str, contract: Contract) -
             {"type": "object"} if contract.body is dict else schemas.of(contract.body, request=True)
         )
         operation["requestBody"] = {
-            "required": True,
+            "required": contract.body_required,
             "content": {contract.body_media: {"schema": body}},
         }
     operation["security"] = _READ_SECURITY if safe else _CHANGE_SECURITY

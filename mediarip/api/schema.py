@@ -54,6 +54,8 @@ class SchemaSet:
             return {"type": "string", "format": "binary"}
         if tp is dt.datetime:
             return {"type": "string", "format": "date-time"}
+        if tp is dt.date:
+            return {"type": "string", "format": "date"}
         if isinstance(tp, type) and issubclass(tp, enum.Enum):
             return {"type": "string", "enum": [m.value for m in tp]}
         if isinstance(tp, type) and attrs.has(tp):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import subprocess
 import time
@@ -9,13 +10,13 @@ from typing import Literal
 
 import attrs
 import trio
-import yt_dlp.version
 from quart import Blueprint
 
 from ..config import SessionMode, ThemeMode
 from ..download_options import SPONSORBLOCK_CATEGORIES
 from ..models import AUDIO_FORMATS, VIDEO_FORMATS
 from ..version import __version__
+from ..ytdlp.release import running_release
 from .context import services
 from .contract import Answer, endpoint
 from .themes import catalogue
@@ -51,6 +52,8 @@ class Health:
     status: Literal["ok"]
     version: str
     yt_dlp_version: str
+    #: The day the running yt-dlp came out (its version says it): how stale it may be.
+    yt_dlp_release_date: dt.date | None
     ffmpeg_version: str | None
     uptime_s: float
     queue_depth: int
@@ -79,10 +82,12 @@ class PublicConfig:
 @endpoint("How the server is", answers={200: Answer("Health", Health)})
 async def health() -> Health:
     svc = services()
+    yt_dlp = running_release()
     return Health(
         status="ok",
         version=__version__,
-        yt_dlp_version=yt_dlp.version.__version__,
+        yt_dlp_version=yt_dlp.version,
+        yt_dlp_release_date=yt_dlp.date,
         ffmpeg_version=await _ffmpeg_version(),
         uptime_s=round(time.monotonic() - svc.started_at, 1),
         queue_depth=svc.downloads.queued_count,

@@ -27,6 +27,7 @@ from ._parse import (
     DEFAULT_TEMPLATE,
     EXTRA_OPTIONS,
     EXTRACTOR_ARGS,
+    INDEX_URL,
     NETWORKS,
     PATH,
     RATE,
@@ -46,6 +47,7 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 SessionMode = Literal["isolated", "shared", "open"]
 ThemeMode = Literal["dark", "light", "system"]
 RecoverMode = Literal["resume", "fail"]
+YtdlpChannel = Literal["stable", "nightly"]
 
 _DECLARED: Final = "mediarip.setting"
 
@@ -173,7 +175,8 @@ class DownloadSettings:
 
 @attrs.frozen
 class YtdlpSettings:
-    """``ytdlp``: what is passed to yt-dlp as is."""
+    """``ytdlp``: what is passed to yt-dlp as is, and how yt-dlp itself is kept current
+    (:mod:`mediarip.ytdlp`)."""
 
     extractor_args: Mapping[str, Mapping[str, tuple[str, ...]]] = setting(
         MappingProxyType({}),
@@ -184,6 +187,24 @@ class YtdlpSettings:
         MappingProxyType({}),
         EXTRA_OPTIONS,
         "Allow-listed yt-dlp options (retries, proxy, format_sort, ...) passed as they are.",
+    )
+    channel: YtdlpChannel = setting(
+        "stable",
+        choice(YtdlpChannel),
+        "Which yt-dlp the check and updates take: stable releases or nightly builds.",
+    )
+    check_updates: bool = setting(
+        True, boolean(), "Ask the package index once a day whether a newer yt-dlp exists."
+    )
+    auto_update: bool = setting(
+        False,
+        boolean(),
+        "Install a newer yt-dlp as soon as the daily check finds one, then restart gracefully.",
+    )
+    index_url: str | None = setting(
+        None,
+        optional(INDEX_URL),
+        "A PEP 503 simple index to check and install yt-dlp from instead of PyPI (a mirror).",
     )
     sponsorblock_api: str = setting(
         "https://sponsor.ajay.app",

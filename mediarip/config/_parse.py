@@ -440,6 +440,14 @@ def optional(kind: Kind) -> Kind:
 
 
 PATH: Final = Kind(_path, "path", text=True)
+INDEX_URL: Final = Kind(
+    _text(
+        "an http(s) URL of a package index, like https://pypi.org/simple/",
+        r"https?://[^\s/?#]+(/[^\s?#]*)?",
+    ),
+    "text",
+    text=True,
+)
 API_KEY: Final = Kind(_api_key, "text", text=True)
 BCRYPT_HASH: Final = Kind(_bcrypt_hash, "text", text=True)
 SECURE_COOKIES: Final = Kind(_secure_cookies, "choice", choices=("auto", "true", "false"))

@@ -12,6 +12,7 @@ import errno
 import re
 
 from ..models import JobError
+from ..ytdlp.hints import with_outdated_hint
 from .netguard import BlockedAddressError
 
 __all__ = ["UserFacingError", "describe_failure"]
@@ -46,7 +47,27 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 
 def describe_failure(exc: BaseException, blocked: BlockedAddressError | None = None) -> JobError:
-    """What to tell the person whose job failed with ``exc``."""
+    """What to tell the person whose job failed with ``exc``; a failure whose kind often means
+    an outdated yt-dlp also says how old the running one is and what to do
+    (:mod:`mediarip.ytdlp.hints`)."""
+    return with_outdated_hint(_classify(exc, blocked))
+
+
+# A bot check: YouTube's "Sign in to confirm you're not a bot", Cloudflare's challenge (which
+# yt-dlp's generic extractor reports as "HTTP Error 403 caused by Cloudflare anti-bot challenge").
+_BOT_CHECK = re.compile(r"confirm you.{0,3}re not a bot|anti-bot|bot challenge", re.IGNORECASE)
+
+
+def _unexpected_extractor_error(chain: list[BaseException]) -> bool:
+    """yt-dlp marks an extractor failure it did not foresee (the site changed) ``expected=False``
+    and asks for a bug report "on the latest version": exactly the outdated-yt-dlp case."""
+    return any(
+        type(item).__name__ == "ExtractorError" and getattr(item, "expected", True) is False
+        for item in chain
+    )
+
+
+def _classify(exc: BaseException, blocked: BlockedAddressError | None) -> JobError:
     chain = _chain(exc)
     for item in chain:
         if isinstance(item, UserFacingError):
@@ -67,6 +88,13 @@ def describe_failure(exc: BaseException, blocked: BlockedAddressError | None = N
             )
     text = " ".join(_clean(str(item)) for item in chain[:3])
     status = re.search(r"HTTP Error (\d{3})", text)
+    if _BOT_CHECK.search(text):
+        return JobError(
+            "bot_check",
+            "The site asked for proof that this is not a bot and refused the download. "
+            "Upload a cookies.txt from a browser where you are logged in to the site, then "
+            "retry.",
+        )
     if "Unsupported URL" in text:
         return JobError(
             "unsupported_url",
@@ -122,4 +150,7 @@ def describe_failure(exc: BaseException, blocked: BlockedAddressError | None = N
             "format.",
         )
     message = _clean(str(chain[0])) or type(chain[0]).__name__
+    if _unexpected_extractor_error(chain):
+        message = re.sub(r";?\s*please report this issue.*", "", message, flags=re.DOTALL)
+        return JobError("extractor_error", f"yt-dlp could not read this page: {message[:300]}")
     return JobError("download_failed", f"The download failed: {message}")

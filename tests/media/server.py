@@ -375,12 +375,31 @@ class MediaHandler(BaseHTTPRequestHandler):
             self._not_found()
         elif kind == "500" and not name:
             self._send_body(500, b"internal server error (on purpose)\n", "text/plain")
+        elif kind == "403" and not name:
+            self._send_body(403, b"forbidden (on purpose)\n", "text/plain")
+        elif kind == "bot-check" and not name:
+            self._send_bot_check()
         elif kind == "drop":
             self._send_file(name, cut_at_half=True)
         elif kind == "wrong-length":
             self._send_file(name, overstate=True)
         else:
             self._not_found()
+
+    def _send_bot_check(self) -> None:
+        """A bot check, as an anti-bot service answers one: 403, ``cf-mitigated: challenge``
+        and a page asking to confirm you are not a bot."""
+        body = (
+            b"<!doctype html><html><head><title>Attention Required! | Cloudflare</title></head>"
+            b"<body><h1>Sign in to confirm you're not a bot</h1></body></html>"
+        )
+        self.send_response(403)
+        self.send_header("Content-Type", CONTENT_TYPES[".html"])
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("cf-mitigated", "challenge")
+        self.end_headers()
+        if not self._is_head:
+            self.wfile.write(body)
 
     def _route_stall_page(self) -> None:
         """An HTML page whose body stops halfway: the generic extractor, which reads a page to

@@ -17,6 +17,7 @@ import type {
   SettingFacts,
   SettingView,
   StorageReport,
+  YtdlpStatus,
 } from './types'
 
 const enc = encodeURIComponent
@@ -172,4 +173,26 @@ export async function generateApiKey(): Promise<ApiKeyState & { key: string }> {
 
 export function revokeApiKey(): Promise<ApiKeyState> {
   return adminRequest<ApiKeyState>('/api/admin/api-key', { method: 'DELETE' })
+}
+
+export function getYtdlp(): Promise<YtdlpStatus> {
+  return request<YtdlpStatus>('/api/admin/ytdlp')
+}
+
+/** Ask the package index for the newest yt-dlp now. */
+export function checkYtdlp(): Promise<YtdlpStatus> {
+  return adminRequest<YtdlpStatus>('/api/admin/ytdlp/check', { method: 'POST' })
+}
+
+/** Start installing the newest yt-dlp (202); the server restarts itself when it is in place. */
+export function updateYtdlp(channel?: 'stable' | 'nightly'): Promise<YtdlpStatus> {
+  return adminRequest<YtdlpStatus>('/api/admin/ytdlp/update', {
+    method: 'POST',
+    json: channel ? { channel } : {},
+  })
+}
+
+/** Back to the bundled yt-dlp (202); the server restarts itself. */
+export function rollbackYtdlp(): Promise<YtdlpStatus> {
+  return adminRequest<YtdlpStatus>('/api/admin/ytdlp/rollback', { method: 'POST' })
 }

@@ -83,3 +83,10 @@ export type SettingFacts = Schemas['SettingFacts']
 /** One setting as the panel shows it (`GET /api/admin/settings`), with its declared facts. */
 export type SettingView = Schemas['SettingView'] & { facts?: SettingFacts }
 export type ApiKeyState = Schemas['ApiKeyState']
+
+// ---- yt-dlp's version and updates (/api/admin/ytdlp) -----------------------------------------
+
+/** An update or rollback of yt-dlp as it goes (`update` in `GET /api/admin/ytdlp`). */
+export type YtdlpUpdate = Schemas['UpdateProgress']
+/** `GET /api/admin/ytdlp`: the running yt-dlp, the bundled one, the newest one. */
+export type YtdlpStatus = Schemas['YtdlpStatus']
