@@ -18,6 +18,7 @@ import attrs
 import cattrs
 from cattrs.preconf.json import make_converter
 
+from .download_options import DownloadOptions, JobFile, check_container, register_hooks
 from .rules import PRIVATE, rules
 
 __all__ = [
@@ -26,9 +27,12 @@ __all__ = [
     "PRIVATE_JOB_FIELDS",
     "TERMINAL_STATUSES",
     "VIDEO_FORMATS",
+    "DownloadOptions",
     "FormatInfo",
+    "Formats",
     "Job",
     "JobError",
+    "JobFile",
     "JobKind",
     "JobStatus",
     "MediaType",
@@ -51,6 +55,8 @@ class JobStatus(enum.StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    #: Waiting to be started by hand (``downloads.autostart`` off, or paused by a person).
+    PAUSED = "paused"
 
 
 ACTIVE_STATUSES = frozenset(
@@ -120,6 +126,11 @@ class Job:
     error: JobError | None = None
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
+    #: What the person asked of this download beyond the format (download_options.py).
+    options: DownloadOptions = attrs.field(factory=DownloadOptions)
+    #: Every file the job produced (``filename`` is the main one), relative to the downloads
+    #: folder: sidecar subtitles, one file per chapter.
+    files: tuple[JobFile, ...] = ()
     #: The subscription whose check queued this job (None: queued by hand).
     subscription_id: str | None = None
 
@@ -189,6 +200,20 @@ class NewJob:
     playlist_items: str | None = attrs.field(
         default=None, metadata=rules(pattern=_PLAYLIST_ITEMS.pattern)
     )
+    options: DownloadOptions = attrs.field(factory=DownloadOptions)
+    #: Add it paused: it waits until started (``POST /api/downloads/{id}/start``).
+    paused: bool = False
+    #: Read by the API before this class is made (presets.apply_preset): here it only
+    #: documents the field; a NewJob never holds one.
+    preset: str | None = attrs.field(
+        default=None,
+        metadata=rules(
+            description=(
+                "a preset's id: its fields apply under the ones given here (options one by "
+                "one); left out, the default preset applies; null: no preset"
+            )
+        ),
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.format_id is not None and not _FORMAT_ID.match(self.format_id):
@@ -203,6 +228,7 @@ class NewJob:
             )
         if self.playlist_items is not None and not _PLAYLIST_ITEMS.match(self.playlist_items):
             raise ValueError("playlist_items: a list like '1-5,8' (1-based item numbers)")
+        check_container(self.options, self.media_type.value, self.output_format)
 
 
 @attrs.frozen
@@ -225,6 +251,9 @@ class UrlInfo:
     is_audio_only: bool
     count: int
     entries: list[PlaylistEntry]
+    #: Languages of the subtitles the site has, and of its automatic captions.
+    subtitles: list[str] = attrs.Factory(list)
+    automatic_captions: list[str] = attrs.Factory(list)
 
 
 @attrs.frozen
@@ -241,10 +270,20 @@ class FormatInfo:
     note: str | None
 
 
+@attrs.frozen
+class Formats:
+    """What ``GET /api/formats`` answers: the formats and the subtitle languages."""
+
+    formats: list[FormatInfo]
+    subtitles: list[str] = attrs.Factory(list)
+    automatic_captions: list[str] = attrs.Factory(list)
+
+
 converter: cattrs.Converter = make_converter()
 # Stored and sent as ISO 8601 UTC with a "Z"-free offset ("+00:00"), to the millisecond.
 converter.register_unstructure_hook(dt.datetime, lambda d: d.isoformat(timespec="milliseconds"))
 converter.register_structure_hook(dt.datetime, lambda v, _: dt.datetime.fromisoformat(v))
+register_hooks(converter)
 
 
 def job_to_api(job: Job) -> dict[str, Any]:

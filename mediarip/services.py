@@ -23,6 +23,7 @@ from .config import Settings
 from .engine import DownloadService
 from .engine.events import EventSink
 from .overrides import LiveSettings
+from .presets import PresetBook
 from .purge import PurgeSchedule
 from .reports import AdminReports, error_log_writer
 from .store import Store
@@ -45,6 +46,8 @@ class Services:
     started_at: float = attrs.field(factory=time.monotonic)
     #: The purge's schedule and its "purge now"; made here, as it works on these services.
     purge: PurgeSchedule = attrs.field(init=False)
+    #: The admin's presets (download_options + format, by name).
+    presets: PresetBook = attrs.field(init=False)
     #: Subscriptions and their checker; made here, as they work on these services.
     subscriptions: Subscriptions = attrs.field(init=False)
     #: yt-dlp's daily check, updates and rollbacks; its ``restart_wanted`` restarts the server.
@@ -52,6 +55,7 @@ class Services:
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "purge", PurgeSchedule(self))
+        object.__setattr__(self, "presets", PresetBook(self.store))
         object.__setattr__(self, "subscriptions", Subscriptions(self))
         object.__setattr__(self, "ytdlp", YtdlpUpdater(self))
 

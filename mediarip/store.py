@@ -39,6 +39,7 @@ import attrs
 import trio
 
 from .models import Job, JobStatus, converter
+from .presets import Preset, preset_body
 from .subscriptions.models import (
     CheckItem,
     CheckRecord,
@@ -52,6 +53,7 @@ __all__ = [
     "AdminSession",
     "ArchiveEntry",
     "ErrorEntry",
+    "NameTaken",
     "SessionSummary",
     "Store",
     "choose_journal_mode",
@@ -189,6 +191,33 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX subscription_checks_by_subscription
         ON subscription_checks (subscription_id, seq DESC);
+    """,
+    # 4: a job's download options and its files (JSON), and the admin's presets (the preset's
+    # fields as JSON; the default preset's id is the meta key "default_preset"). Two presets
+    # exist out of the box; the admin may edit or delete them like any other.
+    """
+    ALTER TABLE jobs ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE jobs ADD COLUMN files TEXT NOT NULL DEFAULT '[]';
+    CREATE TABLE presets (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        id         TEXT NOT NULL UNIQUE,
+        name       TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        body       TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    INSERT INTO presets (id, name, body, created_at) VALUES (
+        'audio-mp3-cover', 'Audio: mp3 with cover art',
+        '{"media_type": "audio", "output_format": "mp3", "quality": "best",
+          "options": {"embed_thumbnail": true, "embed_metadata": true}}',
+        '2026-12-02T00:00:00.000+00:00'
+    );
+    INSERT INTO presets (id, name, body, created_at) VALUES (
+        'video-mp4-subs', 'Video: best mp4 with subtitles embedded',
+        '{"media_type": "video", "output_format": "mp4", "quality": "best",
+          "options": {"subtitles": {"languages": ["en"], "mode": "embed"},
+                      "embed_thumbnail": true, "embed_metadata": true}}',
+        '2026-12-02T00:00:00.000+00:00'
+    );
     """,
 )
 
@@ -330,6 +359,28 @@ def _changes_to_columns(changes: Mapping[str, Any]) -> dict[str, Any]:
     return columns
 
 
+class NameTaken(ValueError):
+    """Another preset already has this name: name_taken."""
+
+
+def _unique_name(statements: Callable[[sqlite3.Connection], Any]) -> Callable[..., None]:
+    def run(db: sqlite3.Connection) -> None:
+        try:
+            statements(db)
+        except sqlite3.IntegrityError as exc:
+            raise NameTaken(str(exc)) from None
+
+    return run
+
+
+def _preset(preset_id: str, name: str, body: str) -> Preset:
+    return converter.structure({**json.loads(body), "id": preset_id, "name": name}, Preset)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 class Store:
     """SQLite behind ``trio.to_thread``; open it with :meth:`open`."""
 
@@ -395,6 +446,16 @@ class Store:
                 _insert_archive(db, [archive])
 
         await self._call(self._write, statements)
+
+    async def update_jobs(self, job_ids: Iterable[str], **changes: Any) -> None:
+        """The same ``changes`` on many jobs, in one transaction."""
+        columns = _changes_to_columns(changes)
+        ids = [{**columns, "_id": job_id} for job_id in job_ids]
+        if not columns or not ids:
+            return
+        assignments = ", ".join(f"{name} = :{name}" for name in columns)
+        sql = f"UPDATE jobs SET {assignments} WHERE id = :_id"
+        await self._call(self._write, lambda db: db.executemany(sql, ids))
 
     async def expand_playlist(
         self, parent_id: str, children: Sequence[Job], **changes: Any
@@ -495,6 +556,36 @@ class Store:
         wanted = [s.value for s in statuses]
         sql = f"SELECT count(*) FROM jobs WHERE status IN ({', '.join('?' for _ in wanted)})"
         return await self._call(lambda: int(self._db.execute(sql, wanted).fetchone()[0]))
+
+    # -- presets ------------------------------------------------------------------------------
+
+    async def list_presets(self) -> list[Preset]:
+        sql = "SELECT id, name, body FROM presets ORDER BY seq"
+        return await self._call(lambda: [_preset(*row) for row in self._db.execute(sql)])
+
+    async def get_preset(self, preset_id: str) -> Preset | None:
+        sql = "SELECT id, name, body FROM presets WHERE id = ?"
+
+        def query() -> Preset | None:
+            row = self._db.execute(sql, (preset_id,)).fetchone()
+            return None if row is None else _preset(*row)
+
+        return await self._call(query)
+
+    async def insert_preset(self, preset: Preset) -> None:
+        """Raises :class:`NameTaken` when another preset has the name (in any case)."""
+        sql = "INSERT INTO presets (id, name, body, created_at) VALUES (?, ?, ?, ?)"
+        params = (preset.id, preset.name, json.dumps(preset_body(preset)), _iso(_now()))
+        await self._call(self._write, _unique_name(lambda db: db.execute(sql, params)))
+
+    async def update_preset(self, preset: Preset) -> None:
+        sql = "UPDATE presets SET name = ?, body = ? WHERE id = ?"
+        params = (preset.name, json.dumps(preset_body(preset)), preset.id)
+        await self._call(self._write, _unique_name(lambda db: db.execute(sql, params)))
+
+    async def delete_preset(self, preset_id: str) -> None:
+        sql = "DELETE FROM presets WHERE id = ?"
+        await self._call(self._write, lambda db: db.execute(sql, (preset_id,)))
 
     # -- sessions -----------------------------------------------------------------------------
 

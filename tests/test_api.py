@@ -48,6 +48,8 @@ JOB_FIELDS = {
     "created_at",
     "started_at",
     "finished_at",
+    "options",
+    "files",
 }
 HEALTH_FIELDS = {
     "status",
@@ -647,6 +649,7 @@ async def test_the_openapi_document_describes_every_endpoint_and_the_job(
         "completed",
         "failed",
         "cancelled",
+        "paused",
     ]
     assert "url" in schemas["NewJob"]["required"]
     for ref in walk_refs(document):

@@ -9,11 +9,13 @@ from quart_trio import QuartTrio
 
 from . import (
     admin,
+    batch,
     cookies,
     downloads,
     events,
     guard,
     openapi,
+    presets,
     probes,
     spa,
     subscriptions,
@@ -46,6 +48,7 @@ def routed_app() -> QuartTrio:
     app.url_map.converters["spa"] = spa.SpaPath
     for module in (
         downloads,
+        batch,
         subscriptions,
         events,
         probes,
@@ -53,6 +56,7 @@ def routed_app() -> QuartTrio:
         system,
         openapi,
         admin,
+        presets,
         ytdlp,
         themes,
         spa,

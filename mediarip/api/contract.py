@@ -79,6 +79,9 @@ class Contract:
     requires: tuple[Requirement, ...] = ()
     #: False: a request without a body gets the body class's defaults (every field optional).
     body_required: bool = True
+    #: The handler gets the body as a plain JSON object (it structures it itself, e.g. after
+    #: applying a preset); the document still shows ``body``'s schema.
+    raw_body: bool = False
 
     @property
     def success(self) -> int:
@@ -106,16 +109,19 @@ def endpoint(
     refuses: tuple[type[Exception], ...] = (),
     requires: tuple[Requirement, ...] = (),
     body_required: bool = True,
+    raw_body: bool = False,
 ) -> Callable[[Callable[..., Awaitable[Any]]], Callable[..., Awaitable[Response]]]:
     """Declare a handler's contract; the returned handler reads and checks what it declares."""
-    contract = Contract(summary, answers, body, body_media, query, refuses, requires, body_required)
+    contract = Contract(
+        summary, answers, body, body_media, query, refuses, requires, body_required, raw_body
+    )
 
     def decorate(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Response]]:
         @functools.wraps(handler)
         async def run(**arguments: Any) -> Response:
             for requirement in contract.requires:
                 await requirement.check()
-            if contract.body is dict:
+            if contract.body is dict or contract.raw_body:
                 arguments["body"] = await read_json()
             elif contract.body is not None and contract.body_media == JSON:
                 arguments["body"] = (

@@ -8,6 +8,7 @@ plain 404, indistinguishable from one that does not exist.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import attrs
 from quart import Blueprint, Response, request
@@ -16,7 +17,9 @@ from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from ..engine import AddressBlocked, Conflict, JobNotFound
 from ..engine.paths import PathEscapeError, confine
 from ..models import Job, JobStatus, NewJob, job_to_api
+from ..presets import PresetRefused, apply_preset
 from ..rules import rules
+from .body import structure_model
 from .context import services, sessions, state
 from .contract import Answer, endpoint
 from .errors import FileMissing, FileNotReady
@@ -49,17 +52,26 @@ class ListQuery:
 _NOT_FOUND = (JobNotFound,)
 
 
+async def new_job_from(body: dict[str, Any]) -> NewJob:
+    """A job request with its preset applied (named, or the default), structured strictly: a
+    422 naming the field (``preset`` for one that does not exist)."""
+    preset = await services().presets.for_request(body)
+    return structure_model(apply_preset(preset, body), NewJob)
+
+
 @blueprint.post("/api/downloads")
 @endpoint(
     "Create a download job",
     body=NewJob,
-    answers={201: Answer("The job, queued", Job)},
-    refuses=(AddressBlocked,),
+    raw_body=True,  # the preset applies under the fields given, before they are structured
+    answers={201: Answer("The job, queued (or paused)", Job)},
+    refuses=(AddressBlocked, PresetRefused),
     requires=(JOB_RATE,),
 )
-async def create(body: NewJob) -> Job:
+async def create(body: dict[str, Any]) -> Job:
+    new = await new_job_from(body)
     session_id = await sessions().current()
-    return await services().downloads.submit(session_id, body)
+    return await services().downloads.submit(session_id, new)
 
 
 @blueprint.get("/api/downloads")
@@ -107,6 +119,59 @@ async def retry(job_id: str) -> Job:
     return await services().downloads.retry(job_id, await sessions().scope())
 
 
+@blueprint.post("/api/downloads/<job_id>/pause")
+@endpoint(
+    "Hold a job: a waiting one stays, a running one stops keeping its partial files",
+    answers={200: Answer("The paused job", Job)},
+    refuses=(JobNotFound, Conflict),
+)
+async def pause(job_id: str) -> Job:
+    return await services().downloads.pause(job_id, await sessions().scope())
+
+
+@blueprint.post("/api/downloads/<job_id>/start")
+@endpoint(
+    "A paused job goes back to the queue (continuing from its partial files)",
+    answers={200: Answer("The queued job", Job)},
+    refuses=(JobNotFound, Conflict),
+)
+async def start(job_id: str) -> Job:
+    return await services().downloads.start(job_id, await sessions().scope())
+
+
+@attrs.frozen
+class QueueState:
+    paused: bool
+    #: How many jobs the change held or started (absent on a read).
+    jobs: int | None = None
+
+
+@blueprint.get("/api/queue")
+@endpoint("Whether your queue is paused", answers={200: Answer("The queue", QueueState)})
+async def queue_state() -> QueueState:
+    return QueueState(services().downloads.queue_paused(await sessions().scope()))
+
+
+@blueprint.post("/api/queue/pause")
+@endpoint(
+    "Pause your queue: what waits or runs now, and what you add until you start it",
+    answers={200: Answer("How many jobs were held", QueueState)},
+)
+async def pause_queue() -> QueueState:
+    held = await services().downloads.pause_queue(await sessions().scope())
+    return QueueState(True, held)
+
+
+@blueprint.post("/api/queue/start")
+@endpoint(
+    "Start your queue and every paused job in it",
+    answers={200: Answer("How many jobs were started", QueueState)},
+)
+async def start_queue() -> QueueState:
+    started = await services().downloads.start_queue(await sessions().scope())
+    return QueueState(False, started)
+
+
 @blueprint.delete("/api/downloads/<job_id>")
 @endpoint(
     "Delete a job with its files (cancelling it first)",
@@ -129,12 +194,33 @@ async def delete(job_id: str) -> Response:
     refuses=(JobNotFound, FileNotReady, FileMissing, RequestedRangeNotSatisfiable),
 )
 async def file(job_id: str) -> Response:
-    downloads = services().downloads
-    job = await downloads.get(job_id, await sessions().scope())
-    if job.status is not JobStatus.COMPLETED or not job.filename:
+    """The job's main file."""
+    job = await services().downloads.get(job_id, await sessions().scope())
+    return await _serve(job, job.filename)
+
+
+@blueprint.get("/api/downloads/<job_id>/files/<int:index>")
+@endpoint(
+    "Save one of a finished job's files, by its place in the job's files (chapters, subtitles)",
+    answers={
+        200: Answer("The file as an attachment", bytes, ("application/octet-stream",)),
+        206: Answer("A range of the file"),
+        304: Answer("Not modified (If-None-Match)"),
+    },
+    refuses=(JobNotFound, FileNotReady, FileMissing, RequestedRangeNotSatisfiable),
+)
+async def one_of_files(job_id: str, index: int) -> Response:
+    job = await services().downloads.get(job_id, await sessions().scope())
+    if not 0 <= index < len(job.files):
+        raise FileMissing(f"The job has {len(job.files)} file(s); there is no number {index}.")
+    return await _serve(job, job.files[index].name)
+
+
+async def _serve(job: Job, name: str | None) -> Response:
+    if job.status is not JobStatus.COMPLETED or not name:
         raise FileNotReady(f"The job has no file to save yet (it is {job.status}).")
     try:
-        path = confine(downloads.downloads_dir, job.filename)
+        path = confine(services().downloads.downloads_dir, name)
     except PathEscapeError:
         raise FileMissing("The file is not in the downloads folder.") from None
     if not path.is_file():

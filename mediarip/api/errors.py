@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -34,7 +35,9 @@ from ..auth import (
 )
 from ..engine import AddressBlocked, Conflict, JobNotFound, ProbeFailed
 from ..overrides import SettingInvalid, SettingPinned, SettingReadOnly
+from ..presets import PresetNotFound, PresetRefused
 from ..reports import SessionNotFound
+from ..store import NameTaken
 from ..subscriptions.checker import SubscriptionNotFound
 from ..ytdlp.updater import UpdateRefused
 
@@ -203,6 +206,10 @@ REFUSALS: Mapping[type[Exception], Refusal] = {
     SettingPinned: Refusal(409, "pinned"),
     SettingReadOnly: Refusal(409, "read_only"),
     SessionNotFound: Refusal(404, "session_not_found", message="No such session."),
+    # presets
+    PresetRefused: Refusal(422, "invalid_request"),
+    PresetNotFound: Refusal(404, "preset_not_found", message="No such preset."),
+    NameTaken: Refusal(409, "name_taken", message="name: another preset already has this name"),
     # subscriptions and the archive
     SubscriptionNotFound: Refusal(404, "subscription_not_found", message="No such subscription."),
     InvalidArchive: Refusal(422, "invalid_archive"),
@@ -288,6 +295,9 @@ def validation_message(error: Exception) -> str:
 
 def _describe(error: BaseException, type_: type | None) -> str:
     # Our validators already write "field: what is wrong"; keep their words.
+    if type_ is not None and typing.get_origin(type_) is typing.Literal:
+        allowed = ", ".join(repr(a) for a in typing.get_args(type_))
+        return f"must be one of {allowed}"
     if type(error) is ValueError and str(error):
         return str(error)
     return cattrs.v.format_exception(error, type_)

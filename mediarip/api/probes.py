@@ -6,7 +6,7 @@ import attrs
 from quart import Blueprint
 
 from ..engine import AddressBlocked, ProbeFailed
-from ..models import FormatInfo, UrlInfo, url_field
+from ..models import Formats, UrlInfo, url_field
 from .context import services, sessions
 from .contract import Answer, endpoint
 
@@ -20,11 +20,6 @@ class UrlRequest:
     """A URL to look at, by the same rules as a download's."""
 
     url: str = url_field()
-
-
-@attrs.frozen
-class FormatList:
-    formats: list[FormatInfo]
 
 
 _REFUSES = (AddressBlocked, ProbeFailed)
@@ -47,10 +42,10 @@ async def url_info(body: UrlRequest) -> UrlInfo:
 @endpoint(
     "The formats a URL offers",
     query=UrlRequest,
-    answers={200: Answer("Formats", FormatList)},
+    answers={200: Answer("Formats, and the subtitle languages", Formats)},
     refuses=_REFUSES,
 )
-async def formats(query: UrlRequest) -> FormatList:
+async def formats(query: UrlRequest) -> Formats:
     session_id = await sessions().current()
     svc = services().downloads
-    return FormatList(await svc.formats(query.url, svc.cookie_file(session_id)))
+    return await svc.formats(query.url, svc.cookie_file(session_id))

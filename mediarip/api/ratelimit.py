@@ -24,7 +24,25 @@ class JobRateLimiter:
             self._buckets[session_id] = (tokens, now)
             return (1.0 - tokens) * 60.0 / per_minute
         self._buckets[session_id] = (tokens - 1.0, now)
+        self._forget_idlest()
+        return 0.0
+
+    def take_many(self, session_id: str, count: int, per_minute: int) -> int | None:
+        """Take ``count`` jobs at once (a batch), all or none: None if they fit, else how many
+        would fit now."""
+        if per_minute <= 0:
+            return None
+        now = time.monotonic()
+        tokens, at = self._buckets.get(session_id, (float(per_minute), now))
+        tokens = min(float(per_minute), tokens + (now - at) * per_minute / 60.0)
+        if tokens < count:
+            self._buckets[session_id] = (tokens, now)
+            return int(tokens)
+        self._buckets[session_id] = (tokens - count, now)
+        self._forget_idlest()
+        return None
+
+    def _forget_idlest(self) -> None:
         if len(self._buckets) > 10_000:  # forget the idlest when it grows large
             for key in list(self._buckets)[:5_000]:
                 del self._buckets[key]
-        return 0.0

@@ -13,6 +13,7 @@ import trio
 from quart import Blueprint
 
 from ..config import SessionMode, ThemeMode
+from ..download_options import SPONSORBLOCK_CATEGORIES
 from ..models import AUDIO_FORMATS, VIDEO_FORMATS
 from ..version import __version__
 from ..ytdlp.release import running_release
@@ -72,6 +73,9 @@ class PublicConfig:
     max_concurrent: int
     output_formats: dict[str, list[str]]
     admin_enabled: bool
+    #: New jobs start on their own (``downloads.autostart``); off, they wait paused.
+    autostart: bool
+    sponsorblock_categories: list[str]
 
 
 @blueprint.get("/api/health")
@@ -106,4 +110,6 @@ async def public_config() -> PublicConfig:
         max_concurrent=settings.downloads.max_concurrent,
         output_formats={"video": list(VIDEO_FORMATS), "audio": list(AUDIO_FORMATS)},
         admin_enabled=settings.admin.enabled,
+        autostart=settings.downloads.autostart,
+        sponsorblock_categories=list(SPONSORBLOCK_CATEGORIES),
     )

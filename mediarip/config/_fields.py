@@ -163,7 +163,13 @@ class DownloadSettings:
     max_jobs_per_minute: int = setting(
         60,
         integer(0, 100_000),
-        "New jobs one session may add per minute (bursts up to as many); 0 for no limit.",
+        "New jobs one session may add per minute (bursts up to as many); 0 for no limit. "
+        "A batch counts each of its jobs.",
+    )
+    autostart: bool = setting(
+        True,
+        boolean(),
+        "New jobs start on their own; off, they wait 'paused' until someone starts them.",
     )
 
 
@@ -199,6 +205,11 @@ class YtdlpSettings:
         None,
         optional(INDEX_URL),
         "A PEP 503 simple index to check and install yt-dlp from instead of PyPI (a mirror).",
+    )
+    sponsorblock_api: str = setting(
+        "https://sponsor.ajay.app",
+        text("an http:// or https:// address", r"https?://[^\s/?#]+(/[^\s?#]*)?"),
+        "The SponsorBlock server a job's sponsorblock option asks (a mirror, or a test double).",
     )
 
 

@@ -41,6 +41,8 @@ def playlist_summary(children: Iterable[tuple[JobStatus, float]]) -> tuple[JobSt
     active = set(statuses) & ACTIVE_STATUSES
     if active:
         return next(s for s in _ACTIVE_ORDER if s in active), progress
+    if JobStatus.PAUSED in statuses:
+        return JobStatus.PAUSED, progress
     if JobStatus.FAILED in statuses:
         return JobStatus.FAILED, progress
     if JobStatus.COMPLETED in statuses:

@@ -40,15 +40,27 @@ def _extra_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
+def job_template(settings: Settings, job: Job) -> tuple[str, str]:
+    """The job's output template and its folder prefix: the job's own folder and file name
+    when it has them, else the site's template (validated at the edge: no ``..``, no ``$``)."""
+    folder, name = job.options.folder, job.options.filename
+    template = name or paths.template_for(job.url, settings.downloads.source_templates)
+    if name and "%(ext)s" not in name:
+        template = f"{name}.%(ext)s"
+    prefix = f"{folder}/" if folder else ""
+    return prefix + template, prefix
+
+
 def work_request(settings: Settings, job: Job, cookie_file: Path) -> WorkRequest:
     """Everything the worker thread needs to run ``job``."""
     downloads = settings.downloads
     downloads_dir = Path(downloads.output_dir)
+    template, prefix = job_template(settings, job)
     return WorkRequest(
         job_id=job.id,
         url=job.url,
         work_dir=paths.work_dir_for(downloads_dir, job.id),
-        template=paths.template_for(job.url, downloads.source_templates),
+        template=template,
         media_type=job.media_type,
         format_id=job.format_id,
         quality=job.quality,
@@ -62,6 +74,9 @@ def work_request(settings: Settings, job: Job, cookie_file: Path) -> WorkRequest
         extractor_args=_extractor_args(settings),
         extra_options=_extra_options(settings),
         network=network_policy(settings),
+        options=job.options,
+        sponsorblock_api=settings.ytdlp.sponsorblock_api,
+        folder_prefix=prefix,
     )
 
 

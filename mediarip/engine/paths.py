@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
@@ -27,6 +27,7 @@ __all__ = [
     "PathEscapeError",
     "confine",
     "place_file",
+    "place_files",
     "remove_empty_parents",
     "remove_job_files",
     "remove_work_dir",
@@ -96,6 +97,20 @@ def place_file(work_dir: Path, produced: Path, downloads_dir: Path) -> Path:
     return candidate
 
 
+def place_files(
+    work_dir: Path, produced: Sequence[Path], downloads_dir: Path
+) -> list[tuple[Path, int]]:
+    """:func:`place_file` for each of a job's files (the main one first), with their sizes.
+    A file that vanished meanwhile (yt-dlp removed it) is skipped, except the main one."""
+    placed: list[tuple[Path, int]] = []
+    for number, path in enumerate(produced):
+        if number and not path.is_file():
+            continue
+        final = place_file(work_dir, path, downloads_dir)
+        placed.append((final, final.stat().st_size))
+    return placed
+
+
 def remove_work_dir(work_dir: Path) -> None:
     """Remove a job's working folder and everything in it (partial files)."""
     shutil.rmtree(work_dir, ignore_errors=True)
@@ -114,22 +129,24 @@ def remove_empty_parents(folder: Path, root: Path) -> None:
         current = current.parent
 
 
-def remove_job_files(downloads_dir: Path, job_id: str, filename: str | None) -> int | None:
-    """A removed job's file and partial files, and the folders left empty (blocking).
+def remove_job_files(downloads_dir: Path, job_id: str, filenames: Sequence[str]) -> int | None:
+    """A removed job's files and partial files, and the folders left empty (blocking).
 
-    Returns the size of the file removed, None if there was none; raises :class:`OSError`
-    when the file is there but cannot be removed (the caller then keeps the job)."""
+    Returns the size of the files removed, None if there were none; raises :class:`OSError`
+    when a file is there but cannot be removed (the caller then keeps the job)."""
     remove_work_dir(work_dir_for(downloads_dir, job_id))
-    if not filename:
-        return None
-    try:
-        target = confine(downloads_dir, filename)
-    except PathEscapeError:
-        return None
-    try:
-        size: int | None = os.stat(target).st_size
-        target.unlink()
-    except FileNotFoundError:
-        size = None
-    remove_empty_parents(target.parent, downloads_dir)
-    return size
+    freed: int | None = None
+    for filename in filenames:
+        try:
+            target = confine(downloads_dir, filename)
+        except PathEscapeError:
+            continue
+        try:
+            size = os.stat(target).st_size
+            target.unlink()
+        except FileNotFoundError:
+            continue
+        finally:
+            remove_empty_parents(target.parent, downloads_dir)
+        freed = (freed or 0) + size
+    return freed

@@ -48,6 +48,7 @@ def children_of(parent: Job, found: PlaylistFound) -> list[Job]:
             format_id=parent.format_id,
             quality=parent.quality,
             output_format=parent.output_format,
+            options=parent.options,
         )
         for entry in found.entries
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models import FormatInfo, PlaylistEntry, UrlInfo
+from ..models import FormatInfo, Formats, PlaylistEntry, UrlInfo
 from .errors import UserFacingError
 from .netguard import NetworkPolicy
 from .ytdl import CancelToken, open_youtubedl, thumbnail_of
@@ -75,12 +75,22 @@ def probe_url(
         is_audio_only=_is_audio_only(info),
         count=1,
         entries=[],
+        subtitles=_languages(info.get("subtitles")),
+        automatic_captions=_languages(info.get("automatic_captions")),
     )
+
+
+def _languages(tracks: object) -> list[str]:
+    """The languages of yt-dlp's ``subtitles`` (or ``automatic_captions``) map, sorted; the
+    live chat replay some sites list among them is not a subtitle."""
+    if not isinstance(tracks, dict):
+        return []
+    return sorted(str(lang) for lang, found in tracks.items() if found and lang != "live_chat")
 
 
 def list_formats(
     url: str, params: dict[str, Any], token: CancelToken, policy: NetworkPolicy
-) -> list[FormatInfo]:
+) -> Formats:
     """What ``GET /api/formats`` lists. Blocking; runs in a worker thread."""
     info = _extract(url, {**params, "noplaylist": True}, token, policy)
     if info.get("_type") in ("playlist", "multi_video"):
@@ -107,4 +117,8 @@ def list_formats(
                 note=f.get("format_note"),
             )
         )
-    return formats
+    return Formats(
+        formats,
+        subtitles=_languages(info.get("subtitles")),
+        automatic_captions=_languages(info.get("automatic_captions")),
+    )

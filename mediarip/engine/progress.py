@@ -40,6 +40,7 @@ class StopReason(enum.Enum):
     CANCEL = "cancel"
     DELETE = "delete"
     SHUTDOWN = "shutdown"
+    PAUSE = "pause"
 
 
 class JobRun:

@@ -24,6 +24,7 @@ Beyond the engine. The service knows nothing of the admin side; it takes an opti
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -38,7 +39,7 @@ from ..config import Settings
 from ..cookies import cookie_path
 from ..models import (
     ACTIVE_STATUSES,
-    FormatInfo,
+    Formats,
     Job,
     JobError,
     JobKind,
@@ -73,6 +74,10 @@ __all__ = [
 ]
 
 log = logging.getLogger("mediarip.engine")
+
+#: The meta key holding the paused queues (session ids, "*" for everyone's), kept across
+#: restarts like the paused jobs themselves.
+_PAUSED_QUEUES = "paused_queues"
 T = TypeVar("T")
 
 PROBE_TIMEOUT = 120.0
@@ -128,6 +133,7 @@ class DownloadService:
             store, self._emit, lambda: self._settings, nursery, self._playlists, on_failure
         )
         self._probe_threads = trio.CapacityLimiter(settings.downloads.max_probes)
+        self._paused_queues: set[str] = set()
         self._accepting = True
         #: Bumped whenever a job visibly changes, so a cached listing knows it went stale.
         self.revision = 0
@@ -212,6 +218,16 @@ class DownloadService:
             quality=new.quality,
             output_format=new.output_format,
             playlist_items=new.playlist_items,
+            options=new.options,
+            # It waits when asked to, when downloads.autostart is off, or when its queue is
+            # paused.
+            status=(
+                JobStatus.PAUSED
+                if new.paused
+                or self._queue_paused(session_id)
+                or not self._settings.downloads.autostart
+                else JobStatus.QUEUED
+            ),
             **fields,
         )
 
@@ -226,8 +242,106 @@ class DownloadService:
         with trio.CancelScope(shield=True):
             await store(jobs)
             for job in jobs:
-                self._tasks.start(job)
+                if job.status is JobStatus.QUEUED:
+                    self._tasks.start(job)
                 self._emit(JobChanged(job))
+
+    async def submit_many(self, session_id: str, news: Iterable[NewJob]) -> list[Job]:
+        """Create jobs in one transaction (all or none) and schedule them, oldest first (a
+        batch)."""
+        jobs = [self.prepare(session_id, new) for new in news]
+        await self.launch(jobs, self._store.insert_jobs)
+        return jobs
+
+    def check_address(self, url: str) -> None:
+        """Refuse (:class:`AddressBlocked`) a URL on a private network when those are off. No
+        DNS: the thorough check happens on every connection."""
+        self._refuse_private(url)
+
+    # -- the paused queue ---------------------------------------------------------------------
+
+    async def pause(self, job_id: str, session_id: str | None = None) -> Job:
+        """Hold a job: a waiting one stays put, a running one stops as on shutdown (partial
+        files kept, so starting it again continues from them). A playlist holds its items."""
+        job = await self.get(job_id, session_id)
+        targets = [job]
+        if job.kind is JobKind.PLAYLIST:
+            children = await self._store.list_jobs(parent_id=job.id)
+            targets = [self._live(c.id) or c for c in children]
+        held = [t for t in targets if t.status in ACTIVE_STATUSES]
+        if not held and not any(t.status is JobStatus.PAUSED for t in [job, *targets]):
+            raise Conflict(f"Only waiting or running jobs can be paused; this one is {job.status}.")
+        await self._tasks.stop_and_wait([t.id for t in held], StopReason.PAUSE)
+        return await self.get(job_id)
+
+    async def start(self, job_id: str, session_id: str | None = None) -> Job:
+        """Let a paused job (or a playlist's paused items) go back to the queue."""
+        job = await self.get(job_id, session_id)
+        targets = [job]
+        if job.kind is JobKind.PLAYLIST:
+            targets = list(await self._store.list_jobs(parent_id=job.id))
+        paused = [
+            t for t in targets if t.status is JobStatus.PAUSED and t.id not in self._tasks.runs
+        ]
+        if not paused:
+            raise Conflict(f"Only paused jobs can be started; this one is {job.status}.")
+        with trio.CancelScope(shield=True):
+            await self._unpause(paused[::-1])  # oldest first keeps the order
+        return await self.get(job_id)
+
+    async def pause_queue(self, session_id: str | None) -> int:
+        """Pause a whole queue (``session_id`` None: everyone's): what waits or runs now, and
+        what is added until :meth:`start_queue`. Returns how many jobs it held."""
+        self._paused_queues.add(session_id or "*")
+        await self._store.set_meta(_PAUSED_QUEUES, json.dumps(sorted(self._paused_queues)))
+        runs = [
+            run
+            for run in list(self._tasks.runs.values())
+            if session_id is None or run.job.session_id == session_id
+        ]
+        # Jobs still waiting for a slot have written nothing yet (their task sits in the
+        # limiter: a job's status leaves QUEUED before its first write), so they are held
+        # with one write for all, instead of one each from their tasks' clean-up.
+        waiting = [run for run in runs if run.job.status is JobStatus.QUEUED]
+        for run in waiting:
+            run.settled = True  # their clean-up then leaves the status to us
+        await self._tasks.stop_and_wait([run.job.id for run in runs], StopReason.PAUSE)
+        with trio.CancelScope(shield=True):
+            await self._store.update_jobs([run.job.id for run in waiting], status=JobStatus.PAUSED)
+            for run in waiting:
+                paused = attrs.evolve(run.job, status=JobStatus.PAUSED)
+                self._emit(JobChanged(paused, {"status": JobStatus.PAUSED}))
+                self._playlists.child_status(paused)
+        return len(runs)
+
+    async def start_queue(self, session_id: str | None) -> int:
+        """Undo :meth:`pause_queue` and start every paused job in it. Returns how many."""
+        self._paused_queues.discard(session_id or "*")
+        if session_id is None:
+            self._paused_queues.clear()
+        await self._store.set_meta(_PAUSED_QUEUES, json.dumps(sorted(self._paused_queues)))
+        paused = await self._store.list_jobs(session_id=session_id, statuses=[JobStatus.PAUSED])
+        singles = [j for j in paused if j.kind is JobKind.SINGLE and j.id not in self._tasks.runs]
+        with trio.CancelScope(shield=True):
+            await self._unpause(singles[::-1])
+        return len(singles)
+
+    def queue_paused(self, session_id: str | None) -> bool:
+        return self._queue_paused(session_id)
+
+    def _queue_paused(self, session_id: str | None) -> bool:
+        return "*" in self._paused_queues or (session_id or "*") in self._paused_queues
+
+    async def _unpause(self, jobs: list[Job]) -> None:
+        """Back to the queue, oldest first (one write for all of them)."""
+        await self._store.update_jobs([job.id for job in jobs], status=JobStatus.QUEUED)
+        for job in jobs:
+            queued = attrs.evolve(job, status=JobStatus.QUEUED)
+            if queued.parent_id is not None:
+                await self._playlists.load(queued.parent_id)
+            self._tasks.start(queued)
+            self._emit(JobChanged(queued, {"status": JobStatus.QUEUED}))
+            self._playlists.child_status(queued)
 
     async def get(self, job_id: str, session_id: str | None = None) -> Job:
         """The job's current state; :class:`JobNotFound` outside ``session_id`` (None: any)."""
@@ -258,6 +372,19 @@ class DownloadService:
             if not children and job.id not in self._tasks.runs:
                 self._refuse_finished(job)
             await self._tasks.stop_and_wait([job.id, *children], StopReason.CANCEL)
+        elif job.status is JobStatus.PAUSED and job.id not in self._tasks.runs:
+            with trio.CancelScope(shield=True):
+                await trio.to_thread.run_sync(
+                    paths.remove_work_dir, paths.work_dir_for(self.downloads_dir, job.id)
+                )
+                changes: dict[str, Any] = {
+                    "status": JobStatus.CANCELLED,
+                    "finished_at": utcnow(),
+                    "speed": None,
+                    "eta": None,
+                }
+                await self._store.update_job(job.id, **changes)
+                self._emit(JobChanged(attrs.evolve(job, **changes), changes))
         elif job.id in self._tasks.runs:
             await self._tasks.stop_and_wait([job.id], StopReason.CANCEL)
             ended = await self.get(job_id)
@@ -324,7 +451,7 @@ class DownloadService:
     async def probe(self, url: str, cookie_file: Path | None) -> UrlInfo:
         return await self._probe(probe_url, url, cookie_file)
 
-    async def formats(self, url: str, cookie_file: Path | None) -> list[FormatInfo]:
+    async def formats(self, url: str, cookie_file: Path | None) -> Formats:
         return await self._probe(list_formats, url, cookie_file)
 
     async def list_playlist(
@@ -337,6 +464,8 @@ class DownloadService:
     async def recover(self) -> int:
         """Deal with jobs a crash or stop left active: resume them (default) or fail them,
         as ``downloads.recover_on_start`` says. Returns how many."""
+        stored = await self._store.get_meta(_PAUSED_QUEUES)
+        self._paused_queues = set(json.loads(stored)) if stored else set()
         jobs = await self._store.list_jobs(statuses=ACTIVE_STATUSES)
         if not jobs:
             return 0
@@ -417,7 +546,7 @@ class DownloadService:
         for job in doomed:
             try:
                 freed = await trio.to_thread.run_sync(
-                    paths.remove_job_files, self.downloads_dir, job.id, job.filename
+                    paths.remove_job_files, self.downloads_dir, job.id, _file_names(job)
                 )
             except OSError as exc:
                 log.warning("could not remove the file of job %s: %r", job.id, exc)
@@ -507,3 +636,11 @@ class DownloadService:
 def _probe_failed(error: JobError) -> ProbeFailed:
     """A refused address (met on a redirect, say) is its own refusal: the URL is to blame."""
     return (AddressBlocked if error.code == "blocked_address" else ProbeFailed)(error)
+
+
+def _file_names(job: Job) -> list[str]:
+    """Every file of a job: its main one and the others (chapters, subtitles)."""
+    names = [f.name for f in job.files]
+    if job.filename and job.filename not in names:
+        names.insert(0, job.filename)
+    return names

@@ -31,7 +31,7 @@ import trio
 
 from ..config import Settings
 from ..cookies import cookie_path
-from ..models import Job, JobError, JobStatus, utcnow
+from ..models import Job, JobError, JobFile, JobStatus, utcnow
 from ..store import ArchiveEntry, Store
 from . import options, paths
 from .errors import describe_failure
@@ -218,16 +218,18 @@ class JobTasks:
     async def _finish_download(self, run: JobRun, request: WorkRequest, result: Downloaded) -> None:
         downloads_dir = self.downloads_dir
         try:
-            final = await trio.to_thread.run_sync(
-                paths.place_file, request.work_dir, result.path, downloads_dir
+            placed = await trio.to_thread.run_sync(
+                paths.place_files, request.work_dir, [result.path, *result.others], downloads_dir
             )
-        except (OSError, paths.PathEscapeError) as exc:
+        except (OSError, ValueError) as exc:
             log.warning("job %s: could not move %s into place: %r", run.job.id, result.path, exc)
             await trio.to_thread.run_sync(paths.remove_work_dir, request.work_dir)
             await self._settle(run, JobStatus.FAILED, error=describe_failure(exc))
             return
         await trio.to_thread.run_sync(paths.remove_work_dir, request.work_dir)
-        size = final.stat().st_size
+        root = downloads_dir.resolve()
+        files = tuple(JobFile(path.relative_to(root).as_posix(), size) for path, size in placed)
+        size = files[0].size
         job = run.job
         archive = ArchiveEntry(
             session_id=job.session_id,
@@ -242,8 +244,9 @@ class JobTasks:
             run,
             JobStatus.COMPLETED,
             archive=archive,
-            filename=final.relative_to(downloads_dir.resolve()).as_posix(),
+            filename=files[0].name,
             filesize=size,
+            files=files,
             progress=100.0,
             downloaded_bytes=size,
             total_bytes=size,
@@ -274,6 +277,10 @@ class JobTasks:
                 await trio.to_thread.run_sync(paths.remove_work_dir, work_dir)
             return
         await self.progress.flush(run)
+        if reason is StopReason.PAUSE:
+            # Like a shutdown, partial files stay: starting it again continues from them.
+            await self.progress.change(run, status=JobStatus.PAUSED, speed=None, eta=None)
+            return
         if reason is StopReason.SHUTDOWN:
             # Partial files stay: the next start resumes the download where it stopped.
             await self._store.update_job(job.id, status=JobStatus.QUEUED, speed=None, eta=None)

@@ -20,10 +20,12 @@ from typing import Any
 
 import attrs
 
+from ..download_options import DownloadOptions
 from ..models import JobStatus, MediaType, PlaylistEntry
 from .archive import archive_key_of
 from .errors import UserFacingError
 from .netguard import NetworkPolicy
+from .postprocess import apply_options
 from .ytdl import CancelToken, base_params, open_youtubedl, thumbnail_of
 
 __all__ = [
@@ -60,6 +62,10 @@ class WorkRequest:
     extractor_args: dict[str, Any]
     extra_options: dict[str, Any]
     network: NetworkPolicy
+    options: DownloadOptions = attrs.field(factory=DownloadOptions)
+    sponsorblock_api: str = "https://sponsor.ajay.app"
+    #: The job's own folder inside the downloads folder ("" or "name/"), for chapter files.
+    folder_prefix: str = ""
 
 
 @attrs.frozen
@@ -89,6 +95,8 @@ class Downloaded:
     thumbnail: str | None
     #: yt-dlp's download-archive key of what was downloaded (``"youtube <id>"``), if known.
     archive_key: str | None = None
+    #: The other files the job made beside the main one (sidecar subtitles, chapter parts).
+    others: tuple[Path, ...] = ()
 
 
 @attrs.frozen
@@ -261,6 +269,14 @@ def run_job(
         params["playlist_items"] = request.playlist_items
     if request.rate_limit:
         params["ratelimit"] = request.rate_limit
+    apply_options(
+        params,
+        request.options,
+        media_type=request.media_type,
+        output_format=request.output_format,
+        sponsorblock_api=request.sponsorblock_api,
+        folder_prefix=request.folder_prefix,
+    )
     with open_youtubedl(params, token, request.network) as ydl:
         token.raise_if_cancelled()
         info = ydl.extract_info(request.url, download=False, process=False)
@@ -277,9 +293,30 @@ def run_job(
     result = result or {}
     if result.get("_type") in ("playlist", "multi_video"):  # item N of a playlist's URL
         result = next((e for e in reversed(result.get("entries") or []) if e), {})
+    main = Path(produced[-1])
     return Downloaded(
-        Path(produced[-1]), result.get("title"), thumbnail_of(result), archive_key_of(result)
+        main,
+        result.get("title"),
+        thumbnail_of(result),
+        archive_key_of(result),
+        others=_other_files(request.work_dir, main),
     )
+
+
+# Left by yt-dlp while it works, or ours: never part of a finished job.
+_WORKING_SUFFIXES = (".part", ".ytdl", ".temp", ".tmp")
+
+
+def _other_files(work_dir: Path, main: Path) -> tuple[Path, ...]:
+    """The finished files in the working folder besides ``main``, in name order."""
+    found = []
+    for path in sorted(work_dir.rglob("*")):
+        if not path.is_file() or path == main or path.name.startswith("."):
+            continue
+        if path.name.endswith(_WORKING_SUFFIXES) or ".part-Frag" in path.name:
+            continue
+        found.append(path)
+    return tuple(found)
 
 
 def _job_cookie_copy(request: WorkRequest) -> str | None:

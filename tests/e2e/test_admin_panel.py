@@ -35,7 +35,17 @@ from tests.media import MediaServer
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "correct horse battery"
-PAGES = ("overview", "sessions", "storage", "errors", "purge", "settings", "password", "apikey")
+PAGES = (
+    "overview",
+    "sessions",
+    "storage",
+    "errors",
+    "purge",
+    "settings",
+    "presets",
+    "password",
+    "apikey",
+)
 MAX_CONCURRENT = "admin-setting-downloads.max_concurrent"
 
 
@@ -596,6 +606,7 @@ def test_admin_pages_have_no_serious_or_critical_accessibility_violations(
         "errors": "admin-error",
         "purge": "admin-purge-run",
         "settings": MAX_CONCURRENT,
+        "presets": "admin-preset",
         "password": "admin-password-current",
         "apikey": "admin-apikey-value",
     }

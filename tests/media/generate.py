@@ -29,13 +29,19 @@ from pathlib import Path
 __all__ = ["MANIFEST_NAME", "ensure_media"]
 
 #: Bump when something outside the recipes below (the MPD template, say) changes the output.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 MANIFEST_NAME = "manifest.json"
 
 SIZE = "320x240"
 FPS = 25
 SAMPLE_RATE = 44100
 SHORT_SECONDS = 6
+CHAPTERS_SECONDS = 12
+#: The subtitle tracks of the rich page: language -> its two cues.
+SUBTITLE_TRACKS = {
+    "en": ("Hello from the test page", "Second line"),
+    "fr": ("Bonjour de la page de test", "Deuxième ligne"),
+}
 #: The DASH pair is listed in ``merge.mpd`` with this duration.
 MERGE_SECONDS = SHORT_SECONDS
 
@@ -155,6 +161,22 @@ def recipes() -> list[Recipe]:
         # 20 minutes of 4-bit IMA ADPCM at 11 kHz (~6.6 MB): yt-dlp's FFmpegExtractAudio takes
         # ~2 s to make an mp3 of it (~7 s for m4a), long enough to cancel mid-way. 16-bit PCM
         # packs half the samples per byte: a 10 MB one converts in ~0.3 s, too fast to catch.
+        # The rich page's video: 12 s with a keyframe every second, so a clip cut "at the nearest
+        # keyframe" lands within a second of what was asked, and three 4 s chapters.
+        Recipe(
+            "chapters.mp4",
+            (
+                *_video_in(CHAPTERS_SECONDS),
+                *_audio_in(CHAPTERS_SECONDS),
+                *_h264("-crf", "30", "-force_key_frames", "expr:gte(t,n_forced*1)"),
+                *("-sc_threshold", "0"),
+                *_aac("64k"),
+                *FASTSTART,
+            ),
+        ),
+        Recipe(
+            "poster.jpg", ("-f", "lavfi", "-i", f"testsrc=size={SIZE}:rate=1", "-frames:v", "1")
+        ),
         Recipe(
             "long.wav",
             (*_audio_in(1200, freq=330, rate=11025), "-ac", "1", "-c:a", "adpcm_ima_wav"),
@@ -230,6 +252,17 @@ def _write_mpd(workdir: Path) -> None:
     (workdir / "merge.mpd").write_text(mpd, encoding="utf-8")
 
 
+def _write_subtitles(workdir: Path) -> None:
+    """``subs.<lang>.vtt`` for each of :data:`SUBTITLE_TRACKS`: two cues in the first 8 s."""
+    for lang, (first, second) in SUBTITLE_TRACKS.items():
+        vtt = (
+            "WEBVTT\n\n"
+            f"00:00:00.500 --> 00:00:03.000\n{first}\n\n"
+            f"00:00:04.000 --> 00:00:08.000\n{second}\n"
+        )
+        (workdir / f"subs.{lang}.vtt").write_text(vtt, encoding="utf-8")
+
+
 def _write_manifest(workdir: Path, digest: str) -> None:
     """List every file with its size; written last, its presence marks the folder complete."""
     files = {
@@ -264,6 +297,7 @@ def _build(workdir: Path, digest: str) -> None:
         for future in [pool.submit(_run_ffmpeg, recipe, workdir) for recipe in todo]:
             future.result()
     _write_mpd(workdir)
+    _write_subtitles(workdir)
     _write_manifest(workdir, digest)
 
 

@@ -56,6 +56,8 @@ CONTENT_TYPES = {
     ".mpd": "application/dash+xml",
     ".html": "text/html; charset=utf-8",
     ".json": "application/json",
+    ".vtt": "text/vtt; charset=utf-8",
+    ".jpg": "image/jpeg",
 }
 
 #: The three enclosures of ``/feed.rss``: (title, media path, MIME type).
@@ -75,6 +77,59 @@ PAGE_HTML = f"""<!DOCTYPE html>
 <video src="/media/video.mp4" controls width="320" height="240"></video>
 <video controls width="320" height="240">
   <source src="/media/video.webm" type="video/webm">
+</video>
+</body>
+</html>
+"""
+
+
+RICH_TITLE = "Rich test video"
+RICH_UPLOADER = "Test Uploader"
+#: The rich page's chapters: (title, start, end) in seconds.
+RICH_CHAPTERS = (("Opening", 0, 4), ("Middle", 4, 8), ("Ending", 8, 12))
+
+
+def rich_page(base: str) -> str:
+    """A page describing a video in JSON-LD (title, uploader, date, description, thumbnail and
+    ``hasPart`` clips, which yt-dlp reads as chapters) whose ``contentUrl`` is the player page.
+
+    yt-dlp's generic extractor reads JSON-LD only when a page has no ``<video>`` of its own, and
+    reads ``<track>`` subtitles only from ``<video>`` tags: so the metadata is here and the video
+    (with its subtitles and poster) on ``/rich-player.html``; yt-dlp follows ``contentUrl`` and
+    merges the two (``url_transparent``), giving one video with all of it."""
+    parts = [
+        {"@type": "Clip", "name": name, "startOffset": start, "endOffset": end}
+        for name, start, end in RICH_CHAPTERS
+    ]
+    data = {
+        "@context": "https://schema.org",
+        "@type": "VideoObject",
+        "name": RICH_TITLE,
+        "description": "A test video with chapters, subtitles and a poster",
+        "author": {"@type": "Person", "name": RICH_UPLOADER},
+        "uploadDate": "2026-11-30T12:00:00Z",
+        "duration": "PT12S",
+        "thumbnailUrl": f"{base}/media/poster.jpg",
+        "contentUrl": f"{base}/rich-player.html",
+        "hasPart": parts,
+    }
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>{RICH_TITLE}</title>
+<script type="application/ld+json">{json.dumps(data)}</script></head>
+<body><p>{RICH_TITLE}</p></body>
+</html>
+"""
+
+
+RICH_PLAYER_HTML = """<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Rich player</title></head>
+<body>
+<video controls poster="/media/poster.jpg" width="320" height="240">
+  <source src="/media/chapters.mp4" type="video/mp4">
+  <track kind="subtitles" srclang="en" label="English" src="/media/subs.en.vtt">
+  <track kind="subtitles" srclang="fr" label="Français" src="/media/subs.fr.vtt">
 </video>
 </body>
 </html>
@@ -290,6 +345,10 @@ class MediaHandler(BaseHTTPRequestHandler):
             self._route_stall_page()
         elif path == "/page.html":
             self._send_body(200, PAGE_HTML.encode(), CONTENT_TYPES[".html"])
+        elif path == "/rich.html":
+            self._send_body(200, rich_page(self._base()).encode(), CONTENT_TYPES[".html"])
+        elif path == "/rich-player.html":
+            self._send_body(200, RICH_PLAYER_HTML.encode(), CONTENT_TYPES[".html"])
         elif path == "/feed.rss":
             self._send_feed("/media/")
         elif path == "/redirect":

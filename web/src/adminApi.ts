@@ -8,8 +8,11 @@ import type {
   AdminSession,
   AdminStatus,
   ApiKeyState,
+  DownloadOptions,
   ErrorEntry,
   Job,
+  MediaType,
+  Preset,
   PurgeReport,
   SettingFacts,
   SettingView,
@@ -127,6 +130,30 @@ export async function resetSetting(key: string): Promise<SettingView[]> {
   return settingsList(
     await adminRequest<SettingsBody>(`/api/admin/settings/${enc(key)}`, { method: 'DELETE' }),
   )
+}
+
+/** A preset as the admin sends it (`default: true` makes it the default). */
+export interface PresetBody {
+  name: string
+  media_type?: MediaType | null
+  format_id?: string | null
+  quality?: string | null
+  output_format?: string | null
+  options?: DownloadOptions | null
+  default?: boolean
+}
+
+export function createPreset(body: PresetBody): Promise<Preset> {
+  return adminRequest<Preset>('/api/admin/presets', { method: 'POST', json: body })
+}
+
+/** Change the fields given (null clears one). */
+export function updatePreset(id: string, body: Partial<PresetBody>): Promise<Preset> {
+  return adminRequest<Preset>(`/api/admin/presets/${enc(id)}`, { method: 'PATCH', json: body })
+}
+
+export async function deletePreset(id: string): Promise<void> {
+  await adminRequest<unknown>(`/api/admin/presets/${enc(id)}`, { method: 'DELETE' })
 }
 
 export function getApiKey(): Promise<ApiKeyState> {

@@ -2,7 +2,16 @@
 // Every failure becomes an ApiError carrying the server's code and message (or words of our
 // own when the server could not be reached or did not answer JSON).
 
-import type { FormatInfo, Job, NewDownload, PublicConfig, ThemeList, UrlInfo } from './types'
+import type {
+  BatchResult,
+  FormatInfo,
+  Job,
+  NewDownload,
+  Preset,
+  PublicConfig,
+  ThemeList,
+  UrlInfo,
+} from './types'
 
 export class ApiError extends Error {
   readonly code: string
@@ -151,6 +160,22 @@ export async function getFormats(url: string, signal?: AbortSignal): Promise<For
 
 export function createDownload(body: NewDownload): Promise<Job> {
   return request<Job>('/api/downloads', { method: 'POST', json: body })
+}
+
+export function createBatch(body: Omit<NewDownload, 'url'> & { urls: string[] }): Promise<BatchResult> {
+  return request<BatchResult>('/api/downloads/batch', { method: 'POST', json: body })
+}
+
+export async function getPresets(): Promise<{ presets: Preset[]; default: string | null }> {
+  return request<{ presets: Preset[]; default: string | null }>('/api/presets')
+}
+
+export function pauseDownload(id: string): Promise<Job> {
+  return request<Job>(`/api/downloads/${enc(id)}/pause`, { method: 'POST' })
+}
+
+export function startDownload(id: string): Promise<Job> {
+  return request<Job>(`/api/downloads/${enc(id)}/start`, { method: 'POST' })
 }
 
 export async function listDownloads(): Promise<Job[]> {

@@ -9,4 +9,5 @@ export const STATUS_LABELS: Record<JobStatus, string> = {
   completed: 'Finished',
   failed: 'Failed',
   cancelled: 'Cancelled',
+  paused: 'Paused',
 }

@@ -13,6 +13,7 @@ export const ADMIN_PAGES = [
   'purge',
   'ytdlp',
   'settings',
+  'presets',
   'password',
   'apikey',
 ] as const
@@ -27,6 +28,7 @@ export const ADMIN_PAGE_TITLES: Record<AdminPage, string> = {
   purge: 'Purge',
   ytdlp: 'yt-dlp',
   settings: 'Settings',
+  presets: 'Presets',
   password: 'Password',
   apikey: 'API key',
 }
@@ -39,6 +41,7 @@ const SLUGS: Record<AdminPage, string> = {
   purge: 'purge',
   ytdlp: 'yt-dlp',
   settings: 'settings',
+  presets: 'presets',
   password: 'password',
   apikey: 'api-key',
 }

@@ -19,6 +19,28 @@ export type PlaylistEntry = Schemas['PlaylistEntry']
 export type UrlInfo = Schemas['UrlInfo']
 export type FormatInfo = Schemas['FormatInfo']
 export type NewDownload = Schemas['NewJob']
+export type JobFile = Schemas['JobFile']
+/** What a download can ask for beyond its format, as a request sends it (every field may be
+ * left out; the job shows them all: `Schemas['DownloadOptions']`). */
+export interface DownloadOptions {
+  subtitles?: {
+    languages: string[] | 'all'
+    auto?: boolean
+    mode?: 'embed' | 'sidecar'
+    format?: 'srt' | 'vtt' | null
+  } | null
+  embed_thumbnail?: boolean
+  embed_metadata?: boolean
+  sponsorblock?: { action: 'remove' | 'mark'; categories: string[] } | null
+  split_chapters?: boolean
+  clip?: { start: number | string; end: number | string; exact?: boolean } | null
+  folder?: string | null
+  filename?: string | null
+}
+/** One of the admin's presets (`GET /api/presets`). */
+export type Preset = Schemas['Preset']
+/** `POST /api/downloads/batch`: the jobs made and the lines refused. */
+export type BatchResult = Schemas['BatchResult']
 
 /** A `job_update` event's payload: the id plus whichever fields changed. */
 export type JobPatch = Partial<Job> & { id: string }

@@ -3,7 +3,7 @@ import { createPinia, setActivePinia } from 'pinia'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import AddPanel from '../src/components/AddPanel.vue'
 import { useJobsStore } from '../src/stores/jobs'
-import type { UrlInfo } from '../src/types'
+import type { Preset, UrlInfo } from '../src/types'
 import { jsonResponse, makeJob, SAMPLE_FORMATS } from './helpers'
 
 const VIDEO_URL = 'https://media.example/watch/1'
@@ -18,6 +18,8 @@ const VIDEO_INFO: UrlInfo = {
   is_audio_only: false,
   count: 1,
   entries: [],
+  subtitles: [],
+  automatic_captions: [],
 }
 
 const LIST_INFO: UrlInfo = {
@@ -29,6 +31,8 @@ const LIST_INFO: UrlInfo = {
   is_audio_only: false,
   count: 3,
   entries: [1, 2, 3].map((i) => ({ index: i, title: `Episode ${i}`, url: `${LIST_URL}#${i}`, duration: 60 * i })),
+  subtitles: [],
+  automatic_captions: [],
 }
 
 interface Call {
@@ -40,12 +44,19 @@ interface Call {
 
 /** A stand-in for the server's HTTP API: answers by route and records what was sent. */
 function fakeServer(
-  routes: { info?: UrlInfo | (() => Response); formatsStatus?: number; hang?: boolean } = {},
+  routes: {
+    info?: UrlInfo | (() => Response)
+    formatsStatus?: number
+    hang?: boolean
+    presets?: { presets: Preset[]; default: string | null }
+  } = {},
 ) {
   const calls: Call[] = []
   const fetchMock = vi.fn(async (url: string, init: RequestInit = {}) => {
     const method = init.method ?? 'GET'
     const body = typeof init.body === 'string' ? JSON.parse(init.body) : undefined
+    // The options panel reads the presets once, on its own: not part of what these tests count.
+    if (url === '/api/presets') return jsonResponse(200, routes.presets ?? { presets: [], default: null })
     calls.push({ method, url, body, signal: init.signal })
     if (url === '/api/url-info') {
       if (routes.hang) {
@@ -83,6 +94,60 @@ beforeEach(() => {
 })
 
 describe('the add form', () => {
+  it('sends the preset picked and the options turned on, with the link\'s subtitle languages', async () => {
+    const preset: Preset = {
+      id: 'p1',
+      name: 'Video: mp4',
+      media_type: 'video',
+      format_id: null,
+      quality: null,
+      output_format: 'mp4',
+      options: null,
+    }
+    const server = fakeServer({
+      info: { ...VIDEO_INFO, subtitles: ['en', 'fr'] },
+      presets: { presets: [preset], default: null },
+    })
+    const wrapper = mount(AddPanel)
+    await flushPromises()
+    await paste(wrapper, VIDEO_URL)
+    await wrapper.get('[data-testid="preset-select"]').setValue('p1')
+    await wrapper.get('[data-testid="opt-subtitles"]').setValue(true)
+    await wrapper.get('[data-testid="opt-lang-fr"]').setValue(true)
+    await wrapper.get('[data-testid="opt-thumbnail"]').setValue(true)
+    await wrapper.get('form').trigger('submit')
+    await flushPromises()
+    const [sent] = server.posted() as {
+      preset: string
+      output_format: string
+      options: Record<string, unknown>
+    }[]
+    expect(sent.preset).toBe('p1')
+    expect(sent.output_format).toBe('mp4') // the form took the preset's
+    // Over a preset, every option is sent: those off here turn the preset's off.
+    expect(sent.options).toEqual({
+      subtitles: { languages: ['fr'], mode: 'embed' },
+      embed_thumbnail: true,
+      embed_metadata: false,
+      split_chapters: false,
+      sponsorblock: null,
+      clip: null,
+      folder: null,
+      filename: null,
+    })
+  })
+
+  it('refuses the default preset with preset: null when "None" is picked', async () => {
+    const server = fakeServer({ presets: { presets: [], default: 'p9' } })
+    const wrapper = mount(AddPanel)
+    await flushPromises()
+    await paste(wrapper, VIDEO_URL)
+    await wrapper.get('[data-testid="preset-select"]').setValue('')
+    await wrapper.get('form').trigger('submit')
+    await flushPromises()
+    expect((server.posted()[0] as { preset: unknown }).preset).toBeNull()
+  })
+
   it('probes a pasted link at once and previews it', async () => {
     const server = fakeServer()
     const wrapper = mount(AddPanel)

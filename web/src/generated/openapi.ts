@@ -567,6 +567,261 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/presets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create a preset */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PresetRequest"];
+                };
+            };
+            responses: {
+                /** @description The preset */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Preset"];
+                    };
+                };
+                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The admin side is off (admin.enabled: false): not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Another preset already has this name: name_taken */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *413* `Request Entity Too Large` The status code one should return if the data submitted exceeded a given limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/presets/{preset_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a preset */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    preset_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The admin side is off (admin.enabled: false): not_found; or: No such preset: preset_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Change a preset's fields (null clears one), keeping the others */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    preset_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PresetRequest"];
+                };
+            };
+            responses: {
+                /** @description The preset */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Preset"];
+                    };
+                };
+                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The admin side is off (admin.enabled: false): not_found; or: No such preset: preset_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Another preset already has this name: name_taken */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *413* `Request Entity Too Large` The status code one should return if the data submitted exceeded a given limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
     "/api/admin/purge": {
         parameters: {
             query?: never;
@@ -1850,7 +2105,7 @@ export interface paths {
                 query?: {
                     before?: string;
                     limit?: number;
-                    status?: ("queued" | "extracting" | "downloading" | "postprocessing" | "completed" | "failed" | "cancelled")[];
+                    status?: ("queued" | "extracting" | "downloading" | "postprocessing" | "completed" | "failed" | "cancelled" | "paused")[];
                 };
                 header?: never;
                 path?: never;
@@ -1902,7 +2157,7 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description The job, queued */
+                /** @description The job, queued (or paused) */
                 201: {
                     headers: {
                         [name: string]: unknown;
@@ -1947,7 +2202,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A field or parameter is missing or invalid; the message names it: invalid_request */
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request; or: A preset field is invalid, or ``preset`` names no preset; the message names the field: invalid_request */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -2238,6 +2493,169 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/downloads/{job_id}/files/{index}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Save one of a finished job's files, by its place in the job's files (chapters, subtitles) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    index: string;
+                    job_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The file as an attachment */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/octet-stream": string;
+                    };
+                };
+                /** @description A range of the file */
+                206: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Not modified (If-None-Match) */
+                304: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such job in the caller's scope (one outside it is not told apart); or: The job's file is gone from the downloads folder: file_missing */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The job has no file yet: not_ready */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *416* `Requested Range Not Satisfiable` The client asked for an invalid part of the file. .. versionadded:: 0.7 */
+                416: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/downloads/{job_id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Hold a job: a waiting one stays, a running one stops keeping its partial files */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    job_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The paused job */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Job"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such job in the caller's scope (one outside it is not told apart) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The job is not in a state that allows this; the message says which state it is in */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/downloads/{job_id}/retry": {
         parameters: {
             query?: never;
@@ -2297,6 +2715,174 @@ export interface paths {
                 };
                 /** @description The job is not in a state that allows this; the message says which state it is in */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/downloads/{job_id}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A paused job goes back to the queue (continuing from its partial files) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    job_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The queued job */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Job"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such job in the caller's scope (one outside it is not told apart) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The job is not in a state that allows this; the message says which state it is in */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/downloads/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** One job per URL, all with the same fields (and preset) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NewBatch"];
+                };
+            };
+            responses: {
+                /** @description The jobs made, and the lines refused with why */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BatchResult"];
+                    };
+                };
+                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *413* `Request Entity Too Large` The status code one should return if the data submitted exceeded a given limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request; or: A preset field is invalid, or ``preset`` names no preset; the message names the field: invalid_request */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many new jobs from this session (downloads.max_jobs_per_minute): see Retry-After */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2376,13 +2962,13 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Formats */
+                /** @description Formats, and the subtitle languages */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["FormatList"];
+                        "application/json": components["schemas"]["Formats"];
                     };
                 };
                 /** @description The URL names a private or reserved network address, and those are off */
@@ -2508,6 +3094,204 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/presets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The presets, and the default one's id */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Presets */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PresetList"];
+                    };
+                };
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/queue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether your queue is paused */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The queue */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["QueueState"];
+                    };
+                };
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/queue/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pause your queue: what waits or runs now, and what you add until you start it */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description How many jobs were held */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["QueueState"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/queue/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start your queue and every paused job in it */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description How many jobs were started */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["QueueState"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -3453,6 +4237,10 @@ export interface components {
             masked: string | null;
             pinned: boolean;
         };
+        BatchResult: {
+            jobs: components["schemas"]["Job"][];
+            refused: components["schemas"]["Refusal"][];
+        };
         /** @description What a check did with one new item, and why. */
         CheckItem: {
             duration: number | null;
@@ -3486,6 +4274,12 @@ export interface components {
             queued: number;
             skipped: number;
         };
+        /** @description Only ``start``..``end`` (seconds). Cut at the nearest keyframes unless ``exact``, which re-encodes around the cuts to land on the asked times. */
+        Clip: {
+            end: number | string;
+            exact: boolean;
+            start: number | string;
+        };
         CookieState: {
             has_cookies: boolean;
         };
@@ -3498,6 +4292,17 @@ export interface components {
             free: number;
             total: number;
             used: number;
+        };
+        /** @description Everything optional; an empty ``DownloadOptions()`` is a plain download. */
+        DownloadOptions: {
+            clip: components["schemas"]["Clip"] | null;
+            embed_metadata: boolean;
+            embed_thumbnail: boolean;
+            filename: string | null;
+            folder: string | null;
+            split_chapters: boolean;
+            sponsorblock: components["schemas"]["SponsorBlock"] | null;
+            subtitles: components["schemas"]["Subtitles"] | null;
         };
         Error: {
             error: {
@@ -3529,8 +4334,11 @@ export interface components {
             tbr: number | null;
             vcodec: string | null;
         };
-        FormatList: {
+        /** @description What ``GET /api/formats`` answers: the formats and the subtitle languages. */
+        Formats: {
+            automatic_captions: string[];
             formats: components["schemas"]["FormatInfo"][];
+            subtitles: string[];
         };
         Health: {
             active: number;
@@ -3555,6 +4363,7 @@ export interface components {
             error: components["schemas"]["JobError"] | null;
             eta: number | null;
             filename: string | null;
+            files: components["schemas"]["JobFile"][];
             filesize: number | null;
             finished_at: string | null;
             format_id: string | null;
@@ -3563,6 +4372,7 @@ export interface components {
             kind: "single" | "playlist";
             /** @enum {string} */
             media_type: "video" | "audio";
+            options: components["schemas"]["DownloadOptions"];
             output_format: string | null;
             parent_id: string | null;
             progress: number;
@@ -3570,7 +4380,7 @@ export interface components {
             speed: number | null;
             started_at: string | null;
             /** @enum {string} */
-            status: "queued" | "extracting" | "downloading" | "postprocessing" | "completed" | "failed" | "cancelled";
+            status: "queued" | "extracting" | "downloading" | "postprocessing" | "completed" | "failed" | "cancelled" | "paused";
             subscription_id: string | null;
             thumbnail: string | null;
             title: string | null;
@@ -3581,6 +4391,11 @@ export interface components {
         JobError: {
             code: string;
             message: string;
+        };
+        /** @description One file a job produced, relative to the downloads folder. */
+        JobFile: {
+            name: string;
+            size: number;
         };
         JobList: {
             jobs: components["schemas"]["Job"][];
@@ -3596,13 +4411,30 @@ export interface components {
             masked: string | null;
             pinned: boolean;
         };
+        /** @description The body: a single add's fields (``preset`` included), with ``urls`` for ``url``. */
+        NewBatch: {
+            format_id?: string | null;
+            media_type?: string | null;
+            options?: {
+                [key: string]: unknown;
+            } | null;
+            output_format?: string | null;
+            paused?: boolean | null;
+            playlist_items?: string | null;
+            preset?: string | null;
+            quality?: string | null;
+            urls: string[];
+        };
         /** @description The body of ``POST /api/downloads``, validated once here at the edge. */
         NewJob: {
             format_id?: string | null;
             /** @enum {string} */
             media_type?: "video" | "audio";
+            options?: components["schemas"]["DownloadOptions"];
             output_format?: ("mp4" | "webm" | "mkv" | "mp3" | "m4a" | "opus" | "flac" | "wav") | null;
+            paused?: boolean;
             playlist_items?: string | null;
+            preset?: string | null;
             quality?: string | null;
             /** @description an http:// or https:// address */
             url: string;
@@ -3620,6 +4452,32 @@ export interface components {
             title: string | null;
             url: string;
         };
+        /** @description A stored preset, as ``GET /api/presets`` shows it. */
+        Preset: {
+            format_id: string | null;
+            id: string;
+            media_type: ("video" | "audio") | null;
+            name: string;
+            options: components["schemas"]["DownloadOptions"] | null;
+            output_format: string | null;
+            quality: string | null;
+        };
+        PresetList: {
+            default: string | null;
+            presets: components["schemas"]["Preset"][];
+        };
+        /** @description A preset's fields as the admin sends them (``PATCH``: only those to change; ``null`` clears one), and whether it is the default. */
+        PresetRequest: {
+            default?: boolean | null;
+            format_id?: string | null;
+            media_type?: string | null;
+            name?: string | null;
+            options?: {
+                [key: string]: unknown;
+            } | null;
+            output_format?: string | null;
+            quality?: string | null;
+        };
         /** @description What the first check of a subscription would take, before it exists. */
         Preview: {
             items: components["schemas"]["CheckItem"][];
@@ -3629,12 +4487,14 @@ export interface components {
         /** @description The settings the web app needs; never a secret. */
         PublicConfig: {
             admin_enabled: boolean;
+            autostart: boolean;
             max_concurrent: number;
             output_formats: {
                 [key: string]: string[];
             };
             /** @enum {unknown} */
             session_mode: "isolated" | "shared" | "open";
+            sponsorblock_categories: string[];
             theme_dark: string;
             /** @enum {unknown} */
             theme_default_mode: "dark" | "light" | "system";
@@ -3649,6 +4509,14 @@ export interface components {
             files: number;
             jobs: number;
             sessions: number;
+        };
+        QueueState: {
+            jobs: number | null;
+            paused: boolean;
+        };
+        Refusal: {
+            error: components["schemas"]["JobError"];
+            url: unknown;
         };
         Removed: {
             removed_jobs: number;
@@ -3703,6 +4571,12 @@ export interface components {
             token?: string | null;
             username?: string | null;
         };
+        /** @description Remove the chosen SponsorBlock categories from the file, or mark them as chapters. */
+        SponsorBlock: {
+            /** @enum {unknown} */
+            action: "remove" | "mark";
+            categories: string[];
+        };
         StorageReport: {
             disk: components["schemas"]["DiskUsage"];
             files_bytes: number;
@@ -3715,6 +4589,14 @@ export interface components {
             subscriptions: {
                 [key: string]: unknown;
             }[];
+        };
+        /** @description Which subtitles to fetch and what to do with them. ``embed`` puts them in the file as subtitle streams (converted to what the container takes: mov_text in mp4, WebVTT in webm, as is in mkv); ``sidecar`` saves them beside it, in ``format`` if given (else as the site has them). */
+        Subtitles: {
+            auto: boolean;
+            format: ("srt" | "vtt") | null;
+            languages: string[] | "all";
+            /** @enum {unknown} */
+            mode: "embed" | "sidecar";
         };
         /** @description A theme as the catalogue lists it. */
         Theme: {
@@ -3754,10 +4636,12 @@ export interface components {
         };
         /** @description What ``POST /api/url-info`` answers: enough to show a preview. */
         UrlInfo: {
+            automatic_captions: string[];
             count: number;
             duration: number | null;
             entries: components["schemas"]["PlaylistEntry"][];
             is_audio_only: boolean;
+            subtitles: string[];
             thumbnail: string | null;
             title: string | null;
             /** @enum {unknown} */

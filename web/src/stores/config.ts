@@ -19,6 +19,8 @@ export const DEFAULT_CONFIG: PublicConfig = {
     audio: ['mp3', 'm4a', 'opus', 'flac', 'wav'],
   },
   admin_enabled: false,
+  autostart: true,
+  sponsorblock_categories: [],
 }
 
 export const useConfigStore = defineStore('config', () => {

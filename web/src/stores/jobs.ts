@@ -22,7 +22,14 @@ import { defineStore } from 'pinia'
 import { computed, reactive, shallowReactive, shallowRef, triggerRef } from 'vue'
 import * as api from '../api'
 import { triggerFileDownload } from '../download'
-import { ACTIVE_STATUSES, type Job, type JobPatch, type JobStatus, type NewDownload } from '../types'
+import {
+  ACTIVE_STATUSES,
+  type BatchResult,
+  type Job,
+  type JobPatch,
+  type JobStatus,
+  type NewDownload,
+} from '../types'
 import { useNoticesStore } from './notices'
 
 export type Filter = 'all' | 'active' | 'completed' | 'failed'
@@ -68,6 +75,17 @@ const JOB_DEFAULTS: Omit<Job, 'id'> = {
   created_at: '',
   started_at: null,
   finished_at: null,
+  options: {
+    subtitles: null,
+    embed_thumbnail: false,
+    embed_metadata: false,
+    sponsorblock: null,
+    split_chapters: false,
+    clip: null,
+    folder: null,
+    filename: null,
+  },
+  files: [],
 }
 
 /** Ids of jobs deleted here: a late update for one must not bring it back. Bounded. */
@@ -353,6 +371,23 @@ export const useJobsStore = defineStore('jobs', () => {
     return job
   }
 
+  /** POST /api/downloads/batch; the new jobs arrive here too (and over the event stream). */
+  async function createMany(
+    body: Omit<NewDownload, 'url'> & { urls: string[] },
+  ): Promise<BatchResult> {
+    const result = await api.createBatch(body)
+    for (const job of result.jobs) insertIfAbsent(job)
+    return result
+  }
+
+  async function pause(id: string): Promise<void> {
+    applyAnswer(await withBusy(id, () => api.pauseDownload(id)))
+  }
+
+  async function start(id: string): Promise<void> {
+    applyAnswer(await withBusy(id, () => api.startDownload(id)))
+  }
+
   async function cancel(id: string): Promise<void> {
     applyAnswer(await withBusy(id, () => api.cancelDownload(id)))
   }
@@ -438,6 +473,9 @@ export const useJobsStore = defineStore('jobs', () => {
     toggleCollapsed,
     // actions
     create,
+    createMany,
+    pause,
+    start,
     cancel,
     retry,
     deleteJob,
