@@ -62,7 +62,7 @@ class CheckList:
 
 
 @attrs.frozen
-class Removed:
+class SubscriptionRemoved:
     removed_jobs: int
 
 
@@ -189,14 +189,14 @@ async def change(sub_id: str, body: dict[str, Any]) -> Response:
     "Unsubscribe: its check stops, its history goes; its downloads stay unless "
     "remove_downloads=true (the archive keeps its items either way)",
     query=DeleteQuery,
-    answers={200: Answer("How many jobs went with it", Removed)},
+    answers={200: Answer("How many jobs went with it", SubscriptionRemoved)},
     refuses=_NOT_FOUND,
 )
-async def delete(sub_id: str, query: DeleteQuery) -> Removed:
+async def delete(sub_id: str, query: DeleteQuery) -> SubscriptionRemoved:
     removed = await services().subscriptions.delete(
         sub_id, await sessions().scope(), remove_downloads=query.remove_downloads in ("true", "1")
     )
-    return Removed(removed)
+    return SubscriptionRemoved(removed)
 
 
 @blueprint.post("/api/subscriptions/<sub_id>/pause")

@@ -3482,7 +3482,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Removed"];
+                        "application/json": components["schemas"]["SubscriptionRemoved"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
@@ -4519,7 +4519,7 @@ export interface components {
             url: unknown;
         };
         Removed: {
-            removed_jobs: number;
+            removed: number;
         };
         SessionList: {
             sessions: components["schemas"]["SessionView"][];
@@ -4589,6 +4589,9 @@ export interface components {
             subscriptions: {
                 [key: string]: unknown;
             }[];
+        };
+        SubscriptionRemoved: {
+            removed_jobs: number;
         };
         /** @description Which subtitles to fetch and what to do with them. ``embed`` puts them in the file as subtitle streams (converted to what the container takes: mov_text in mp4, WebVTT in webm, as is in mkv); ``sidecar`` saves them beside it, in ``format`` if given (else as the site has them). */
         Subtitles: {
