@@ -107,6 +107,12 @@ class World:
             while self.subscriptions.checks_done < count:
                 await trio.sleep(0.02)
 
+    async def wait_idle(self, timeout: float = 30) -> None:
+        """No check under way: a clock jump now cannot time a running check out."""
+        with trio.fail_after(timeout):
+            while self.subscriptions.checks_running:
+                await trio.sleep(0.02)
+
     async def wait_until(
         self, predicate: Callable[[Subscription], bool], sub_id: str, timeout: float = 30
     ) -> Subscription:
@@ -311,6 +317,7 @@ async def test_a_broken_channel_backs_off_with_a_readable_error_and_the_others_g
         # The next failures wait twice as long each time.
         waits = []
         for count in (2, 3):
+            await w.wait_idle()
             before = await w.store.get_subscription(broken.id)
             assert before is not None and before.next_check_at is not None
             clock.jump((before.next_check_at - wall_clock()).total_seconds() + 1)
@@ -319,6 +326,7 @@ async def test_a_broken_channel_backs_off_with_a_readable_error_and_the_others_g
             assert after is not None and after.next_check_at and after.last_check_at
             waits.append(after.next_check_at - after.last_check_at)
         assert waits == [dt.timedelta(minutes=2 * INTERVAL), dt.timedelta(minutes=4 * INTERVAL)]
+        await w.wait_idle()
         ok = await w.store.get_subscription(fine.id)
         assert ok is not None and ok.checks >= 2  # checked on its own schedule meanwhile
 
