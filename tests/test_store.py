@@ -9,7 +9,7 @@ import attrs
 import pytest
 
 from mediarip.models import Job, JobError, JobKind, JobStatus, MediaType, new_job_id, utcnow
-from mediarip.store import _MIGRATIONS, JOB_COLUMNS, Store, choose_journal_mode, filesystem_of
+from mediarip.store import JOB_COLUMNS, MIGRATIONS, Store, choose_journal_mode, filesystem_of
 
 MOUNTS = """\
 /dev/vda1 / ext4 rw,relatime 0 0
@@ -38,7 +38,7 @@ async def test_a_new_database_is_migrated_and_uses_wal(tmp_path: Path) -> None:
     async with Store.open(tmp_path / "db.sqlite3") as store:
         assert store.journal_mode == "WAL"
     db = sqlite3.connect(tmp_path / "db.sqlite3")
-    assert db.execute("PRAGMA user_version").fetchone()[0] == len(_MIGRATIONS)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"jobs_by_session", "jobs_by_status", "jobs_by_parent"} <= indexes
