@@ -396,7 +396,9 @@ class Kind:
     """How one setting is read (``parse``), and what a form needs to offer it.
 
     ``type`` is what control fits (``boolean``, ``integer``, ``number``, ``text``, ``choice``,
-    ``path``, ``list``, ``map``, ``templates``, ``cron``, ``rate``); ``text`` says the
+    ``path``, ``list``, ``map``, ``templates``, ``cron``, ``rate``, ``options`` (values of
+    any JSON type under the names in ``choices``), ``extractor_args`` (extractor -> argument ->
+    values)); ``text`` says the
     environment's value is taken verbatim rather than read as YAML."""
 
     parse: Parser
@@ -455,5 +457,5 @@ NETWORKS: Final = Kind(_networks, "list")
 TEMPLATES: Final = Kind(_templates, "templates")
 RATE: Final = Kind(_rate_limit, "rate")
 CRON: Final = Kind(_cron, "cron", text=True)
-EXTRACTOR_ARGS: Final = Kind(_extractor_args, "map")
-EXTRA_OPTIONS: Final = Kind(_extra_options, "map")
+EXTRACTOR_ARGS: Final = Kind(_extractor_args, "extractor_args")
+EXTRA_OPTIONS: Final = Kind(_extra_options, "options", choices=tuple(_YTDLP_OPTIONS))

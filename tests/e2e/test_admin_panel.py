@@ -357,6 +357,25 @@ def test_settings_get_the_controls_their_declarations_ask_for(
     )
     stored = api(page, admin_server, "/api/admin/settings")["settings"]
     assert stored["downloads.source_templates"]["value"]["example.com"] == "example/%(id)s.%(ext)s"
+    # yt-dlp's options and extractor arguments are rows too: the option names offered, values
+    # typed as text or JSON, an argument's values separated by commas.
+    options = "admin-setting-ytdlp.extra_options"
+    page.get_by_test_id(f"{options}-add").click()
+    name = page.get_by_test_id(f"{options}-key-0")
+    offered = page.locator(f"datalist#{name.get_attribute('list')} option")
+    assert "retries" in [o.get_attribute("value") for o in offered.all()]
+    name.fill("retries")
+    page.get_by_test_id(f"{options}-value-0").fill("7")
+    arguments = "admin-setting-ytdlp.extractor_args"
+    page.get_by_test_id(f"{arguments}-add").click()
+    page.get_by_test_id(f"{arguments}-key-0").fill("youtube")
+    page.get_by_test_id(f"{arguments}-argument-0").fill("player_client")
+    page.get_by_test_id(f"{arguments}-value-0").fill("web, tv")
+    page.get_by_test_id("admin-setting-save").click()
+    expect(page.get_by_test_id("admin-settings-done")).to_have_text("Saved 2 settings.")
+    stored = api(page, admin_server, "/api/admin/settings")["settings"]
+    assert stored["ytdlp.extra_options"]["value"] == {"retries": 7}
+    assert stored["ytdlp.extractor_args"]["value"] == {"youtube": {"player_client": ["web", "tv"]}}
 
 
 # ---- purge, API key, error log, sessions, storage ------------------------------------------------

@@ -2,6 +2,7 @@
 // field shows it (the "draft"), the value a draft stands for, and which field a refusal of the
 // server is about.
 
+import { type EntryShape, extractorArgs, namedOptions, textList, textMap } from './settingEntries'
 import type { SettingFacts, SettingView } from './types'
 
 /**
@@ -20,9 +21,19 @@ export type Draft = string | boolean
 /**
  * The control a setting gets, from what its declaration says (``facts``, from the server):
  * a toggle, a select of its choices, a number field with its bounds, a template map (rows, with a
- * preview of the file name), a list (rows), JSON for nested maps, or a text field.
+ * preview of the file name), a list (rows), named options or extractor arguments (rows), JSON for
+ * other maps, or a text field.
  */
-export type Control = 'toggle' | 'select' | 'number' | 'templates' | 'list' | 'json' | 'text'
+export type Control =
+  | 'toggle'
+  | 'select'
+  | 'number'
+  | 'templates'
+  | 'list'
+  | 'options'
+  | 'extractor_args'
+  | 'json'
+  | 'text'
 
 export function controlOf(setting: SettingView): Control {
   const facts = setting.facts
@@ -40,6 +51,10 @@ export function controlOf(setting: SettingView): Control {
       return 'templates'
     case 'list':
       return 'list'
+    case 'options':
+      return 'options'
+    case 'extractor_args':
+      return 'extractor_args'
     case 'map':
       return 'json'
     default:
@@ -232,18 +247,18 @@ export function splitFieldMessage(
   return { field: null, text: message }
 }
 
-/** Whether a draft is a map of texts (``map``) or a list of texts (``list``): rows can show it. */
-export function isEntries(draft: Draft, shape: 'map' | 'list'): boolean {
-  try {
-    const value: unknown = JSON.parse(String(draft))
-    if (shape === 'list') return Array.isArray(value) && value.every((v) => typeof v === 'string')
-    return (
-      !!value &&
-      typeof value === 'object' &&
-      !Array.isArray(value) &&
-      Object.values(value as Record<string, unknown>).every((v) => typeof v === 'string')
-    )
-  } catch {
-    return false
+/** The rows a row-edited control shows (see settingEntries.ts), or null for other controls. */
+export function entryShapeOf(control: Control, facts: SettingFacts | undefined): EntryShape | null {
+  switch (control) {
+    case 'templates':
+      return textMap('Domain', 'Template')
+    case 'list':
+      return textList('Address')
+    case 'options':
+      return namedOptions(facts?.choices ?? [])
+    case 'extractor_args':
+      return extractorArgs
+    default:
+      return null
   }
 }

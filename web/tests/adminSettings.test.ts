@@ -13,6 +13,7 @@ import {
   splitFieldMessage,
   toDraft,
 } from '../src/settingsForm'
+import { extractorArgs, namedOptions } from '../src/settingEntries'
 import { useAdminSettingsStore } from '../src/stores/adminSettings'
 import type { SettingView } from '../src/types'
 import { apiError, jsonResponse, routeFetch } from './helpers'
@@ -349,5 +350,86 @@ describe('maps and lists as rows', () => {
     expect(JSON.parse(String(useAdminSettingsStore().drafts['downloads.private_allowlist']))).toEqual([
       '192.168.1.10',
     ])
+  })
+})
+
+describe("yt-dlp's options and extractor arguments as rows", () => {
+  const facts = (type: string, choices: string[] = []) => ({
+    type,
+    help: 'Help.',
+    default: {},
+    optional: false,
+    choices,
+    minimum: null,
+    maximum: null,
+    panel: true,
+    applies: 'now' as const,
+  })
+
+  it('reads and writes named options of any JSON type, the names offered from the choices', () => {
+    const shape = namedOptions(['retries', 'proxy', 'format_sort'])
+    const rows = shape.read(JSON.stringify({ retries: 5, proxy: 'socks5://127.0.0.1:9050', format_sort: ['res'] }))
+    expect(rows).toEqual([
+      ['retries', '5'],
+      ['proxy', 'socks5://127.0.0.1:9050'],
+      ['format_sort', '["res"]'],
+    ])
+    expect(JSON.parse(shape.write([...rows!, ['geo_bypass', 'true']]))).toEqual({
+      retries: 5,
+      proxy: 'socks5://127.0.0.1:9050',
+      format_sort: ['res'],
+      geo_bypass: true,
+    })
+    expect(shape.read('[1, 2]')).toBeNull()
+  })
+
+  it('reads and writes extractor arguments one argument a row, values split at commas', () => {
+    const draft = JSON.stringify({ youtube: { player_client: ['web', 'tv'], lang: ['en'] }, vimeo: {} })
+    const rows = extractorArgs.read(draft)
+    expect(rows).toEqual([
+      ['youtube', 'player_client', 'web, tv'],
+      ['youtube', 'lang', 'en'],
+      ['vimeo', '', ''],
+    ])
+    expect(JSON.parse(extractorArgs.write(rows!))).toEqual(JSON.parse(draft))
+    expect(extractorArgs.read(JSON.stringify({ youtube: { lang: 'en' } }))).toBeNull()
+  })
+
+  it('keeps a half-typed value as typed while the draft follows it', async () => {
+    const list = [setting('ytdlp.extractor_args', {}), setting('ytdlp.extra_options', {})]
+    const answer = {
+      ...body(list),
+      fields: {
+        'ytdlp.extractor_args': facts('extractor_args'),
+        'ytdlp.extra_options': facts('options', ['retries', 'proxy']),
+      },
+    }
+    vi.stubGlobal('fetch', routeFetch({ 'GET /api/admin/settings': answer }).fetch)
+    const wrapper = mount(AdminSettings)
+    await flushPromises()
+    const store = useAdminSettingsStore()
+    const args = 'admin-setting-ytdlp.extractor_args'
+    await wrapper.get(`[data-testid="${args}-add"]`).trigger('click')
+    await wrapper.get(`[data-testid="${args}-key-0"]`).setValue('youtube')
+    await wrapper.get(`[data-testid="${args}-argument-0"]`).setValue('player_client')
+    const values = wrapper.get(`[data-testid="${args}-value-0"]`)
+    await values.setValue('web,')
+    expect((values.element as HTMLInputElement).value).toBe('web,')
+    await values.setValue('web, tv')
+    expect(JSON.parse(String(store.drafts['ytdlp.extractor_args']))).toEqual({
+      youtube: { player_client: ['web', 'tv'] },
+    })
+    const options = 'admin-setting-ytdlp.extra_options'
+    await wrapper.get(`[data-testid="${options}-add"]`).trigger('click')
+    const name = wrapper.get(`[data-testid="${options}-key-0"]`)
+    expect(name.attributes('list')).toBeTruthy()
+    expect(wrapper.findAll(`datalist#${name.attributes('list')} option`).map((o) => o.attributes('value'))).toEqual([
+      'retries',
+      'proxy',
+    ])
+    await name.setValue('retries')
+    await wrapper.get(`[data-testid="${options}-value-0"]`).setValue('7')
+    expect(JSON.parse(String(store.drafts['ytdlp.extra_options']))).toEqual({ retries: 7 })
+    expect(store.dirtyKeys.sort()).toEqual(['ytdlp.extra_options', 'ytdlp.extractor_args'])
   })
 })
