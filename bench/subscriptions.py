@@ -37,12 +37,13 @@ import attrs
 import httpx
 import trio
 
-from mediarip.api.wire import job_events_to
+from mediarip.api.wire import job_events_to, subscription_events_to
 from mediarip.broker import Broker
 from mediarip.config import Settings
 from mediarip.engine import DownloadService
 from mediarip.store import Store
 from mediarip.subscriptions.checker import Subscriptions
+from mediarip.subscriptions.events import SubscriptionSink
 from mediarip.subscriptions.models import settings_from_body
 from mediarip.subscriptions.schedule import next_check
 from tests.conftest import make_settings
@@ -113,6 +114,10 @@ class Context:
     store: Store
     broker: Broker
     downloads: DownloadService
+    on_subscription_event: SubscriptionSink = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.on_subscription_event = subscription_events_to(self.broker)
 
 
 async def check_costs(urls: list[str], root: Path) -> None:

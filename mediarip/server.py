@@ -32,7 +32,7 @@ from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
 
 from .api import create_app
-from .api.wire import job_events_to
+from .api.wire import job_events_to, subscription_events_to
 from .broker import Broker
 from .config import Settings
 from .services import Services, open_services
@@ -90,7 +90,9 @@ async def serve(
     stop = trio.Event()
     restart = False
     broker = Broker()
-    async with open_services(settings, broker, job_events_to(broker)) as services:
+    async with open_services(
+        settings, broker, job_events_to(broker), subscription_events_to(broker)
+    ) as services:
         app = create_app(services)
         # yt-dlp's ~1,800 extractor classes are loaded now and live for good: moving them out
         # of the collector's sight cuts full collections from ~27 ms to ~7 ms (latency tails).

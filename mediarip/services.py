@@ -28,6 +28,7 @@ from .purge import PurgeSchedule
 from .reports import AdminReports, error_log_writer
 from .store import Store
 from .subscriptions.checker import Subscriptions
+from .subscriptions.events import SubscriptionSink
 from .ytdlp.updater import YtdlpUpdater
 
 __all__ = ["Services", "open_services"]
@@ -43,6 +44,8 @@ class Services:
     downloads: DownloadService
     auth: Auth
     reports: AdminReports
+    #: Where the subscription checker's events go (the API's wire form of them, on ``broker``).
+    on_subscription_event: SubscriptionSink
     started_at: float = attrs.field(factory=time.monotonic)
     #: The purge's schedule and its "purge now"; made here, as it works on these services.
     purge: PurgeSchedule = attrs.field(init=False)
@@ -67,11 +70,15 @@ class Services:
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, broker: Broker, on_job_event: EventSink
+    settings: Settings,
+    broker: Broker,
+    on_job_event: EventSink,
+    on_subscription_event: SubscriptionSink,
 ) -> AsyncIterator[Services]:
     """Open the store, load the admin's credentials and settings, recover interrupted jobs, and
-    run the download service and the purge. The engine's events go to ``on_job_event`` (the
-    API's wire form of them, on ``broker``).
+    run the download service and the purge. The engine's events go to ``on_job_event``, the
+    subscription checker's to ``on_subscription_event`` (the API's wire form of them, on
+    ``broker``).
 
     On exit, in this order: the purge and the subscription checker stop, the event streams end,
     running jobs stop (left ``queued``), the service's nursery waits for their threads, and the
@@ -91,7 +98,9 @@ async def open_services(
                 config.subscribe(downloads.apply_settings)
                 await downloads.recover()
                 reports = AdminReports(store, downloads, auth.secret)
-                services = Services(config, store, broker, downloads, auth, reports)
+                services = Services(
+                    config, store, broker, downloads, auth, reports, on_subscription_event
+                )
                 config.subscribe(services.purge.reschedule)
                 config.subscribe(services.ytdlp.reschedule)
                 async with trio.open_nursery() as nursery:

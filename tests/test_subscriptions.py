@@ -26,13 +26,14 @@ import trio
 import trio.lowlevel
 import trio.testing
 
-from mediarip.api.wire import job_events_to
+from mediarip.api.wire import job_events_to, subscription_events_to
 from mediarip.broker import Broker
 from mediarip.config import Settings
 from mediarip.engine import DownloadService
 from mediarip.models import Job, JobStatus
 from mediarip.store import Store
 from mediarip.subscriptions.checker import Subscriptions
+from mediarip.subscriptions.events import SubscriptionSink
 from mediarip.subscriptions.models import (
     FirstCheck,
     Outcome,
@@ -90,9 +91,11 @@ class World:
     store: Store
     broker: Broker
     downloads: DownloadService
+    on_subscription_event: SubscriptionSink = attrs.field(init=False)
     subscriptions: Subscriptions = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
+        self.on_subscription_event = subscription_events_to(self.broker)
         self.subscriptions = Subscriptions(self, wall_clock=wall_clock, timeout=30)
 
     async def subscribe(self, url: str, session_id: str = "s1", **fields: Any) -> Subscription:
@@ -479,3 +482,16 @@ async def test_deleting_a_subscription_keeps_or_removes_its_downloads(
         assert not (out / (gone.filename or "x")).exists()
         assert await w.store.list_subscriptions() == []
         assert len(await w.store.archive_keys(None)) == 2  # the archive remembers both
+
+
+async def test_the_check_timeout_and_parallelism_are_settings(tmp_path: Path) -> None:
+    env = {
+        "MEDIARIP__SUBSCRIPTIONS__CHECK_TIMEOUT_SECONDS": "45",
+        "MEDIARIP__SUBSCRIPTIONS__MAX_PARALLEL_CHECKS": "3",
+    }
+    async with world(tmp_path, env, checker=False) as w:
+        checker = Subscriptions(w)
+        assert checker.timeout == 45 and checker.max_parallel == 3
+    async with world(tmp_path / "defaults", checker=False) as w:
+        checker = Subscriptions(w)  # half of the 4 probe slots; two minutes
+        assert checker.timeout == 120 and checker.max_parallel == 2

@@ -30,10 +30,10 @@ absolute, and maps are read-only.
 Public API::
 
     class ConfigError(Exception)                  # .problems: tuple[str, ...]
-    class Settings                                # server, downloads, ytdlp, session, purge, ui,
-                                                  # admin, pinned: frozenset[str]
+    class Settings                                # server, downloads, ytdlp, session, purge,
+                                                  # subscriptions, ui, admin, pinned
     ServerSettings, DownloadSettings, YtdlpSettings, SessionSettings, PurgeSettings,
-    UiSettings, AdminSettings                     # one frozen class per section
+    SubscriptionsSettings, UiSettings, AdminSettings   # one frozen class per section
     load_settings(environ=None, config_path=None, cwd=None) -> Settings
     defaults() -> Settings
     with_overrides(settings, overrides, source="admin settings") -> Settings
@@ -65,6 +65,7 @@ from ._fields import (
     SessionMode,
     SessionSettings,
     Settings,
+    SubscriptionsSettings,
     ThemeMode,
     UiSettings,
     YtdlpChannel,
@@ -102,6 +103,7 @@ __all__ = [
     "SessionSettings",
     "SettingFacts",
     "Settings",
+    "SubscriptionsSettings",
     "ThemeMode",
     "UiSettings",
     "YtdlpChannel",

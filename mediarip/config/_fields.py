@@ -247,6 +247,24 @@ class PurgeSettings:
 
 
 @attrs.frozen
+class SubscriptionsSettings:
+    """``subscriptions``: how the checker of channels, playlists and feeds works."""
+
+    check_timeout_seconds: int = setting(
+        120,
+        integer(10, 3600),
+        "Seconds a check (listing the channel, playlist or feed) may take before it counts as "
+        "failed and backs off.",
+    )
+    max_parallel_checks: int = setting(
+        0,
+        integer(0, 32),
+        "Checks at once; 0: half of downloads.max_probes, so previews always find a slot free.",
+        restart=True,
+    )
+
+
+@attrs.frozen
 class UiSettings:
     """``ui``: what the web app shows first."""
 
@@ -286,6 +304,7 @@ class Settings:
     ytdlp: YtdlpSettings = YtdlpSettings()
     session: SessionSettings = SessionSettings()
     purge: PurgeSettings = PurgeSettings()
+    subscriptions: SubscriptionsSettings = SubscriptionsSettings()
     ui: UiSettings = UiSettings()
     admin: AdminSettings = AdminSettings()
     pinned: frozenset[str] = frozenset()

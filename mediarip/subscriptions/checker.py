@@ -34,17 +34,22 @@ import logging
 import math
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 import attrs
 import trio
 
-from ..broker import Broker
 from ..config import Settings
 from ..engine import Conflict, DownloadService, JobNotFound, ProbeFailed
 from ..engine.listing import Listing
-from ..models import Job, JobError, converter, utcnow
+from ..models import Job, JobError, utcnow
 from ..store import Store
+from .events import (
+    SubscriptionChanged,
+    SubscriptionChecked,
+    SubscriptionRemoved,
+    SubscriptionSink,
+)
 from .models import (
     CheckItem,
     CheckRecord,
@@ -52,7 +57,6 @@ from .models import (
     Outcome,
     Subscription,
     SubscriptionSettings,
-    subscription_to_api,
 )
 from .rules import decide, item_identity
 from .schedule import next_check, retry_at
@@ -61,7 +65,6 @@ __all__ = ["Preview", "SubscriptionNotFound", "Subscriptions", "SubscriptionsCon
 
 log = logging.getLogger("mediarip.subscriptions")
 
-CHECK_TIMEOUT = 120.0  # seconds
 HISTORY_KEPT = 50  # checks per subscription
 
 
@@ -82,7 +85,7 @@ class SubscriptionsContext(Protocol):
     def downloads(self) -> DownloadService: ...
 
     @property
-    def broker(self) -> Broker: ...
+    def on_subscription_event(self) -> SubscriptionSink: ...
 
 
 @attrs.frozen
@@ -112,16 +115,20 @@ class Subscriptions:
         context: SubscriptionsContext,
         *,
         wall_clock: Callable[[], dt.datetime] = utcnow,
-        timeout: float = CHECK_TIMEOUT,
+        timeout: float | None = None,
         max_parallel: int | None = None,
     ) -> None:
         self._context = context
         self._now = wall_clock
-        #: Seconds a check may take (listing included) before it counts as failed.
-        self.timeout = timeout
-        probes = context.settings.downloads.max_probes
-        #: Checks at once: half the probe threads, so previews always find one free.
-        self.max_parallel = max_parallel or max(1, probes // 2)
+        self._timeout = timeout
+        settings = context.settings
+        #: Checks at once (``subscriptions.max_parallel_checks``; by default half the probe
+        #: threads, so previews always find one free).
+        self.max_parallel = (
+            max_parallel
+            or settings.subscriptions.max_parallel_checks
+            or max(1, settings.downloads.max_probes // 2)
+        )
         self._slots = trio.CapacityLimiter(self.max_parallel)
         self._due: dict[str, dt.datetime] = {}
         self._checks: dict[str, _Check] = {}
@@ -129,6 +136,12 @@ class Subscriptions:
         self._nursery: trio.Nursery | None = None
         #: How many checks have ended (any outcome), for tests and the benchmark.
         self.checks_done = 0
+
+    @property
+    def timeout(self) -> float:
+        """Seconds a check may take (listing included) before it counts as failed: the
+        ``subscriptions.check_timeout_seconds`` in force, read at each check."""
+        return self._timeout or self._context.settings.subscriptions.check_timeout_seconds
 
     @property
     def checks_running(self) -> int:
@@ -319,17 +332,7 @@ class Subscriptions:
     def _after_check(self, sub: Subscription, result: CheckResult) -> None:
         if sub.next_check_at is not None and sub.id in self._due:
             self._due[sub.id] = sub.next_check_at
-        broker = self._context.broker
-        broker.publish(
-            "subscription_update",
-            {"subscription": subscription_to_api(sub)},
-            session_id=sub.session_id,
-        )
-        broker.publish(
-            "subscription_checked",
-            {"id": sub.id, "result": _plain(result)},
-            session_id=sub.session_id,
-        )
+        self._context.on_subscription_event(SubscriptionChecked(sub, result))
 
     def _archive_scope(self, session_id: str) -> str | None:
         """Whose archive counts: the owner's in ``isolated`` mode, everyone's otherwise."""
@@ -435,9 +438,7 @@ class Subscriptions:
         removed = 0
         with trio.CancelScope(shield=True):
             await self._context.store.delete_subscription(sub_id)
-            self._context.broker.publish(
-                "subscription_removed", {"id": sub_id}, session_id=sub.session_id
-            )
+            self._context.on_subscription_event(SubscriptionRemoved(sub_id, sub.session_id))
             if remove_downloads:
                 downloads = self._context.downloads
                 jobs = await self._context.store.list_jobs(subscription_id=sub_id)
@@ -471,11 +472,7 @@ class Subscriptions:
         self._wake.set()
 
     def _announce(self, sub: Subscription) -> None:
-        self._context.broker.publish(
-            "subscription_update",
-            {"subscription": subscription_to_api(sub)},
-            session_id=sub.session_id,
-        )
+        self._context.on_subscription_event(SubscriptionChanged(sub))
 
 
 def _identity(item: CheckItem) -> str:
@@ -493,7 +490,3 @@ def _result(listing: Listing, items: Sequence[CheckItem]) -> CheckResult:
         listed=len(listing.items),
         deferred=count[Outcome.DEFERRED],
     )
-
-
-def _plain(value: Any) -> Any:
-    return converter.unstructure(value)

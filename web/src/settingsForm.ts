@@ -220,6 +220,7 @@ export const SECTION_TITLES: Record<string, string> = {
   ytdlp: 'yt-dlp',
   session: 'Sessions',
   purge: 'Purge',
+  subscriptions: 'Subscriptions',
   ui: 'Interface',
   admin: 'Admin',
 }
