@@ -41,6 +41,7 @@ from mediarip.api.wire import job_events_to, subscription_events_to
 from mediarip.broker import Broker
 from mediarip.config import Settings
 from mediarip.engine import DownloadService
+from mediarip.presets import PresetBook
 from mediarip.store import Store
 from mediarip.subscriptions.checker import Subscriptions
 from mediarip.subscriptions.events import SubscriptionSink
@@ -115,9 +116,11 @@ class Context:
     broker: Broker
     downloads: DownloadService
     on_subscription_event: SubscriptionSink = attrs.field(init=False)
+    presets: PresetBook = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.on_subscription_event = subscription_events_to(self.broker)
+        self.presets = PresetBook(self.store)
 
 
 async def check_costs(urls: list[str], root: Path) -> None:

@@ -30,7 +30,8 @@ from mediarip.api.wire import job_events_to, subscription_events_to
 from mediarip.broker import Broker
 from mediarip.config import Settings
 from mediarip.engine import DownloadService
-from mediarip.models import Job, JobStatus
+from mediarip.models import Job, JobStatus, MediaType
+from mediarip.presets import NewPreset, PresetBook, PresetRefused
 from mediarip.store import Store
 from mediarip.subscriptions.checker import Subscriptions
 from mediarip.subscriptions.events import SubscriptionSink
@@ -92,10 +93,12 @@ class World:
     broker: Broker
     downloads: DownloadService
     on_subscription_event: SubscriptionSink = attrs.field(init=False)
+    presets: PresetBook = attrs.field(init=False)
     subscriptions: Subscriptions = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.on_subscription_event = subscription_events_to(self.broker)
+        self.presets = PresetBook(self.store)
         self.subscriptions = Subscriptions(self, wall_clock=wall_clock, timeout=30)
 
     async def subscribe(self, url: str, session_id: str = "s1", **fields: Any) -> Subscription:
@@ -495,3 +498,36 @@ async def test_the_check_timeout_and_parallelism_are_settings(tmp_path: Path) ->
     async with world(tmp_path / "defaults", checker=False) as w:
         checker = Subscriptions(w)  # half of the 4 probe slots; two minutes
         assert checker.timeout == 120 and checker.max_parallel == 2
+
+
+# -- presets: the one a subscription names applies to each item, as found at each check ---------
+
+
+async def test_a_subscriptions_preset_applies_to_its_items_and_a_deleted_one_says_so(
+    tmp_path: Path, media: MediaServer, clock: trio.testing.MockClock
+) -> None:
+    channel = Channel(media)
+    channel.add("Talk", published=START - dt.timedelta(hours=1))
+    async with world(tmp_path) as w:
+        preset = await w.presets.create(
+            NewPreset(name="Podcast mp3", media_type=MediaType.AUDIO, output_format="mp3")
+        )
+        sub = await w.subscribe(channel.url, first_check="latest", first_count=1, preset=preset.id)
+        await w.wait_checks(1)
+        [job] = await w.jobs(sub)
+        assert (job.media_type, job.output_format) == (MediaType.AUDIO, "mp3")
+
+        await w.presets.delete(preset.id)
+        channel.add("Another talk")
+        await w.wait_idle()
+        await jump(clock, INTERVAL)
+        failed = await w.wait_until(failed_times(1), sub.id)
+        assert failed.last_error is not None
+        assert preset.id in failed.last_error.message
+        assert "Edit the subscription" in failed.last_error.message
+        assert len(await w.jobs(sub)) == 1  # nothing queued without its preset
+
+        with pytest.raises(PresetRefused, match="no preset"):
+            await w.subscriptions.create(
+                "s1", settings_from_body({"url": channel.url, "preset": "gone"})
+            )

@@ -23,6 +23,7 @@ from quart import Blueprint, Response, request
 from ..engine import AddressBlocked, Conflict, ProbeFailed
 from ..engine.archive import format_archive, parse_archive
 from ..models import utcnow
+from ..presets import PresetRefused
 from ..rules import rules
 from ..store import ArchiveEntry
 from ..subscriptions.checker import Preview, SubscriptionNotFound
@@ -104,7 +105,7 @@ def _api(sub: Any) -> Response:
 
 
 _SUBSCRIPTION = "The subscription: its settings, state and schedule"
-_REFUSED_SETTINGS = (AddressBlocked,)
+_REFUSED_SETTINGS = (AddressBlocked, PresetRefused)
 
 
 @blueprint.post("/api/subscriptions")

@@ -43,6 +43,7 @@ from ..config import Settings
 from ..engine import Conflict, DownloadService, JobNotFound, ProbeFailed
 from ..engine.listing import Listing
 from ..models import Job, JobError, utcnow
+from ..presets import PresetBook, PresetRefused
 from ..store import Store
 from .events import (
     SubscriptionChanged,
@@ -83,6 +84,9 @@ class SubscriptionsContext(Protocol):
 
     @property
     def downloads(self) -> DownloadService: ...
+
+    @property
+    def presets(self) -> PresetBook: ...
 
     @property
     def on_subscription_event(self) -> SubscriptionSink: ...
@@ -231,6 +235,11 @@ class Subscriptions:
             )
         except ProbeFailed as exc:
             return await self._failed(sub, started, exc.error)
+        try:
+            preset = await self._context.presets.for_request(sub.settings.download)
+        except PresetRefused as exc:
+            message = f"{exc} Edit the subscription to choose another preset."
+            return await self._failed(sub, started, JobError("invalid_request", message))
         decisions = await self._decide(sub, listing)
         jobs: list[Job] = []
         items: list[CheckItem] = []
@@ -239,7 +248,7 @@ class Subscriptions:
                 try:
                     job = downloads.prepare(
                         sub.session_id,
-                        sub.settings.new_job(item.url),
+                        sub.settings.new_job(item.url, preset),
                         title=item.title,
                         subscription_id=sub.id,
                     )
@@ -352,7 +361,7 @@ class Subscriptions:
 
     async def create(self, session_id: str, settings: SubscriptionSettings) -> Subscription:
         """Store a subscription; its first check runs at once."""
-        self._context.downloads.prepare(session_id, settings.new_job(settings.url))  # refusals
+        await self._refusals(session_id, settings)
         now = self._now()
         sub = Subscription(
             id=str(uuid.uuid4()),
@@ -370,7 +379,7 @@ class Subscriptions:
     async def preview(self, session_id: str, settings: SubscriptionSettings) -> Preview:
         """What a first check would take now (nothing is stored)."""
         downloads = self._context.downloads
-        downloads.prepare(session_id, settings.new_job(settings.url))
+        await self._refusals(session_id, settings)
         sub = Subscription(str(uuid.uuid4()), session_id, settings, self._now())
         async with self._slots:
             listing = await downloads.list_playlist(
@@ -383,7 +392,7 @@ class Subscriptions:
         self, sub_id: str, scope: str | None, settings: SubscriptionSettings
     ) -> Subscription:
         sub = await self.get(sub_id, scope)
-        self._context.downloads.prepare(sub.session_id, settings.new_job(settings.url))
+        await self._refusals(sub.session_id, settings)
         changed = attrs.evolve(sub, settings=settings)
         if not sub.paused:
             changed = attrs.evolve(changed, next_check_at=self._first_due(changed))
@@ -459,6 +468,12 @@ class Subscriptions:
         return self._due.get(sub_id)
 
     # -- helpers --------------------------------------------------------------------------------
+
+    async def _refusals(self, session_id: str, settings: SubscriptionSettings) -> None:
+        """Refuse settings whose items could never be queued, as ``POST /api/downloads`` would
+        (:class:`PresetRefused` for a preset that does not exist, the engine's refusals)."""
+        preset = await self._context.presets.for_request(settings.download)
+        self._context.downloads.prepare(session_id, settings.new_job(settings.url, preset))
 
     def _first_due(self, sub: Subscription) -> dt.datetime:
         now = self._now()

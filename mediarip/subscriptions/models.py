@@ -21,6 +21,7 @@ from cattrs.preconf.json import make_converter
 from croniter import CroniterError, croniter
 
 from ..models import JobError, NewJob, converter
+from ..presets import Preset, apply_preset
 
 __all__ = [
     "CheckItem",
@@ -149,9 +150,12 @@ class SubscriptionSettings:
     def effective_interval(self) -> int:
         return self.interval_minutes or DEFAULT_INTERVAL
 
-    def new_job(self, url: str) -> NewJob:
-        """The download request for one item (validated, like ``POST /api/downloads``)."""
-        return _strict.structure({**self.download, "url": url}, NewJob)
+    def new_job(self, url: str, preset: Preset | None = None) -> NewJob:
+        """The download request for one item (validated, like ``POST /api/downloads``), with
+        ``preset``'s fields under the subscription's own (the one its ``preset`` names, or the
+        default preset, as the checker finds it at each check: an edited preset applies to the
+        next items)."""
+        return _strict.structure(apply_preset(preset, {**self.download, "url": url}), NewJob)
 
 
 @attrs.frozen

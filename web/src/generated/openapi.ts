@@ -3395,7 +3395,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A field or parameter is missing or invalid; the message names it: invalid_request */
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request; or: A preset field is invalid, or ``preset`` names no preset; the message names the field: invalid_request */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -3595,7 +3595,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A field or parameter is missing or invalid; the message names it: invalid_request */
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request; or: A preset field is invalid, or ``preset`` names no preset; the message names the field: invalid_request */
                 422: {
                     headers: {
                         [name: string]: unknown;
