@@ -30,7 +30,10 @@ from ..subscriptions.checker import Preview, SubscriptionNotFound
 from ..subscriptions.models import (
     CheckRecord,
     CheckResult,
+    SubscriptionPatch,
+    SubscriptionRequest,
     SubscriptionSettings,
+    SubscriptionView,
     settings_from_body,
     settings_patched,
     subscription_to_api,
@@ -51,10 +54,10 @@ _NOT_FOUND = (SubscriptionNotFound,)
 
 @attrs.frozen
 class SubscriptionList:
-    #: Each subscription: its settings (the download's fields beside its own), ``id``,
-    #: ``title``, ``schedule``, ``paused``, ``created_at``, ``last_check_at``,
-    #: ``next_check_at``, ``last_error``, ``failures``, ``checks``.
-    subscriptions: list[dict[str, Any]]
+    #: Each as :func:`subscription_to_api` shows it (the ``Subscription`` schema).
+    subscriptions: list[dict[str, Any]] = attrs.field(
+        metadata=rules(items={"$ref": "#/components/schemas/Subscription"})
+    )
 
 
 @attrs.frozen
@@ -115,8 +118,9 @@ _REFUSED_SETTINGS = (AddressBlocked, PresetRefused)
     "fields: url, interval_minutes or cron, filters {title_include, title_exclude, "
     "min_duration, max_duration, published_after}, max_items_per_check, first_check "
     "(new_only | latest), first_count",
-    body=dict,
-    answers={201: Answer(_SUBSCRIPTION, dict)},
+    body=SubscriptionRequest,
+    raw_body=True,  # read by settings_from_body, which holds the rules
+    answers={201: Answer(_SUBSCRIPTION, SubscriptionView)},
     refuses=_REFUSED_SETTINGS,
 )
 async def create(body: dict[str, Any]) -> Response:
@@ -132,7 +136,8 @@ async def create(body: dict[str, Any]) -> Response:
 @endpoint(
     "What the first check of this subscription would take now (nothing is stored); the body "
     "is POST /api/subscriptions's",
-    body=dict,
+    body=SubscriptionRequest,
+    raw_body=True,
     answers={
         200: Answer("The feed's title, how many items it lists, and each item's fate", Preview)
     },
@@ -165,7 +170,9 @@ async def admin_list() -> SubscriptionList:
 
 
 @blueprint.get("/api/subscriptions/<sub_id>")
-@endpoint("One subscription", answers={200: Answer(_SUBSCRIPTION, dict)}, refuses=_NOT_FOUND)
+@endpoint(
+    "One subscription", answers={200: Answer(_SUBSCRIPTION, SubscriptionView)}, refuses=_NOT_FOUND
+)
 async def get_one(sub_id: str) -> Response:
     return _api(await services().subscriptions.get(sub_id, await sessions().scope()))
 
@@ -173,8 +180,9 @@ async def get_one(sub_id: str) -> Response:
 @blueprint.patch("/api/subscriptions/<sub_id>")
 @endpoint(
     "Change some of a subscription's settings (null clears one); validated whole again",
-    body=dict,
-    answers={200: Answer(_SUBSCRIPTION, dict)},
+    body=SubscriptionPatch,
+    raw_body=True,
+    answers={200: Answer(_SUBSCRIPTION, SubscriptionView)},
     refuses=(*_NOT_FOUND, *_REFUSED_SETTINGS),
 )
 async def change(sub_id: str, body: dict[str, Any]) -> Response:
@@ -203,7 +211,7 @@ async def delete(sub_id: str, query: DeleteQuery) -> SubscriptionRemoved:
 @blueprint.post("/api/subscriptions/<sub_id>/pause")
 @endpoint(
     "No more scheduled checks ('check now' still works)",
-    answers={200: Answer(_SUBSCRIPTION, dict)},
+    answers={200: Answer(_SUBSCRIPTION, SubscriptionView)},
     refuses=_NOT_FOUND,
 )
 async def pause(sub_id: str) -> Response:
@@ -211,7 +219,9 @@ async def pause(sub_id: str) -> Response:
 
 
 @blueprint.post("/api/subscriptions/<sub_id>/resume")
-@endpoint("Back on schedule", answers={200: Answer(_SUBSCRIPTION, dict)}, refuses=_NOT_FOUND)
+@endpoint(
+    "Back on schedule", answers={200: Answer(_SUBSCRIPTION, SubscriptionView)}, refuses=_NOT_FOUND
+)
 async def resume(sub_id: str) -> Response:
     sub = await services().subscriptions.set_paused(sub_id, await sessions().scope(), False)
     return _api(sub)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
+import typing
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -24,6 +26,7 @@ from ..models import JobError, NewJob, converter
 from ..presets import Preset, apply_preset
 
 __all__ = [
+    "DOWNLOAD_FIELDS",
     "CheckItem",
     "CheckRecord",
     "CheckResult",
@@ -31,7 +34,10 @@ __all__ = [
     "FirstCheck",
     "Outcome",
     "Subscription",
+    "SubscriptionPatch",
+    "SubscriptionRequest",
     "SubscriptionSettings",
+    "SubscriptionView",
     "settings_from_body",
     "settings_patched",
     "subscription_to_api",
@@ -270,9 +276,74 @@ def settings_to_body(settings: SubscriptionSettings) -> dict[str, Any]:
 
 
 def subscription_to_api(sub: Subscription) -> dict[str, Any]:
+    """A subscription as the API shows it: every field, null where the subscription leaves
+    the choice to its preset or the defaults (the ``Subscription`` schema)."""
     state: dict[str, Any] = converter.unstructure(sub)
     del state["session_id"], state["settings"]
-    return {**settings_to_body(sub.settings), **state, "schedule": sub.settings.schedule}
+    download = dict.fromkeys(DOWNLOAD_FIELDS) | settings_to_body(sub.settings)
+    return {**download, **state, "schedule": sub.settings.schedule}
+
+
+# -- the documents: the flat bodies and answer, made from the classes above -------------------
+
+#: The download's fields a subscription takes (``POST /api/downloads``'s but url and
+#: playlist_items), in NewJob's order.
+DOWNLOAD_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in attrs.fields(NewJob) if f.name != "url" and f.name not in _NOT_FOR_ITEMS
+)
+
+
+def _fields(cls: type, names: Iterable[str], *, optional: bool = False) -> dict[str, Any]:
+    """``cls``'s fields named ``names`` as attrs fields for :func:`attrs.make_class`, with their
+    types, defaults and rules (``optional``: each may be null and defaults to null)."""
+    hints = typing.get_type_hints(cls)
+    fields = attrs.fields_dict(cls)
+    made = {}
+    for name in names:
+        field, tp = fields[name], hints[name]
+        if optional:
+            made[name] = attrs.field(type=tp | None, default=None, metadata=field.metadata)
+        else:
+            made[name] = attrs.field(type=tp, default=field.default, metadata=field.metadata)
+    return made
+
+
+def _document(name: str, doc: str, fields: dict[str, Any]) -> type:
+    cls = attrs.make_class(name, fields, kw_only=True, frozen=True)
+    cls.__doc__ = doc
+    cls.__annotations__ = {k: v.type for k, v in fields.items()}
+    return cls
+
+
+_OWN = [f.name for f in attrs.fields(SubscriptionSettings) if f.name != "download"]
+_STATE = [f.name for f in attrs.fields(Subscription) if f.name not in ("session_id", "settings")]
+
+#: The body of ``POST /api/subscriptions`` (and of its preview), for the document: the
+#: subscription's own fields and the download's, flat. It is read by
+#: :func:`settings_from_body`, which holds the rules.
+SubscriptionRequest = _document(
+    "SubscriptionRequest",
+    "A subscription's own fields and the download's (as POST /api/downloads takes them).",
+    _fields(SubscriptionSettings, _OWN) | _fields(NewJob, DOWNLOAD_FIELDS),
+)
+#: ``PATCH /api/subscriptions/{id}``: any of them; null clears one.
+SubscriptionPatch = _document(
+    "SubscriptionPatch",
+    "Any of a subscription's fields; null clears an optional one.",
+    _fields(SubscriptionSettings, _OWN, optional=True)
+    | _fields(NewJob, DOWNLOAD_FIELDS, optional=True),
+)
+#: A subscription as the API shows it (:func:`subscription_to_api`).
+SubscriptionView = _document(
+    "SubscriptionView",
+    "A subscription: its settings (null: left to its preset or the defaults), its state and "
+    "its schedule in words.",
+    _fields(SubscriptionSettings, _OWN)
+    | _fields(NewJob, DOWNLOAD_FIELDS, optional=True)
+    | _fields(Subscription, _STATE)
+    | {"schedule": attrs.field(type=str)},
+)
+SubscriptionView.__schema_name__ = "Subscription"  # type: ignore[attr-defined]
 
 
 def settings_to_json(settings: SubscriptionSettings) -> str:

@@ -2,51 +2,25 @@
 // schedule, what a check did, and what a first check would take.
 
 import type { components } from './generated/openapi'
-import type { JobError, MediaType } from './types'
 
 type Schemas = components['schemas']
 
 export type FirstCheck = 'new_only' | 'latest'
 export type Outcome = 'queued' | 'skipped' | 'deferred'
 
-export interface Filters {
-  title_include?: string | null
-  title_exclude?: string | null
-  min_duration?: number | null
-  max_duration?: number | null
-  published_after?: string | null
-}
+// Everything here comes from the generated OpenAPI document; only the body's filters are
+// loosened (a request may give any of them: the document shares the answer's Filters schema).
+export type Filters = Schemas['Filters']
 
 /** What a person chooses: the body of POST /api/subscriptions (and of PATCH, in part). */
-export interface SubscriptionSettings {
-  url: string
-  interval_minutes?: number | null
-  cron?: string | null
-  filters?: Filters
-  max_items_per_check?: number | null
-  first_check?: FirstCheck
-  first_count?: number
-  media_type?: MediaType
-  output_format?: string | null
-  quality?: string | null
+export type SubscriptionSettings = Omit<Schemas['SubscriptionRequest'], 'filters'> & {
+  filters?: Partial<Filters>
 }
 
-export interface Subscription extends SubscriptionSettings {
-  id: string
-  title: string | null
-  schedule: string
-  paused: boolean
-  created_at: string
-  last_check_at: string | null
-  next_check_at: string | null
-  last_error: JobError | null
-  failures: number
-  checks: number
-}
+/** A subscription as the API shows it: its settings (null: left to its preset or the
+ *  defaults), its state and its schedule in words. */
+export type Subscription = Schemas['Subscription']
 
-// The check's values are attrs models on the server: their types come from the generated
-// OpenAPI document. A subscription's own shape is flat (its download fields beside its own),
-// so it is written out above.
 export type CheckItem = Schemas['CheckItem']
 export type CheckResult = Schemas['CheckResult']
 export type CheckRecord = Schemas['CheckRecord']

@@ -3346,7 +3346,7 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["SubscriptionRequest"];
                 };
             };
             responses: {
@@ -3356,7 +3356,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": Record<string, never>;
+                        "application/json": components["schemas"]["Subscription"];
                     };
                 };
                 /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json; or: The URL names a private or reserved network address, and those are off */
@@ -3437,7 +3437,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": Record<string, never>;
+                        "application/json": components["schemas"]["Subscription"];
                     };
                 };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
@@ -3537,7 +3537,7 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["SubscriptionPatch"];
                 };
             };
             responses: {
@@ -3547,7 +3547,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": Record<string, never>;
+                        "application/json": components["schemas"]["Subscription"];
                     };
                 };
                 /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json; or: The URL names a private or reserved network address, and those are off */
@@ -3776,7 +3776,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": Record<string, never>;
+                        "application/json": components["schemas"]["Subscription"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
@@ -3841,7 +3841,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": Record<string, never>;
+                        "application/json": components["schemas"]["Subscription"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
@@ -3898,7 +3898,7 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["SubscriptionRequest"];
                 };
             };
             responses: {
@@ -4322,6 +4322,14 @@ export interface components {
             session_id: string;
             url: string;
         };
+        /** @description Which new items a check takes. Titles match case-insensitively (Python regular expressions, searched anywhere in the title); durations are seconds. An item whose listing does not say its duration or date passes those filters (the history says so). */
+        Filters: {
+            max_duration: number | null;
+            min_duration: number | null;
+            published_after: string | null;
+            title_exclude: string | null;
+            title_include: string | null;
+        };
         FormatInfo: {
             acodec: string | null;
             ext: string | null;
@@ -4585,13 +4593,75 @@ export interface components {
             };
             sessions: components["schemas"]["SessionView"][];
         };
+        /** @description A subscription: its settings (null: left to its preset or the defaults), its state and its schedule in words. */
+        Subscription: {
+            checks: number;
+            /** Format: date-time */
+            created_at: string;
+            cron: string | null;
+            failures: number;
+            filters: components["schemas"]["Filters"];
+            /** @enum {string} */
+            first_check: "new_only" | "latest";
+            first_count: number;
+            format_id: string | null;
+            id: string;
+            interval_minutes: number | null;
+            last_check_at: string | null;
+            last_error: components["schemas"]["JobError"] | null;
+            max_items_per_check: number | null;
+            media_type: ("video" | "audio") | null;
+            next_check_at: string | null;
+            options: components["schemas"]["DownloadOptions"] | null;
+            output_format: ("mp4" | "webm" | "mkv" | "mp3" | "m4a" | "opus" | "flac" | "wav") | null;
+            paused: boolean;
+            preset: string | null;
+            quality: string | null;
+            schedule: string;
+            title: string | null;
+            url: string;
+        };
         SubscriptionList: {
-            subscriptions: {
-                [key: string]: unknown;
-            }[];
+            subscriptions: components["schemas"]["Subscription"][];
+        };
+        /** @description Any of a subscription's fields; null clears an optional one. */
+        SubscriptionPatch: {
+            cron?: string | null;
+            filters?: components["schemas"]["Filters"] | null;
+            first_check?: ("new_only" | "latest") | null;
+            first_count?: number | null;
+            format_id?: string | null;
+            interval_minutes?: number | null;
+            max_items_per_check?: number | null;
+            media_type?: ("video" | "audio") | null;
+            options?: components["schemas"]["DownloadOptions"] | null;
+            output_format?: ("mp4" | "webm" | "mkv" | "mp3" | "m4a" | "opus" | "flac" | "wav") | null;
+            paused?: boolean | null;
+            preset?: string | null;
+            quality?: string | null;
+            url?: string | null;
         };
         SubscriptionRemoved: {
             removed_jobs: number;
+        };
+        /** @description A subscription's own fields and the download's (as POST /api/downloads takes them). */
+        SubscriptionRequest: {
+            cron?: string | null;
+            filters?: components["schemas"]["Filters"];
+            /** @enum {string} */
+            first_check?: "new_only" | "latest";
+            first_count?: number;
+            format_id?: string | null;
+            interval_minutes?: number | null;
+            max_items_per_check?: number | null;
+            /** @enum {string} */
+            media_type?: "video" | "audio";
+            options?: components["schemas"]["DownloadOptions"];
+            output_format?: ("mp4" | "webm" | "mkv" | "mp3" | "m4a" | "opus" | "flac" | "wav") | null;
+            paused?: boolean;
+            preset?: string | null;
+            quality?: string | null;
+            url: string;
         };
         /** @description Which subtitles to fetch and what to do with them. ``embed`` puts them in the file as subtitle streams (converted to what the container takes: mov_text in mp4, WebVTT in webm, as is in mkv); ``sidecar`` saves them beside it, in ``format`` if given (else as the site has them). */
         Subtitles: {
