@@ -11,7 +11,7 @@ import pytest
 
 from mediarip.engine import netguard
 from mediarip.engine.errors import describe_failure
-from mediarip.engine.paths import PathEscapeError, confine, place_file, template_for
+from mediarip.engine.paths import PathEscapeError, confine, place_file, place_files, template_for
 from mediarip.engine.worker import format_options, parse_playlist_items
 from mediarip.models import MediaType
 
@@ -46,6 +46,28 @@ def test_placing_a_file_never_overwrites(tmp_path: Path) -> None:
     assert first == (downloads / "sub" / "a.mp4").resolve()
     assert second == (downloads / "sub" / "a (1).mp4").resolve()
     assert first.read_bytes() == b"1" and second.read_bytes() == b"2"
+
+
+def test_files_beside_a_renamed_main_file_take_its_new_name(tmp_path: Path) -> None:
+    downloads = tmp_path / "downloads"
+    for job in ("one", "two"):
+        work = downloads / ".mediarip-partial" / job
+        work.mkdir(parents=True)
+        files = [
+            _write(work / "Talk [x1].mkv", job.encode()),
+            _write(work / "Talk [x1].en.srt", b"subs"),
+            _write(work / "Talk [x1].jpg", b"cover"),
+            _write(work / "notes.txt", b"other"),
+        ]
+        placed = [path.name for path, _ in place_files(work, files, downloads)]
+    assert placed == [
+        "Talk [x1] (1).mkv",
+        "Talk [x1] (1).en.srt",
+        "Talk [x1] (1).jpg",
+        "notes (1).txt",
+    ]
+    assert (downloads / "Talk [x1] (1).mkv").read_bytes() == b"two"
+    assert (downloads / "Talk [x1].en.srt").is_file()  # the first job's, untouched
 
 
 def test_placing_a_file_through_a_planted_symlink_is_refused(tmp_path: Path) -> None:

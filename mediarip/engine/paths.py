@@ -101,12 +101,23 @@ def place_files(
     work_dir: Path, produced: Sequence[Path], downloads_dir: Path
 ) -> list[tuple[Path, int]]:
     """:func:`place_file` for each of a job's files (the main one first), with their sizes.
-    A file that vanished meanwhile (yt-dlp removed it) is skipped, except the main one."""
+    A file that vanished meanwhile (yt-dlp removed it) is skipped, except the main one.
+
+    The files beside the main one (subtitles ``name.en.srt``, a thumbnail ``name.jpg``) keep
+    its name: when the main file had to become ``name (1).mp4``, they become
+    ``name (1).en.srt``, so a player still pairs them."""
     placed: list[tuple[Path, int]] = []
+    main_stem = renamed_stem = None
     for number, path in enumerate(produced):
         if number and not path.is_file():
             continue
+        if renamed_stem is not None and main_stem is not None and path.name.startswith(main_stem):
+            beside = path.with_name(renamed_stem + path.name[len(main_stem) :])
+            os.replace(path, beside)
+            path = beside
         final = place_file(work_dir, path, downloads_dir)
+        if number == 0 and final.stem != path.stem:
+            main_stem, renamed_stem = path.stem + ".", final.stem + "."
         placed.append((final, final.stat().st_size))
     return placed
 
