@@ -38,6 +38,11 @@ def _jobs(server: AppServer) -> list[dict[str, Any]]:
     return response.json()["jobs"]  # type: ignore[no-any-return]
 
 
+def _presets(server: AppServer) -> list[dict[str, Any]]:
+    response = httpx.get(f"{server.base}/api/presets", timeout=10)
+    return response.json()["presets"]  # type: ignore[no-any-return]
+
+
 @pytest.fixture
 def shared_server(tmp_path: Path, web_dist: Path) -> Iterator[AppServer]:
     """``shared`` mode, so the test can read the queue over the API as the browser sees it."""
@@ -167,8 +172,26 @@ def test_the_admin_adds_a_default_preset_and_the_add_form_starts_with_it(
         made.get_by_test_id("admin-preset-edit").click()
         expect(admin.get_by_test_id("admin-preset-name")).to_have_value("Talks: m4a in a folder")
         admin.get_by_test_id("admin-preset-folder").fill("talks/2026")
+        admin.get_by_test_id("admin-preset-filename").fill("%(title)s excerpt")
+        admin.get_by_test_id("admin-preset-clip-start").fill("0:01")
+        admin.get_by_test_id("admin-preset-clip-end").fill("0:02")
+        admin.get_by_test_id("admin-preset-sponsorblock").select_option("mark")
+        admin.get_by_test_id("admin-preset-sponsor-categories").fill("intro, outro")
         admin.get_by_test_id("admin-preset-save").click()
         expect(made).to_contain_text("folder talks/2026")
+        expect(made).to_contain_text("clip")
+        expect(made).to_contain_text("SponsorBlock mark")
+        stored = next(p for p in _presets(server) if p["name"] == "Talks: m4a in a folder")
+        assert stored["options"]["sponsorblock"] == {
+            "action": "mark",
+            "categories": ["intro", "outro"],
+        }
+        assert stored["options"]["filename"] == "%(title)s excerpt"
+        # SponsorBlock's server is not on loopback: the job below goes without it.
+        made.get_by_test_id("admin-preset-edit").click()
+        admin.get_by_test_id("admin-preset-sponsorblock").select_option("")
+        admin.get_by_test_id("admin-preset-save").click()
+        expect(made).not_to_contain_text("SponsorBlock")
 
         page = open_app(context, server)
         select = page.get_by_test_id("preset-select")
@@ -179,6 +202,8 @@ def test_the_admin_adds_a_default_preset_and_the_add_form_starts_with_it(
         assert wait_for_status(row, "completed", "failed") == "completed", row.inner_text()
         (job,) = _jobs(server)
         assert job["output_format"] == "m4a" and job["filename"].startswith("talks/2026/")
+        assert job["filename"].endswith(" excerpt.m4a"), job["filename"]
+        assert job["options"]["clip"]["start"] == 1 and job["options"]["clip"]["end"] == 2
 
         # Deleting it (after the in-page confirmation) takes it out of the list.
         admin.bring_to_front()
