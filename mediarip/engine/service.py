@@ -630,7 +630,7 @@ class DownloadService:
         except DownloadCancelled:
             raise
         except Exception as exc:
-            raise _probe_failed(describe_failure(exc)) from None
+            raise _probe_failed(describe_failure(exc, preview=True)) from None
 
 
 def _probe_failed(error: JobError) -> ProbeFailed:
