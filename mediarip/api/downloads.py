@@ -15,14 +15,15 @@ from quart import Blueprint, Response, request
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from ..engine import AddressBlocked, Conflict, JobNotFound
+from ..engine.lifecycle import RETRYABLE_STATUSES
 from ..engine.paths import PathEscapeError, confine
-from ..models import Job, JobStatus, NewJob, job_to_api
+from ..models import TERMINAL_STATUSES, Job, JobStatus, NewJob, job_to_api
 from ..presets import PresetRefused, apply_preset
 from ..rules import rules
 from .body import structure_model
 from .context import services, sessions, state
 from .contract import Answer, endpoint
-from .errors import FileMissing, FileNotReady
+from .errors import FileMissing, FileNotReady, InvalidRequest
 from .files import file_response
 from .guard import JOB_RATE
 
@@ -172,15 +173,104 @@ async def start_queue() -> QueueState:
     return QueueState(False, started)
 
 
+def _check_flag(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if value not in ("true", "false", "1", "0"):
+        raise ValueError(f"{attribute.name}: true or false")
+
+
+@attrs.frozen
+class DeleteJobQuery:
+    keep_file: str = attrs.field(
+        default="false",
+        validator=_check_flag,
+        metadata=rules(
+            description="true: forget the job but leave its file(s) in the downloads folder"
+        ),
+    )
+
+
 @blueprint.delete("/api/downloads/<job_id>")
 @endpoint(
-    "Delete a job with its files (cancelling it first)",
-    answers={204: Answer("Deleted with its files")},
+    "Delete a job (cancelling it first) with its files, or with keep_file=true only the job",
+    query=DeleteJobQuery,
+    answers={204: Answer("Deleted (its files too, unless keep_file=true)")},
+    refuses=(JobNotFound, Conflict),
+)
+async def delete(job_id: str, query: DeleteJobQuery) -> Response:
+    keep = query.keep_file in ("true", "1")
+    await services().downloads.delete(job_id, await sessions().scope(), keep_files=keep)
+    return Response(b"", status=204)
+
+
+@blueprint.post("/api/downloads/<job_id>/restore")
+@endpoint(
+    "Undo a delete made with keep_file=true, within two minutes (the job comes back as it was)",
+    answers={200: Answer("The job, back in the list", Job)},
     refuses=_NOT_FOUND,
 )
-async def delete(job_id: str) -> Response:
-    await services().downloads.delete(job_id, await sessions().scope())
-    return Response(b"", status=204)
+async def restore(job_id: str) -> Job:
+    return await services().downloads.restore(job_id, await sessions().scope())
+
+
+def _only(statuses: tuple[JobStatus, ...], allowed: frozenset[JobStatus], words: str) -> None:
+    wrong = [str(s) for s in statuses if s not in allowed]
+    if not statuses or wrong:
+        raise InvalidRequest(f"statuses: {words} ({', '.join(wrong) or 'none given'})")
+
+
+@attrs.frozen
+class ClearRequest:
+    """Which finished jobs to remove, and whether their files stay."""
+
+    statuses: tuple[JobStatus, ...] = attrs.field(
+        metadata=rules(description="completed, failed and/or cancelled")
+    )
+    keep_files: bool = False
+
+
+@attrs.frozen
+class JobsCleared:
+    removed: int
+
+
+@blueprint.post("/api/downloads/clear")
+@endpoint(
+    "Remove every finished job in your scope with one of these statuses (files too, unless "
+    "keep_files)",
+    body=ClearRequest,
+    answers={200: Answer("How many jobs were removed", JobsCleared)},
+    refuses=(InvalidRequest,),
+)
+async def clear(body: ClearRequest) -> JobsCleared:
+    _only(body.statuses, TERMINAL_STATUSES, "completed, failed or cancelled")
+    scope = await sessions().scope()
+    removed = await services().downloads.clear(scope, body.statuses, keep_files=body.keep_files)
+    return JobsCleared(removed)
+
+
+@attrs.frozen
+class RetryRequest:
+    statuses: tuple[JobStatus, ...] = attrs.field(
+        default=(JobStatus.FAILED,), metadata=rules(description="failed and/or cancelled")
+    )
+
+
+@attrs.frozen
+class JobsRetried:
+    retried: int
+
+
+@blueprint.post("/api/downloads/retry")
+@endpoint(
+    "Queue again every failed (or cancelled) job in your scope",
+    body=RetryRequest,
+    answers={200: Answer("How many jobs were queued again", JobsRetried)},
+    refuses=(InvalidRequest,),
+)
+async def retry_all(body: RetryRequest) -> JobsRetried:
+    _only(body.statuses, RETRYABLE_STATUSES, "failed or cancelled")
+    retried = await services().downloads.retry_all(await sessions().scope(), body.statuses)
+    return JobsRetried(retried)
 
 
 @blueprint.get("/api/downloads/<job_id>/file")
