@@ -46,7 +46,9 @@ from ..models import (
     JobKind,
     JobStatus,
     NewJob,
+    Scope,
     UrlInfo,
+    in_scope,
     new_job_id,
     utcnow,
 )
@@ -262,7 +264,7 @@ class DownloadService:
 
     # -- the paused queue ---------------------------------------------------------------------
 
-    async def pause(self, job_id: str, session_id: str | None = None) -> Job:
+    async def pause(self, job_id: str, session_id: Scope = None) -> Job:
         """Hold a job: a waiting one stays put, a running one stops as on shutdown (partial
         files kept, so starting it again continues from them). A playlist holds its items."""
         job = await self.get(job_id, session_id)
@@ -276,7 +278,7 @@ class DownloadService:
         await self._tasks.stop_and_wait([t.id for t in held], StopReason.PAUSE)
         return await self.get(job_id)
 
-    async def start(self, job_id: str, session_id: str | None = None) -> Job:
+    async def start(self, job_id: str, session_id: Scope = None) -> Job:
         """Let a paused job (or a playlist's paused items) go back to the queue."""
         job = await self.get(job_id, session_id)
         targets = [job]
@@ -345,16 +347,16 @@ class DownloadService:
             self._emit(JobChanged(queued, {"status": JobStatus.QUEUED}))
             self._playlists.child_status(queued)
 
-    async def get(self, job_id: str, session_id: str | None = None) -> Job:
+    async def get(self, job_id: str, session_id: Scope = None) -> Job:
         """The job's current state; :class:`JobNotFound` outside ``session_id`` (None: any)."""
         job = self._live(job_id) or await self._store.get_job(job_id)
-        if job is None or (session_id is not None and job.session_id != session_id):
+        if job is None or not in_scope(job.session_id, session_id):
             raise JobNotFound(job_id)
         return job
 
     async def list_jobs(
         self,
-        session_id: str | None,
+        session_id: Scope,
         *,
         statuses: Iterable[JobStatus] | None = None,
         limit: int | None = None,
@@ -366,7 +368,7 @@ class DownloadService:
         )
         return [self._live(job.id) or job for job in jobs]
 
-    async def cancel(self, job_id: str, session_id: str | None = None) -> Job:
+    async def cancel(self, job_id: str, session_id: Scope = None) -> Job:
         job = await self.get(job_id, session_id)
         playlist = self._playlists.get(job.id)
         if job.kind is JobKind.PLAYLIST and playlist is not None:
@@ -397,7 +399,7 @@ class DownloadService:
             self._refuse_finished(job)
         return await self.get(job_id)
 
-    async def retry(self, job_id: str, session_id: str | None = None) -> Job:
+    async def retry(self, job_id: str, session_id: Scope = None) -> Job:
         job = await self.get(job_id, session_id)
         finishing = self._tasks.runs.get(job.id)
         if finishing is not None and finishing.settled:
@@ -423,7 +425,7 @@ class DownloadService:
         return await self.get(job_id)
 
     async def delete(
-        self, job_id: str, session_id: str | None = None, *, keep_files: bool = False
+        self, job_id: str, session_id: Scope = None, *, keep_files: bool = False
     ) -> None:
         """Stop the job if it runs, then remove its row and its partial files, and its finished
         file(s) unless ``keep_files``. A job forgotten with its files kept can be brought back
@@ -446,7 +448,7 @@ class DownloadService:
             self._forgotten.keep(job.id, doomed)
 
     async def clear(
-        self, session_id: str | None, statuses: Iterable[JobStatus], *, keep_files: bool
+        self, session_id: Scope, statuses: Iterable[JobStatus], *, keep_files: bool
     ) -> int:
         """Remove every finished job in the scope whose status is one of ``statuses`` (a
         playlist goes whole when all its items do, else only its matching items), with their
@@ -471,7 +473,7 @@ class DownloadService:
             removal = await self._forget(doomed, keep_files=keep_files)
         return removal.jobs
 
-    async def retry_all(self, session_id: str | None, statuses: Iterable[JobStatus]) -> int:
+    async def retry_all(self, session_id: Scope, statuses: Iterable[JobStatus]) -> int:
         """Queue again every failed or cancelled download in the scope whose status is one of
         ``statuses``; returns how many."""
         wanted = set(statuses)
@@ -484,7 +486,7 @@ class DownloadService:
                 await self._requeue(job)
         return len(singles)
 
-    async def restore(self, job_id: str, session_id: str | None = None) -> Job:
+    async def restore(self, job_id: str, session_id: Scope = None) -> Job:
         """Bring back a job that was forgotten with its files kept, a moment ago (undo)."""
         jobs = self._forgotten.take(job_id, session_id)
         if jobs is None:
@@ -714,12 +716,12 @@ class _Forgotten:
         self._jobs = {k: v for k, v in self._jobs.items() if v[0] > now}
         self._jobs[job_id] = (now + RESTORE_WINDOW, jobs)
 
-    def take(self, job_id: str, session_id: str | None) -> list[Job] | None:
+    def take(self, job_id: str, session_id: Scope) -> list[Job] | None:
         held = self._jobs.get(job_id)
         if held is None or held[0] <= trio.current_time():
             return None
         job = held[1][-1]
-        if session_id is not None and job.session_id != session_id:
+        if not in_scope(job.session_id, session_id):
             return None
         del self._jobs[job_id]
         return held[1]
