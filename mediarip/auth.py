@@ -416,16 +416,25 @@ class Auth:
                 "Setup needs the one-time token that the server printed in its log at startup."
             )
         given = token
+        username = self._username if username is None else username
+        # Every problem at once: a wrong token and a short password are both said, so the
+        # person fixes both before the next try (the rules are public; the token stays secret).
+        problems: list[str] = []
+        for check, value in ((check_username, username), (check_password, password)):
+            try:
+                check(value)
+            except CredentialsRejected as exc:
+                problems.append(str(exc))
 
         async def token_matches() -> bool:
             await trio.lowlevel.checkpoint()
             return self.setup_token is not None and _same(given, self.setup_token)
 
         if not await self.throttle.attempt(client, token_matches):
-            raise SetupTokenWrong("That is not the setup token from the server log.")
-        username = self._username if username is None else username
-        check_username(username)
-        check_password(password)
+            also = "".join(f" Also, {p}." for p in problems)
+            raise SetupTokenWrong(f"That is not the setup token from the server log.{also}")
+        if problems:
+            raise CredentialsRejected("; ".join(problems))
         password_hash = await self._bcrypt.hash(password)
         if self.setup_token is None:  # someone else finished setup meanwhile
             raise SetupNotNeeded("The admin password is already set; log in instead.")

@@ -68,8 +68,8 @@ def encode_frame(name: str, event_id: str | None, data: Any) -> bytes:
 class Mailbox:
     """A subscriber's bounded, coalescing buffer; read it with :meth:`next_batch`."""
 
-    def __init__(self, session_id: str | None, limit: int) -> None:
-        #: ``None``: this subscriber sees every session's jobs.
+    def __init__(self, session_id: str | frozenset[str] | None, limit: int) -> None:
+        #: ``None``: this subscriber sees every session's jobs; a set: those sessions'.
         self.session_id = session_id
         self._limit = limit
         self._pending: OrderedDict[object, Event] = OrderedDict()
@@ -86,7 +86,10 @@ class Mailbox:
         return len(self._pending)
 
     def wants(self, event: Event) -> bool:
-        return self.session_id is None or event.session_id in (None, self.session_id)
+        scope = self.session_id
+        if scope is None or event.session_id is None:
+            return True
+        return event.session_id == scope if isinstance(scope, str) else event.session_id in scope
 
     def put(self, event: Event) -> None:
         """Queue ``event`` (never blocks, never raises)."""
@@ -177,7 +180,9 @@ class Broker:
             if mailbox.wants(event):
                 mailbox.put(event)
 
-    def subscribe(self, session_id: str | None, last_event_id: str | None = None) -> Mailbox:
+    def subscribe(
+        self, session_id: str | frozenset[str] | None, last_event_id: str | None = None
+    ) -> Mailbox:
         """A new mailbox. With ``last_event_id`` from this epoch and still in the history, the
         missed events are queued into it at once; otherwise it starts with a resync, which
         the stream answers with ``init``. Always :meth:`unsubscribe` it (``finally``)."""

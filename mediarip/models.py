@@ -11,7 +11,7 @@ import datetime as dt
 import enum
 import re
 import uuid
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 import attrs
@@ -23,6 +23,7 @@ from .rules import PRIVATE, rules
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "API_SESSION",
     "AUDIO_FORMATS",
     "PRIVATE_JOB_FIELDS",
     "TERMINAL_STATUSES",
@@ -38,8 +39,10 @@ __all__ = [
     "MediaType",
     "NewJob",
     "PlaylistEntry",
+    "Scope",
     "UrlInfo",
     "converter",
+    "in_scope",
     "job_to_api",
     "new_job_id",
     "url_field",
@@ -100,6 +103,9 @@ class JobError:
 @attrs.frozen
 class Job:
     """A download as the app knows it. ``session_id`` never leaves the server."""
+
+    #: Shown beside the fields (:func:`job_to_api`): added with the API key.
+    __schema_extra__: ClassVar[dict[str, type]] = {"via_api": bool}
 
     id: str
     session_id: str = attrs.field(metadata=PRIVATE)
@@ -286,9 +292,25 @@ converter.register_structure_hook(dt.datetime, lambda v, _: dt.datetime.fromisof
 register_hooks(converter)
 
 
+#: The one session of every client that shows the API key (they share a queue).
+API_SESSION = "api"
+
+#: Whose jobs a caller sees: one session's, a few sessions' (a browser that shows the API
+#: key clients' queue beside its own), or None: everyone's.
+Scope = str | frozenset[str] | None
+
+
+def in_scope(session_id: str, scope: Scope) -> bool:
+    if scope is None:
+        return True
+    return session_id == scope if isinstance(scope, str) else session_id in scope
+
+
 def job_to_api(job: Job) -> dict[str, Any]:
-    """A Job as the API and the events show it."""
+    """A Job as the API and the events show it: without its private fields, with
+    ``via_api`` (added by a client with the API key)."""
     data: dict[str, Any] = converter.unstructure(job)
+    data["via_api"] = job.session_id == API_SESSION
     for name in PRIVATE_JOB_FIELDS:
         del data[name]
     return data

@@ -561,3 +561,13 @@ async def test_jobs_a_crash_interrupted_are_in_the_error_log_when_failed_on_star
         await set_up(app)
         [entry] = (await app.client.get("/api/admin/errors")).json()["errors"]
         assert entry["job_id"] == interrupted.id and entry["code"] == "interrupted"
+
+
+async def test_setup_with_a_wrong_token_and_a_short_password_says_both(app: RunningApp) -> None:
+    response = await app.client.post(
+        "/api/admin/setup", json={"token": "not-the-token", "password": "short"}
+    )
+    error = error_of(response, 401)
+    assert error["code"] == "bad_setup_token"
+    assert "setup token" in error["message"]
+    assert "password: at least 8 characters" in error["message"]

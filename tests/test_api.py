@@ -27,6 +27,7 @@ from tests.support import RunningApp, running_app, work_folder
 JOB_FIELDS = {
     "id",
     "subscription_id",
+    "via_api",
     "kind",
     "parent_id",
     "url",

@@ -107,12 +107,13 @@ PAIRS = (
     Pair("--text-muted", "--bg", TEXT, "the footer"),
     Pair("--text-muted", "--surface", TEXT, "job details, hints, placeholders, filter tabs"),
     Pair("--text-muted", "--surface-2", TEXT, "details in playlist items and the preview"),
-    Pair("--text-muted", "--backdrop", TEXT, "bottom tab bar (phones), inactive tab"),
+    Pair("--text-muted", "--surface", TEXT, "bottom tab bar (phones), inactive tab"),
+    Pair("--text-muted", "--surface", TEXT, "a disabled button's words"),
     # The accent as text.
     Pair("--accent", "--surface", TEXT, "links, link buttons, the skip link"),
     Pair("--accent", "--surface-2", TEXT, "link buttons in playlist items"),
     Pair("--accent", "--surface-hover", TEXT, "a hovered link button"),
-    Pair("--accent", "--backdrop", TEXT, "bottom tab bar, selected tab"),
+    Pair("--accent", "--surface", TEXT, "bottom tab bar, selected tab"),
     # Text on filled controls and badges.
     Pair("--accent-text", "--accent", TEXT, "primary button, pressed segment, count badge"),
     Pair("--accent-text", "--accent-hover", TEXT, "a hovered primary button"),
@@ -128,6 +129,8 @@ PAIRS = (
     # Boundaries of controls and focus rings (drawn 2 px outside the control).
     Pair("--border-strong", "--surface", NON_TEXT, "buttons, inputs, selects, chips, segments"),
     Pair("--border-strong", "--surface-2", NON_TEXT, "buttons in playlist items and the preview"),
+    Pair("--accent", "--surface", NON_TEXT, "an enabled primary button next to a disabled one"),
+    Pair("--surface", "--backdrop", 1.0, "a dialog over the dimmed page (no text lies on it)"),
     Pair("--focus-ring", "--bg", NON_TEXT, "focus ring on the page"),
     Pair("--focus-ring", "--surface", NON_TEXT, "focus ring in cards and the header"),
     Pair("--focus-ring", "--surface-2", NON_TEXT, "focus ring in playlist items"),
@@ -648,3 +651,20 @@ def test_weakest_pairs_table() -> None:
         other = min(r for p, _, r in ratios(tokens) if p.minimum == NON_TEXT)
         print(f"{theme_id:10} text {text:5.2f}:1   controls {other:5.2f}:1")
         assert text >= TEXT and other >= NON_TEXT
+
+
+def test_a_disabled_button_looks_disabled_in_every_theme() -> None:
+    """A disabled button is drawn with the theme's colours, not faded: no fill (the surface),
+    muted words, a dashed edge. Faded by opacity, the default theme's disabled Download button
+    looked enabled. The pairs it relies on are in :data:`PAIRS` (muted words on the surface, the
+    accent fill against the surface), so every theme is checked for them."""
+    css = (WEB_SRC / "styles" / "base.css").read_text(encoding="utf-8")
+    rules = dict(theme_rules(css))
+    disabled = rules[".btn:disabled, .btn-primary:disabled, .btn-danger:disabled"]
+    assert "opacity" not in disabled
+    assert disabled["background"] == "var(--surface)"
+    assert disabled["color"] == "var(--text-muted)"
+    assert disabled["border-style"] == "dashed"
+    used = {(p.foreground, p.background, p.minimum) for p in PAIRS}
+    assert ("--text-muted", "--surface", TEXT) in used
+    assert ("--accent", "--surface", NON_TEXT) in used

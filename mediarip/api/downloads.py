@@ -15,14 +15,15 @@ from quart import Blueprint, Response, request
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from ..engine import AddressBlocked, Conflict, JobNotFound
+from ..engine.lifecycle import RETRYABLE_STATUSES
 from ..engine.paths import PathEscapeError, confine
-from ..models import Job, JobStatus, NewJob, job_to_api
+from ..models import TERMINAL_STATUSES, Job, JobStatus, NewJob, job_to_api
 from ..presets import PresetRefused, apply_preset
 from ..rules import rules
 from .body import structure_model
 from .context import services, sessions, state
 from .contract import Answer, endpoint
-from .errors import FileMissing, FileNotReady
+from .errors import FileMissing, FileNotReady, InvalidApiKey, InvalidRequest
 from .files import file_response
 from .guard import JOB_RATE
 
@@ -80,7 +81,7 @@ async def create(body: dict[str, Any]) -> Job:
 )
 async def list_jobs(query: ListQuery) -> Response:
     statuses, limit, before = query.status, query.limit, query.before or None
-    scope = await sessions().scope()
+    scope = await sessions().job_scope()
     downloads = services().downloads
     key = (scope, statuses, limit, before)
     revision = downloads.revision
@@ -96,7 +97,7 @@ async def list_jobs(query: ListQuery) -> Response:
 @blueprint.get("/api/downloads/<job_id>")
 @endpoint("A job", answers={200: Answer("The job", Job)}, refuses=_NOT_FOUND)
 async def get_job(job_id: str) -> Job:
-    return await services().downloads.get(job_id, await sessions().scope())
+    return await services().downloads.get(job_id, await sessions().job_scope())
 
 
 @blueprint.post("/api/downloads/<job_id>/cancel")
@@ -106,7 +107,7 @@ async def get_job(job_id: str) -> Job:
     refuses=(JobNotFound, Conflict),
 )
 async def cancel(job_id: str) -> Job:
-    return await services().downloads.cancel(job_id, await sessions().scope())
+    return await services().downloads.cancel(job_id, await sessions().job_scope())
 
 
 @blueprint.post("/api/downloads/<job_id>/retry")
@@ -116,7 +117,7 @@ async def cancel(job_id: str) -> Job:
     refuses=(JobNotFound, Conflict),
 )
 async def retry(job_id: str) -> Job:
-    return await services().downloads.retry(job_id, await sessions().scope())
+    return await services().downloads.retry(job_id, await sessions().job_scope())
 
 
 @blueprint.post("/api/downloads/<job_id>/pause")
@@ -126,7 +127,7 @@ async def retry(job_id: str) -> Job:
     refuses=(JobNotFound, Conflict),
 )
 async def pause(job_id: str) -> Job:
-    return await services().downloads.pause(job_id, await sessions().scope())
+    return await services().downloads.pause(job_id, await sessions().job_scope())
 
 
 @blueprint.post("/api/downloads/<job_id>/start")
@@ -136,7 +137,7 @@ async def pause(job_id: str) -> Job:
     refuses=(JobNotFound, Conflict),
 )
 async def start(job_id: str) -> Job:
-    return await services().downloads.start(job_id, await sessions().scope())
+    return await services().downloads.start(job_id, await sessions().job_scope())
 
 
 @attrs.frozen
@@ -144,12 +145,56 @@ class QueueState:
     paused: bool
     #: How many jobs the change held or started (absent on a read).
     jobs: int | None = None
+    #: Whether this browser sees the jobs added with the API key (absent on a change).
+    api_jobs: bool | None = None
 
 
 @blueprint.get("/api/queue")
-@endpoint("Whether your queue is paused", answers={200: Answer("The queue", QueueState)})
+@endpoint(
+    "Whether your queue is paused, and whether it shows the jobs added with the API key",
+    answers={200: Answer("The queue", QueueState)},
+)
 async def queue_state() -> QueueState:
-    return QueueState(services().downloads.queue_paused(await sessions().scope()))
+    paused = services().downloads.queue_paused(await sessions().scope())
+    return QueueState(paused, api_jobs=await sessions().sees_api_jobs())
+
+
+@attrs.frozen
+class ApiKeyProof:
+    """The API key, proving the browser may see what the key's clients added."""
+
+    key: str = attrs.field(metadata=rules(maxLength=512))
+
+
+@attrs.frozen
+class ApiJobsShown:
+    api_jobs: bool
+
+
+@blueprint.post("/api/queue/api-jobs")
+@endpoint(
+    "Show the jobs added with the API key in this browser's queue (isolated mode; in the "
+    "other modes everyone sees them already)",
+    body=ApiKeyProof,
+    answers={200: Answer("Shown", ApiJobsShown)},
+    refuses=(InvalidApiKey,),
+)
+async def show_api_jobs(body: ApiKeyProof) -> ApiJobsShown:
+    auth = services().auth
+    if not auth.api_key_required or not auth.api_key_matches(body.key):
+        raise InvalidApiKey("That is not this server's API key.")
+    await sessions().show_api_jobs(True)
+    return ApiJobsShown(await sessions().sees_api_jobs())
+
+
+@blueprint.delete("/api/queue/api-jobs")
+@endpoint(
+    "Stop showing the jobs added with the API key in this browser",
+    answers={200: Answer("Hidden (still shown in shared and open mode)", ApiJobsShown)},
+)
+async def hide_api_jobs() -> ApiJobsShown:
+    await sessions().show_api_jobs(False)
+    return ApiJobsShown(await sessions().sees_api_jobs())
 
 
 @blueprint.post("/api/queue/pause")
@@ -172,15 +217,104 @@ async def start_queue() -> QueueState:
     return QueueState(False, started)
 
 
+def _check_flag(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if value not in ("true", "false", "1", "0"):
+        raise ValueError(f"{attribute.name}: true or false")
+
+
+@attrs.frozen
+class DeleteJobQuery:
+    keep_file: str = attrs.field(
+        default="false",
+        validator=_check_flag,
+        metadata=rules(
+            description="true: forget the job but leave its file(s) in the downloads folder"
+        ),
+    )
+
+
 @blueprint.delete("/api/downloads/<job_id>")
 @endpoint(
-    "Delete a job with its files (cancelling it first)",
-    answers={204: Answer("Deleted with its files")},
+    "Delete a job (cancelling it first) with its files, or with keep_file=true only the job",
+    query=DeleteJobQuery,
+    answers={204: Answer("Deleted (its files too, unless keep_file=true)")},
+    refuses=(JobNotFound, Conflict),
+)
+async def delete(job_id: str, query: DeleteJobQuery) -> Response:
+    keep = query.keep_file in ("true", "1")
+    await services().downloads.delete(job_id, await sessions().job_scope(), keep_files=keep)
+    return Response(b"", status=204)
+
+
+@blueprint.post("/api/downloads/<job_id>/restore")
+@endpoint(
+    "Undo a delete made with keep_file=true, within two minutes (the job comes back as it was)",
+    answers={200: Answer("The job, back in the list", Job)},
     refuses=_NOT_FOUND,
 )
-async def delete(job_id: str) -> Response:
-    await services().downloads.delete(job_id, await sessions().scope())
-    return Response(b"", status=204)
+async def restore(job_id: str) -> Job:
+    return await services().downloads.restore(job_id, await sessions().job_scope())
+
+
+def _only(statuses: tuple[JobStatus, ...], allowed: frozenset[JobStatus], words: str) -> None:
+    wrong = [str(s) for s in statuses if s not in allowed]
+    if not statuses or wrong:
+        raise InvalidRequest(f"statuses: {words} ({', '.join(wrong) or 'none given'})")
+
+
+@attrs.frozen
+class ClearRequest:
+    """Which finished jobs to remove, and whether their files stay."""
+
+    statuses: tuple[JobStatus, ...] = attrs.field(
+        metadata=rules(description="completed, failed and/or cancelled")
+    )
+    keep_files: bool = False
+
+
+@attrs.frozen
+class JobsCleared:
+    removed: int
+
+
+@blueprint.post("/api/downloads/clear")
+@endpoint(
+    "Remove every finished job in your scope with one of these statuses (files too, unless "
+    "keep_files)",
+    body=ClearRequest,
+    answers={200: Answer("How many jobs were removed", JobsCleared)},
+    refuses=(InvalidRequest,),
+)
+async def clear(body: ClearRequest) -> JobsCleared:
+    _only(body.statuses, TERMINAL_STATUSES, "completed, failed or cancelled")
+    scope = await sessions().job_scope()
+    removed = await services().downloads.clear(scope, body.statuses, keep_files=body.keep_files)
+    return JobsCleared(removed)
+
+
+@attrs.frozen
+class RetryRequest:
+    statuses: tuple[JobStatus, ...] = attrs.field(
+        default=(JobStatus.FAILED,), metadata=rules(description="failed and/or cancelled")
+    )
+
+
+@attrs.frozen
+class JobsRetried:
+    retried: int
+
+
+@blueprint.post("/api/downloads/retry")
+@endpoint(
+    "Queue again every failed (or cancelled) job in your scope",
+    body=RetryRequest,
+    answers={200: Answer("How many jobs were queued again", JobsRetried)},
+    refuses=(InvalidRequest,),
+)
+async def retry_all(body: RetryRequest) -> JobsRetried:
+    _only(body.statuses, RETRYABLE_STATUSES, "failed or cancelled")
+    retried = await services().downloads.retry_all(await sessions().job_scope(), body.statuses)
+    return JobsRetried(retried)
 
 
 @blueprint.get("/api/downloads/<job_id>/file")
@@ -195,7 +329,7 @@ async def delete(job_id: str) -> Response:
 )
 async def file(job_id: str) -> Response:
     """The job's main file."""
-    job = await services().downloads.get(job_id, await sessions().scope())
+    job = await services().downloads.get(job_id, await sessions().job_scope())
     return await _serve(job, job.filename)
 
 
@@ -210,7 +344,7 @@ async def file(job_id: str) -> Response:
     refuses=(JobNotFound, FileNotReady, FileMissing, RequestedRangeNotSatisfiable),
 )
 async def one_of_files(job_id: str, index: int) -> Response:
-    job = await services().downloads.get(job_id, await sessions().scope())
+    job = await services().downloads.get(job_id, await sessions().job_scope())
     if not 0 <= index < len(job.files):
         raise FileMissing(f"The job has {len(job.files)} file(s); there is no number {index}.")
     return await _serve(job, job.files[index].name)

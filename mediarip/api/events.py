@@ -13,6 +13,7 @@ from quart import Blueprint, Response, request
 
 from ..broker import Broker, Resync
 from ..engine import DownloadService
+from ..models import Scope
 from .context import services, sessions
 from .contract import Answer, endpoint
 from .wire import init_frame, ping_frame
@@ -30,7 +31,7 @@ RETRY_MS = 2000
     answers={200: Answer("An event stream", str, ("text/event-stream",))},
 )
 async def events() -> Response:
-    scope = await sessions().scope()
+    scope = await sessions().job_scope()
     last_event_id = request.headers.get("Last-Event-ID") or None
     svc = services()  # taken here: the generator runs outside the app context
     response = Response(
@@ -43,7 +44,7 @@ async def events() -> Response:
 
 
 async def _stream(
-    broker: Broker, downloads: DownloadService, scope: str | None, last_event_id: str | None
+    broker: Broker, downloads: DownloadService, scope: Scope, last_event_id: str | None
 ) -> AsyncIterator[bytes]:
     mailbox = broker.subscribe(scope, last_event_id)
     try:

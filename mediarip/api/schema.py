@@ -85,6 +85,9 @@ class SchemaSet:
             properties[field.name] = schema
             if not request or field.default is attrs.NOTHING:
                 required.append(field.name)
+        for extra, tp in getattr(cls, "__schema_extra__", {}).items():
+            properties[extra] = self.of(tp, request=request)
+            required.append(extra)
         self.components[name] = {"type": "object", "properties": properties, "required": required}
         if request:
             self.components[name]["additionalProperties"] = False

@@ -11,13 +11,14 @@ purged) is never adopted: the browser is given a new random id instead.
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from typing import TYPE_CHECKING
 
 from quart import Response, g, request
 
-from ..models import utcnow
+from ..models import API_SESSION, Scope, utcnow
 from .client import cookies_secure
 
 if TYPE_CHECKING:
@@ -27,9 +28,9 @@ __all__ = ["API_SESSION", "COOKIE_NAME", "OPEN_SESSION", "SessionTracker"]
 
 COOKIE_NAME = "mrip_session"
 OPEN_SESSION = "open"
-#: The one session of every client that shows the API key (they share a queue).
-API_SESSION = "api"
 TOUCH_INTERVAL = 60.0
+#: The meta key holding the sessions that show the API key clients' queue.
+_VIEWERS = "api_queue_viewers"
 
 
 class SessionTracker:
@@ -38,6 +39,7 @@ class SessionTracker:
         self._mode = services.settings.session.mode
         self._max_age = int(services.settings.session.timeout_hours * 3600)
         self._touched: dict[str, float] = {}  # session id -> monotonic time of the last write
+        self._api_viewers: set[str] | None = None  # loaded on first use
 
     @property
     def mode(self) -> str:
@@ -60,6 +62,39 @@ class SessionTracker:
         await self._touch(session_id)
         g.session_id = session_id
         return session_id
+
+    async def job_scope(self) -> Scope:
+        """Whose jobs the caller sees: :meth:`scope`, plus the API key clients' queue for a
+        browser that asked to see it (isolated mode; the other modes see everything)."""
+        scope = await self.scope()
+        if isinstance(scope, str) and scope != API_SESSION and scope in await self._viewers():
+            return frozenset({scope, API_SESSION})
+        return scope
+
+    async def sees_api_jobs(self) -> bool:
+        scope = await self.job_scope()
+        if isinstance(scope, str):
+            return scope == API_SESSION
+        return scope is None or API_SESSION in scope
+
+    async def show_api_jobs(self, shown: bool) -> None:
+        """Show (or hide) the API key clients' queue in this browser's, remembered across
+        restarts (isolated mode; elsewhere everyone sees it anyway)."""
+        session_id = await self.current()
+        viewers = await self._viewers()
+        if self._mode != "isolated" or session_id == API_SESSION:
+            return
+        if shown:
+            viewers.add(session_id)
+        else:
+            viewers.discard(session_id)
+        await self._services.store.set_meta(_VIEWERS, json.dumps(sorted(viewers)))
+
+    async def _viewers(self) -> set[str]:
+        if self._api_viewers is None:
+            stored = await self._services.store.get_meta(_VIEWERS)
+            self._api_viewers = set(json.loads(stored)) if stored else set()
+        return self._api_viewers
 
     async def has_valid_cookie(self) -> bool:
         """Whether the request carries a session this server issued (always, in open mode)."""

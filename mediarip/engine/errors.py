@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import errno
 import re
+import socket
+import ssl
+from typing import Any
 
 from ..models import JobError
 from ..ytdlp.hints import with_outdated_hint
 from .netguard import BlockedAddressError
 
-__all__ = ["UserFacingError", "describe_failure"]
+__all__ = ["UserFacingError", "describe_failure", "refuse_non_media"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -35,6 +38,15 @@ def _clean(message: str) -> str:
     return message[:500]
 
 
+def _short(text: str, limit: int = 200) -> str:
+    """``text`` cut at a word boundary, with an ellipsis when cut."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:")
+    return f"{cut}…"
+
+
 def _chain(exc: BaseException) -> list[BaseException]:
     found: list[BaseException] = []
     current: BaseException | None = exc
@@ -46,11 +58,122 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return found
 
 
-def describe_failure(exc: BaseException, blocked: BlockedAddressError | None = None) -> JobError:
-    """What to tell the person whose job failed with ``exc``; a failure whose kind often means
-    an outdated yt-dlp also says how old the running one is and what to do
-    (:mod:`mediarip.ytdlp.hints`)."""
-    return with_outdated_hint(_classify(exc, blocked))
+# What a link to something that is not media turns out to be, by the extension yt-dlp's generic
+# extractor gives a "direct link" (it takes any URL it cannot place as one).
+_NOT_MEDIA = {
+    "json": "a JSON document",
+    "xml": "an XML document",
+    "html": "a web page",
+    "htm": "a web page",
+    "xhtml": "a web page",
+    "php": "a web page",
+    "txt": "a text file",
+    "csv": "a text file",
+    "js": "a script",
+    "css": "a style sheet",
+    "pdf": "a PDF document",
+    "zip": "an archive",
+    "gz": "an archive",
+    "tar": "an archive",
+    "7z": "an archive",
+    "exe": "a program",
+    "jpg": "a picture",
+    "jpeg": "a picture",
+    "png": "a picture",
+    "gif": "a picture",
+    "svg": "a picture",
+    "ico": "a picture",
+    "bmp": "a picture",
+}
+
+
+def _has_stream(codec: object) -> bool:
+    return isinstance(codec, str) and codec not in ("", "none")
+
+
+def refuse_non_media(info: dict[str, Any]) -> None:
+    """Raise ``no_media`` when what yt-dlp extracted is a single "direct link" to something that
+    is not video or audio (a JSON document, a picture): yt-dlp would download it and ffmpeg
+    would then fail on it at 100 %, with words nobody can act on."""
+    if info.get("_type") in ("playlist", "multi_video", "url", "url_transparent"):
+        return
+    formats = info.get("formats") or [info]
+    kinds = set()
+    for f in formats:
+        if _has_stream(f.get("vcodec")) or _has_stream(f.get("acodec")):
+            return
+        kind = _NOT_MEDIA.get(str(f.get("ext") or "").lower())
+        if kind is None:
+            return
+        kinds.add(kind)
+    if kinds:
+        what = kinds.pop() if len(kinds) == 1 else "not video or audio"
+        raise UserFacingError(
+            "no_media",
+            f"This link leads to {what}, not to video or audio. Link to the page that plays "
+            "the media, or to the media file itself.",
+        )
+
+
+def describe_failure(
+    exc: BaseException, blocked: BlockedAddressError | None = None, *, preview: bool = False
+) -> JobError:
+    """What to tell the person whose job (or, with ``preview``, whose look at a link) failed
+    with ``exc``; a failure whose kind often means an outdated yt-dlp also says how old the
+    running one is and what to do (:mod:`mediarip.ytdlp.hints`)."""
+    error = _classify(exc, blocked)
+    if preview:
+        # No job exists yet: "retry the job" would point at nothing.
+        message = re.sub(r"\bRetry( the job)?\b", "Try again", error.message)
+        error = JobError(error.code, message.replace("then retry", "then try again"))
+    return with_outdated_hint(error)
+
+
+def _where(text: str) -> str:
+    """The host (and port) a connection error names, else "the server"."""
+    found = re.search(r"host='([^']+)', port=(\d+)", text)
+    if found:
+        return f"{found.group(1)}:{found.group(2)}"
+    found = re.search(r"Failed to resolve '([^']+)'", text)
+    return found.group(1) if found else "the server"
+
+
+def _connection_failure(chain: list[BaseException], text: str) -> JobError | None:
+    """Failures to reach the server at all: nothing was downloaded, and retrying as such will
+    not help until the address, the name or the certificate is right."""
+    where = _where(text)
+    host = where.rsplit(":", 1)[0] if where != "the server" else where
+    if any(isinstance(e, ConnectionRefusedError) for e in chain) or re.search(
+        r"Connection refused|Errno 111\b", text
+    ):
+        return JobError(
+            "connection_refused",
+            f"Nothing is listening at {where}: the connection was refused. The server may be "
+            "down, or the address or port in the link is wrong. Check the link.",
+        )
+    if any(isinstance(e, socket.gaierror) for e in chain) or re.search(
+        r"Failed to resolve|Name or service not known|nodename nor servname|"
+        r"Temporary failure in name resolution|No address associated with hostname|getaddrinfo",
+        text,
+    ):
+        return JobError(
+            "dns_failed",
+            ("The server's name" if host == "the server" else f"The name {host}")
+            + " could not be found (DNS). Check the link for a typo; if it is right, the "
+            "network or name service of the media-rip server may be down.",
+        )
+    if any(isinstance(e, ssl.SSLError) for e in chain) or re.search(
+        r"\[SSL|SSLError|CERTIFICATE_VERIFY_FAILED|certificate verify failed|TLS", text
+    ):
+        detail = re.search(r"\[SSL: ([A-Z_]+)\]", text)
+        return JobError(
+            "tls_error",
+            "The secure (https) connection failed"
+            + (f" ({detail.group(1).lower().replace('_', ' ')})" if detail else "")
+            + ". The site's certificate may be invalid or expired, or the link may say https "
+            "for a server that only speaks http. Check the link.",
+        )
+    return None
 
 
 # A bot check: YouTube's "Sign in to confirm you're not a bot", Cloudflare's challenge (which
@@ -87,6 +210,9 @@ def _classify(exc: BaseException, blocked: BlockedAddressError | None) -> JobErr
                 "disk_full", "The downloads folder is full. Free some space, then retry."
             )
     text = " ".join(_clean(str(item)) for item in chain[:3])
+    connection = _connection_failure(chain, text)
+    if connection is not None:
+        return connection
     status = re.search(r"HTTP Error (\d{3})", text)
     if _BOT_CHECK.search(text):
         return JobError(
@@ -96,10 +222,14 @@ def _classify(exc: BaseException, blocked: BlockedAddressError | None) -> JobErr
             "retry.",
         )
     if "Unsupported URL" in text:
+        # yt-dlp's generic extractor takes every link no site extractor claims; it says
+        # "Unsupported URL" when the page loaded and held nothing it could play. A page without
+        # media and a site yt-dlp does not know look the same from here: say both.
         return JobError(
-            "unsupported_url",
-            "No video or audio was found at this address. Check the URL; the site may not be "
-            "supported.",
+            "no_media",
+            "No video or audio was found at this link: the page loaded, but it holds nothing "
+            "yt-dlp can download. Check that the link opens the video or song itself; some "
+            "sites are not supported.",
         )
     if status:
         code = int(status.group(1))
@@ -146,8 +276,7 @@ def _classify(exc: BaseException, blocked: BlockedAddressError | None) -> JobErr
     if re.search(r"ffmpeg|ffprobe|Postprocessing|Conversion failed", text, re.IGNORECASE):
         return JobError(
             "postprocessing_failed",
-            f"Converting the downloaded file failed ({_clean(text)[:200]}). Try another output "
-            "format.",
+            f"Converting the downloaded file failed ({_short(text)}). Try another output format.",
         )
     message = _clean(str(chain[0])) or type(chain[0]).__name__
     if _unexpected_extractor_error(chain):

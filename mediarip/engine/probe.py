@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..models import FormatInfo, Formats, PlaylistEntry, UrlInfo
-from .errors import UserFacingError
+from .errors import UserFacingError, refuse_non_media
 from .netguard import NetworkPolicy
 from .ytdl import CancelToken, open_youtubedl, thumbnail_of
 
@@ -24,6 +24,7 @@ def _extract(url: str, params: dict[str, Any], token: CancelToken, policy: Netwo
         info = ydl.extract_info(url, download=False)
     if not info:
         raise UserFacingError("no_media", "No video or audio was found at this address.")
+    refuse_non_media(info)
     return info
 
 

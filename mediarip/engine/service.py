@@ -39,13 +39,16 @@ from ..config import Settings
 from ..cookies import cookie_path
 from ..models import (
     ACTIVE_STATUSES,
+    TERMINAL_STATUSES,
     Formats,
     Job,
     JobError,
     JobKind,
     JobStatus,
     NewJob,
+    Scope,
     UrlInfo,
+    in_scope,
     new_job_id,
     utcnow,
 )
@@ -134,6 +137,7 @@ class DownloadService:
         )
         self._probe_threads = trio.CapacityLimiter(settings.downloads.max_probes)
         self._paused_queues: set[str] = set()
+        self._forgotten = _Forgotten()
         self._accepting = True
         #: Bumped whenever a job visibly changes, so a cached listing knows it went stale.
         self.revision = 0
@@ -260,7 +264,7 @@ class DownloadService:
 
     # -- the paused queue ---------------------------------------------------------------------
 
-    async def pause(self, job_id: str, session_id: str | None = None) -> Job:
+    async def pause(self, job_id: str, session_id: Scope = None) -> Job:
         """Hold a job: a waiting one stays put, a running one stops as on shutdown (partial
         files kept, so starting it again continues from them). A playlist holds its items."""
         job = await self.get(job_id, session_id)
@@ -274,7 +278,7 @@ class DownloadService:
         await self._tasks.stop_and_wait([t.id for t in held], StopReason.PAUSE)
         return await self.get(job_id)
 
-    async def start(self, job_id: str, session_id: str | None = None) -> Job:
+    async def start(self, job_id: str, session_id: Scope = None) -> Job:
         """Let a paused job (or a playlist's paused items) go back to the queue."""
         job = await self.get(job_id, session_id)
         targets = [job]
@@ -343,16 +347,16 @@ class DownloadService:
             self._emit(JobChanged(queued, {"status": JobStatus.QUEUED}))
             self._playlists.child_status(queued)
 
-    async def get(self, job_id: str, session_id: str | None = None) -> Job:
+    async def get(self, job_id: str, session_id: Scope = None) -> Job:
         """The job's current state; :class:`JobNotFound` outside ``session_id`` (None: any)."""
         job = self._live(job_id) or await self._store.get_job(job_id)
-        if job is None or (session_id is not None and job.session_id != session_id):
+        if job is None or not in_scope(job.session_id, session_id):
             raise JobNotFound(job_id)
         return job
 
     async def list_jobs(
         self,
-        session_id: str | None,
+        session_id: Scope,
         *,
         statuses: Iterable[JobStatus] | None = None,
         limit: int | None = None,
@@ -364,7 +368,7 @@ class DownloadService:
         )
         return [self._live(job.id) or job for job in jobs]
 
-    async def cancel(self, job_id: str, session_id: str | None = None) -> Job:
+    async def cancel(self, job_id: str, session_id: Scope = None) -> Job:
         job = await self.get(job_id, session_id)
         playlist = self._playlists.get(job.id)
         if job.kind is JobKind.PLAYLIST and playlist is not None:
@@ -395,7 +399,7 @@ class DownloadService:
             self._refuse_finished(job)
         return await self.get(job_id)
 
-    async def retry(self, job_id: str, session_id: str | None = None) -> Job:
+    async def retry(self, job_id: str, session_id: Scope = None) -> Job:
         job = await self.get(job_id, session_id)
         finishing = self._tasks.runs.get(job.id)
         if finishing is not None and finishing.settled:
@@ -420,8 +424,12 @@ class DownloadService:
             )
         return await self.get(job_id)
 
-    async def delete(self, job_id: str, session_id: str | None = None) -> None:
-        """Stop the job if it runs, then remove its row, its file and its partial files."""
+    async def delete(
+        self, job_id: str, session_id: Scope = None, *, keep_files: bool = False
+    ) -> None:
+        """Stop the job if it runs, then remove its row and its partial files, and its finished
+        file(s) unless ``keep_files``. A job forgotten with its files kept can be brought back
+        for a while (:meth:`restore`)."""
         job = await self.get(job_id, session_id)
         children = (
             await self._store.list_jobs(parent_id=job.id) if job.kind is JobKind.PLAYLIST else []
@@ -429,12 +437,68 @@ class DownloadService:
         doomed = [*children, job]
         await self._tasks.stop_and_wait([j.id for j in doomed], StopReason.DELETE)
         with trio.CancelScope(shield=True):
-            removal = await self._forget(doomed)
+            removal = await self._forget(doomed, keep_files=keep_files)
         if removal.kept:
             raise Conflict(
                 "The job's file could not be removed from the downloads folder (see the server "
                 "log); the job was kept. Fix the folder's permissions and delete it again."
             )
+        if keep_files and not any(j.status in ACTIVE_STATUSES for j in doomed):
+            # Only jobs at rest can come back as they were (a running one has lost its task).
+            self._forgotten.keep(job.id, doomed)
+
+    async def clear(
+        self, session_id: Scope, statuses: Iterable[JobStatus], *, keep_files: bool
+    ) -> int:
+        """Remove every finished job in the scope whose status is one of ``statuses`` (a
+        playlist goes whole when all its items do, else only its matching items), with their
+        files unless ``keep_files``. Returns how many jobs went."""
+        wanted = set(statuses)
+        if not wanted <= TERMINAL_STATUSES:
+            raise Conflict("Only finished jobs (completed, failed, cancelled) can be cleared.")
+        jobs = [job for job in await self.list_jobs(session_id) if not self._busy(job)]
+        by_parent: dict[str, list[Job]] = {}
+        for job in jobs:
+            if job.parent_id is not None:
+                by_parent.setdefault(job.parent_id, []).append(job)
+        doomed: list[Job] = []
+        for job in jobs:
+            if job.kind is JobKind.PLAYLIST and job.id in by_parent:
+                kids = by_parent[job.id]
+                if all(kid.status in wanted for kid in kids):
+                    doomed.append(job)  # after its items (they come first below)
+            elif job.status in wanted:
+                doomed.insert(0, job)
+        with trio.CancelScope(shield=True):
+            removal = await self._forget(doomed, keep_files=keep_files)
+        return removal.jobs
+
+    async def retry_all(self, session_id: Scope, statuses: Iterable[JobStatus]) -> int:
+        """Queue again every failed or cancelled download in the scope whose status is one of
+        ``statuses``; returns how many."""
+        wanted = set(statuses)
+        if not wanted <= RETRYABLE_STATUSES:
+            raise Conflict("Only failed or cancelled jobs can be retried.")
+        jobs = await self.list_jobs(session_id, statuses=wanted)
+        singles = [j for j in jobs if j.kind is JobKind.SINGLE and j.id not in self._tasks.runs]
+        with trio.CancelScope(shield=True):
+            for job in reversed(singles):  # oldest first keeps the queue's order
+                await self._requeue(job)
+        return len(singles)
+
+    async def restore(self, job_id: str, session_id: Scope = None) -> Job:
+        """Bring back a job that was forgotten with its files kept, a moment ago (undo)."""
+        jobs = self._forgotten.take(job_id, session_id)
+        if jobs is None:
+            raise JobNotFound(job_id)
+        with trio.CancelScope(shield=True):
+            await self._store.insert_jobs(list(reversed(jobs)))  # the parent before its items
+            for job in jobs:
+                if job.kind is JobKind.PLAYLIST:
+                    await self._playlists.load(job.id)
+            for job in reversed(jobs):
+                self._emit(JobChanged(job))
+        return await self.get(job_id)
 
     async def remove_jobs(self, jobs: Iterable[Job]) -> Removal:
         """Remove finished jobs with their files, as :meth:`delete` would (the purge's way in).
@@ -535,8 +599,9 @@ class DownloadService:
         self._emit(JobChanged(queued, changes))
         self._playlists.child_status(queued)
 
-    async def _forget(self, doomed: list[Job]) -> Removal:
-        """Remove stopped jobs: files first, then rows, then a ``job_removed`` event each.
+    async def _forget(self, doomed: list[Job], *, keep_files: bool = False) -> Removal:
+        """Remove stopped jobs: files first (only partial ones with ``keep_files``), then rows,
+        then a ``job_removed`` event each.
 
         A job whose file cannot be removed keeps its row, and so does its playlist's parent,
         so a later try can finish (callers shield this)."""
@@ -544,9 +609,10 @@ class DownloadService:
         kept: list[Job] = []
         files = size = 0
         for job in doomed:
+            names = [] if keep_files else _file_names(job)
             try:
                 freed = await trio.to_thread.run_sync(
-                    paths.remove_job_files, self.downloads_dir, job.id, _file_names(job)
+                    paths.remove_job_files, self.downloads_dir, job.id, names
                 )
             except OSError as exc:
                 log.warning("could not remove the file of job %s: %r", job.id, exc)
@@ -630,7 +696,35 @@ class DownloadService:
         except DownloadCancelled:
             raise
         except Exception as exc:
-            raise _probe_failed(describe_failure(exc)) from None
+            raise _probe_failed(describe_failure(exc, preview=True)) from None
+
+
+#: How long a job forgotten with its files kept can be restored (the web app's undo).
+RESTORE_WINDOW = 120.0
+
+
+class _Forgotten:
+    """Jobs removed from the list with their files kept, held a short while so that an undo
+    can put them back as they were. Memory only: a restart forgets them for good, which
+    costs nothing but the undo (the files stay either way)."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[str, tuple[float, list[Job]]] = {}
+
+    def keep(self, job_id: str, jobs: list[Job]) -> None:
+        now = trio.current_time()
+        self._jobs = {k: v for k, v in self._jobs.items() if v[0] > now}
+        self._jobs[job_id] = (now + RESTORE_WINDOW, jobs)
+
+    def take(self, job_id: str, session_id: Scope) -> list[Job] | None:
+        held = self._jobs.get(job_id)
+        if held is None or held[0] <= trio.current_time():
+            return None
+        job = held[1][-1]
+        if not in_scope(job.session_id, session_id):
+            return None
+        del self._jobs[job_id]
+        return held[1]
 
 
 def _probe_failed(error: JobError) -> ProbeFailed:

@@ -300,9 +300,19 @@ class JobTasks:
         """Give the job its final status (written before anything else can happen to it);
         with ``archive``, the download archive learns of it in the same write."""
         run.settled = True
+        # The live copy's progress goes in the final write and out with the final event, even
+        # where the throttles held it back (written every 0.5 % or second, published every 1 %
+        # or 250 ms): what a person saw last is then what the stored job says, and a failed job
+        # at 80 % live does not read 52 % after a reload.
+        job = run.job
+        shown = {
+            "progress": job.progress,
+            "downloaded_bytes": job.downloaded_bytes,
+            "total_bytes": job.total_bytes,
+        }
+        unsaved = {k: v for k, v in run.unsaved.items() if k not in ("speed", "eta")}
         run.unsaved.clear()
-        await self.progress.change(
-            run, archive=archive, status=status, finished_at=utcnow(), **changes
-        )
+        final = {**shown, **unsaved, **changes, "status": status, "finished_at": utcnow()}
+        await self.progress.change(run, archive=archive, **final)
         if status is JobStatus.FAILED:
             await self.report_failure(run.job)

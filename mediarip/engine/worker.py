@@ -23,7 +23,7 @@ import attrs
 from ..download_options import DownloadOptions
 from ..models import JobStatus, MediaType, PlaylistEntry
 from .archive import archive_key_of
-from .errors import UserFacingError
+from .errors import UserFacingError, refuse_non_media
 from .netguard import NetworkPolicy
 from .postprocess import apply_options
 from .ytdl import CancelToken, base_params, open_youtubedl, thumbnail_of
@@ -285,6 +285,7 @@ def run_job(
             raise UserFacingError("no_media", "No video or audio was found at this address.")
         if info.get("_type") in ("playlist", "multi_video") and request.expand_playlist:
             return _playlist(info, request.playlist_items, request.url)
+        refuse_non_media(info)
         report(InfoFound(info.get("title"), thumbnail_of(info)))
         result = ydl.process_ie_result(info, download=True)
     token.raise_if_cancelled()

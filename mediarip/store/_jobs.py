@@ -169,17 +169,21 @@ class JobsTable(StoreBase):
     async def list_jobs(
         self,
         *,
-        session_id: str | None = None,
+        session_id: str | frozenset[str] | None = None,
         statuses: Iterable[JobStatus] | None = None,
         parent_id: str | None = None,
         limit: int | None = None,
         before: str | None = None,
         subscription_id: str | None = None,
     ) -> list[Job]:
-        """Jobs newest first; ``session_id=None`` means every session's."""
+        """Jobs newest first; ``session_id=None`` means every session's, a set those
+        sessions'."""
         where: list[str] = []
         params: list[Any] = []
-        if session_id is not None:
+        if isinstance(session_id, frozenset):
+            where.append(f"session_id IN ({', '.join('?' for _ in session_id)})")
+            params.extend(sorted(session_id))
+        elif session_id is not None:
             where.append("session_id = ?")
             params.append(session_id)
         if statuses is not None:

@@ -676,3 +676,16 @@ def test_the_setup_page_has_no_serious_or_critical_accessibility_violations(
     page.get_by_test_id("admin-setup-submit").click()
     expect(page.get_by_test_id("admin-setup-error-token")).to_be_visible()
     _check({"setup": _axe(page, axe_source)}, "setup, phone")
+
+
+def test_setup_says_every_problem_at_once(new_context: NewContext, server: AppServer) -> None:
+    page = open_admin(new_context(), server)
+    page.get_by_test_id("admin-setup-token").fill("not-the-token")
+    page.get_by_test_id("admin-setup-password").fill("short")
+    page.get_by_test_id("admin-setup-confirm").fill("short")
+    page.get_by_test_id("admin-setup-submit").click()
+    expect(page.get_by_test_id("admin-setup-error-token")).to_contain_text("not the setup token")
+    expect(page.get_by_test_id("admin-setup-error-password")).to_contain_text(
+        "at least 8 characters", ignore_case=True
+    )
+    screenshot(page, "admin-setup-every-problem")

@@ -1,5 +1,5 @@
 """What a person does to jobs in the queue: cancel one mid-download, retry a failed one, delete
-a finished one (its file goes too)."""
+a finished one with its file (asked for in the dialog)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,8 @@ def test_cancel_a_download_midway(page: Page, server: AppServer, media_server: M
     expect(row.get_by_test_id("job-retry")).to_be_visible()
     expect(row.get_by_test_id("job-save")).to_have_count(0)
     expect(page.get_by_test_id("filter-active")).to_have_attribute("data-count", "0")
-    expect(page.get_by_test_id("filter-failed")).to_have_attribute("data-count", "1")
+    expect(page.get_by_test_id("filter-cancelled")).to_have_attribute("data-count", "1")
+    expect(page.get_by_test_id("filter-failed")).to_have_attribute("data-count", "0")
     expect(page.get_by_test_id("live-region")).to_contain_text("Cancelled: big")
     assert server.files() == []
 
@@ -110,6 +111,8 @@ def test_delete_a_finished_download_removes_the_row_and_the_file(
     assert len(files) == 1 and files[0].suffix == ".mp4", files
 
     row.get_by_test_id("job-delete").click()
+    page.get_by_test_id("confirm-option").check()  # "Also delete the file from the server"
+    page.get_by_test_id("confirm-ok").click()
     expect(row).to_have_count(0)
     expect(page.get_by_test_id("queue-empty")).to_be_visible()
     expect(page.get_by_test_id("filter-all")).to_have_attribute("data-count", "0")

@@ -82,6 +82,15 @@ PAGE_HTML = f"""<!DOCTYPE html>
 </html>
 """
 
+#: An ordinary web page: text and a link, no video or audio anywhere.
+PLAIN_HTML = """<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Just words</title></head>
+<body><h1>Just words</h1><p>Nothing to watch or hear here. <a href="/page.html">A page with
+videos</a>.</p></body>
+</html>
+"""
+
 
 RICH_TITLE = "Rich test video"
 RICH_UPLOADER = "Test Uploader"
@@ -345,6 +354,10 @@ class MediaHandler(BaseHTTPRequestHandler):
             self._route_stall_page()
         elif path == "/page.html":
             self._send_body(200, PAGE_HTML.encode(), CONTENT_TYPES[".html"])
+        elif path == "/plain.html":
+            self._send_body(200, PLAIN_HTML.encode(), CONTENT_TYPES[".html"])
+        elif path == "/data.json":
+            self._send_json({"name": "not media", "items": [1, 2, 3]})
         elif path == "/rich.html":
             self._send_body(200, rich_page(self._base()).encode(), CONTENT_TYPES[".html"])
         elif path == "/rich-player.html":

@@ -6,6 +6,7 @@ import type {
   BatchResult,
   FormatInfo,
   Job,
+  JobStatus,
   NewDownload,
   Preset,
   PublicConfig,
@@ -195,8 +196,47 @@ export function retryDownload(id: string): Promise<Job> {
   return request<Job>(`/api/downloads/${enc(id)}/retry`, { method: 'POST' })
 }
 
-export function deleteDownload(id: string): Promise<void> {
-  return request<void>(`/api/downloads/${enc(id)}`, { method: 'DELETE' })
+/** Delete a job; with `keepFile` only forget it (its files stay in the downloads folder). */
+export function deleteDownload(id: string, keepFile = false): Promise<void> {
+  const query = keepFile ? '?keep_file=true' : ''
+  return request<void>(`/api/downloads/${enc(id)}${query}`, { method: 'DELETE' })
+}
+
+/** Undo a delete made with `keepFile` (for two minutes): the job comes back as it was. */
+export function restoreDownload(id: string): Promise<Job> {
+  return request<Job>(`/api/downloads/${enc(id)}/restore`, { method: 'POST' })
+}
+
+/** Remove every finished job with one of `statuses` (their files too, unless `keepFiles`). */
+export async function clearDownloads(statuses: JobStatus[], keepFiles: boolean): Promise<number> {
+  const data = await request<{ removed: number }>('/api/downloads/clear', {
+    method: 'POST',
+    json: { statuses, keep_files: keepFiles },
+  })
+  return data.removed
+}
+
+/** Queue again every job with one of `statuses` (failed, cancelled). */
+export async function retryDownloads(statuses: JobStatus[]): Promise<number> {
+  const data = await request<{ retried: number }>('/api/downloads/retry', {
+    method: 'POST',
+    json: { statuses },
+  })
+  return data.retried
+}
+
+/** Whether this browser shows the jobs added with the API key. */
+export async function getApiJobsShown(): Promise<boolean> {
+  const data = await request<{ api_jobs?: boolean | null }>('/api/queue')
+  return data.api_jobs === true
+}
+
+/** Show (with the key) or hide the jobs added with the API key in this browser's queue. */
+export async function setApiJobsShown(key: string | null): Promise<boolean> {
+  const data = key
+    ? await request<{ api_jobs: boolean }>('/api/queue/api-jobs', { method: 'POST', json: { key } })
+    : await request<{ api_jobs: boolean }>('/api/queue/api-jobs', { method: 'DELETE' })
+  return data.api_jobs
 }
 
 /** Where the finished file of a job is served (an attachment): link to it, do not fetch it. */

@@ -17,7 +17,7 @@ const GROUP_LABELS: Record<FormatGroupKey, string> = {
   av: 'Video + audio',
   video: 'Video only',
   audio: 'Audio only',
-  other: 'Other formats',
+  other: 'Formats (codecs not stated)',
 }
 
 /** "none", null, undefined and "" all mean the stream is absent. */
@@ -45,8 +45,10 @@ function byQuality(a: FormatInfo, b: FormatInfo): number {
 export function groupFormats(formats: readonly FormatInfo[], mediaType: MediaType): FormatGroup[] {
   const buckets: Record<FormatGroupKey, FormatInfo[]> = { av: [], video: [], audio: [], other: [] }
   for (const f of formats) buckets[groupOf(f)].push(f)
+  // A format whose codecs the site does not state is offered for video only: for audio, "best"
+  // (whose sound is extracted) says the same more truthfully.
   const order: FormatGroupKey[] =
-    mediaType === 'audio' ? ['audio', 'av', 'other'] : ['av', 'video', 'audio', 'other']
+    mediaType === 'audio' ? ['audio', 'av'] : ['av', 'video', 'audio', 'other']
   return order
     .filter((key) => buckets[key].length > 0)
     .map((key) => ({ key, label: GROUP_LABELS[key], formats: buckets[key].slice().sort(byQuality) }))
@@ -71,7 +73,9 @@ export function formatLabel(f: FormatInfo): string {
   if (group === 'audio' && f.tbr) parts.push(`${Math.round(f.tbr)} kb/s`)
   if (f.filesize) parts.push(formatBytes(f.filesize))
   if (f.note) parts.push(f.note)
-  if (parts.length === 0) parts.push(f.format_id)
+  // Never a bare id: "mp4" alone reads like a choice of quality, and it is not one.
+  if (parts.length === 0) return `Format ${f.format_id} · quality not stated`
+  if (parts.length === 1 && parts[0] === f.ext) return `${f.ext} file · quality not stated`
   return parts.join(' · ')
 }
 
@@ -105,14 +109,45 @@ export function choiceToBody(choice: FormatChoice): { format_id?: string; qualit
   return {}
 }
 
-/** Is a remembered choice still on offer? Quality presets always are; a format id only if listed. */
+/**
+ * The quality limits to offer. Without a format list (a playlist, or formats still loading or
+ * not listed), the usual steps, since the items may differ. With one, only what the link has:
+ * each video height it offers below its best ("Up to 720p" when 1080p and 720p exist; none at
+ * all for a single height, which "Best available" already is), and for audio the usual bitrates
+ * below its best stated one.
+ */
+export function qualityPresets(
+  mediaType: MediaType,
+  formats: readonly FormatInfo[],
+  known: boolean,
+): QualityPreset[] {
+  if (!known) return QUALITY_PRESETS[mediaType]
+  if (mediaType === 'video') {
+    const heights = [
+      ...new Set(formats.filter((f) => f.height && groupOf(f) !== 'audio').map((f) => f.height as number)),
+    ].sort((a, b) => b - a)
+    return heights.slice(1).map((h) => ({ value: String(h), label: `Up to ${h}p` }))
+  }
+  const best = Math.max(0, ...formats.filter((f) => hasCodec(f.acodec)).map((f) => f.tbr ?? 0))
+  return QUALITY_PRESETS.audio.filter((p) => Number(p.value) < best)
+}
+
+/** "1 format found", "3 formats found". */
+export function formatsFound(n: number): string {
+  return `${n} ${n === 1 ? 'format' : 'formats'} found.`
+}
+
+/** Is a remembered choice still on offer? */
 export function choiceAvailable(
   choice: FormatChoice,
   mediaType: MediaType,
   formats: readonly FormatInfo[],
+  known = false,
 ): boolean {
   if (choice === BEST) return true
-  if (choice.startsWith('q:')) return QUALITY_PRESETS[mediaType].some((p) => `q:${p.value}` === choice)
+  if (choice.startsWith('q:')) {
+    return qualityPresets(mediaType, formats, known).some((p) => `q:${p.value}` === choice)
+  }
   if (choice.startsWith('f:')) {
     const id = choice.slice(2)
     return groupFormats(formats, mediaType).some((g) => g.formats.some((f) => f.format_id === id))

@@ -253,6 +253,22 @@ describe('the add form', () => {
     expect(server.posted()[0]).not.toHaveProperty('playlist_items')
   })
 
+  it('says at once that text is not a link, and says it again on Enter', async () => {
+    const server = fakeServer()
+    const wrapper = mount(AddPanel)
+    const input = wrapper.get('[data-testid="url-input"]')
+    await input.setValue('htt')
+    expect(wrapper.find('[data-testid="link-hint"]').exists()).toBe(false) // still being typed
+    await input.setValue('hello world')
+    expect(wrapper.get('[data-testid="link-hint"]').text()).toMatch(/not a link/)
+    expect(input.attributes('aria-invalid')).toBe('true')
+    expect(wrapper.get('[data-testid="submit"]').attributes('disabled')).toBeUndefined()
+    await wrapper.get('form').trigger('submit')
+    await flushPromises()
+    expect(wrapper.get('[data-testid="form-error"]').text()).toMatch(/not a link/)
+    expect(server.posted()).toEqual([])
+  })
+
   it('probes typed text after a pause, aborting the probe of the previous text', async () => {
     vi.useFakeTimers()
     try {

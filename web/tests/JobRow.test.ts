@@ -4,6 +4,8 @@ import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { nextTick } from 'vue'
 import JobRow from '../src/components/JobRow.vue'
 import { useJobsStore } from '../src/stores/jobs'
+import { useConfirmStore } from '../src/stores/confirm'
+import { useUndoStore } from '../src/stores/undo'
 import type { Job, JobStatus } from '../src/types'
 import { jsonResponse, makeJob } from './helpers'
 
@@ -123,7 +125,46 @@ describe('a queue row', () => {
     expect(calls).toEqual([
       `POST /api/downloads/${job.id}/cancel`,
       `POST /api/downloads/${job.id}/retry`,
-      `DELETE /api/downloads/${job.id}`,
+      // A failed job has no file: removed without a question, and it can be undone.
+      `DELETE /api/downloads/${job.id}?keep_file=true`,
     ])
+    await flushPromises()
+    expect(useUndoStore().current?.message).toMatch(/Removed/)
+  })
+
+  it('asks before removing a finished job, and keeps its file unless the box is ticked', async () => {
+    const calls: string[] = []
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (url: string, init: RequestInit) => {
+        calls.push(`${init.method} ${url}`)
+        return new Response(null, { status: 204 })
+      }),
+    )
+    const confirm = useConfirmStore()
+    const first = rowFor({ status: 'completed', filename: 'a.mp4' })
+    await first.wrapper.get('[data-testid="job-delete"]').trigger('click')
+    expect(confirm.current?.option).toMatch(/Also delete the file/)
+    confirm.settle(true) // the box left unticked
+    await vi.waitFor(() => expect(first.store.get(first.job.id)).toBeUndefined())
+    await flushPromises()
+    expect(useUndoStore().current?.message).toMatch(/the file is kept/)
+
+    const second = rowFor({ status: 'completed', filename: 'b.mp4' })
+    await second.wrapper.get('[data-testid="job-delete"]').trigger('click')
+    confirm.optionChecked = true
+    confirm.settle(true)
+    await vi.waitFor(() => expect(second.store.get(second.job.id)).toBeUndefined())
+    expect(calls).toEqual([
+      `DELETE /api/downloads/${first.job.id}?keep_file=true`,
+      `DELETE /api/downloads/${second.job.id}`,
+    ])
+  })
+
+  it('shows where a job comes from, and marks jobs added with the API key', () => {
+    const { wrapper } = rowFor({ url: 'https://www.media.example/talks/42', title: 'video', via_api: true })
+    expect(wrapper.get('[data-testid="job-source"]').text()).toBe('media.example/talks/42')
+    expect(wrapper.get('[data-testid="job-source"]').attributes('title')).toBe('https://www.media.example/talks/42')
+    expect(wrapper.get('[data-testid="job-api"]').text()).toBe('API')
   })
 })

@@ -35,7 +35,13 @@ describe('the queue', () => {
     await wrapper.get('[data-testid="filter-failed"]').trigger('click')
     expect(ids(wrapper)).toEqual([failed.id])
 
+    // Failed and cancelled are counted apart.
+    expect(wrapper.get('[data-testid="filter-count-failed"]').text()).toBe('1')
+    expect(wrapper.get('[data-testid="filter-count-cancelled"]').text()).toBe('0')
+
     // Keyboard: arrow keys move along the tabs.
+    await wrapper.get('[role="tablist"]').trigger('keydown', { key: 'ArrowRight' })
+    expect(wrapper.get('[data-testid="filter-cancelled"]').attributes('aria-selected')).toBe('true')
     await wrapper.get('[role="tablist"]').trigger('keydown', { key: 'ArrowRight' })
     expect(wrapper.get('[data-testid="filter-all"]').attributes('aria-selected')).toBe('true')
   })

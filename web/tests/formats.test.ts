@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { choiceAvailable, choiceToBody, formatLabel, groupFormats, groupOf, hasCodec } from '../src/formats'
+import { choiceAvailable, choiceToBody, formatLabel, formatsFound, groupFormats, groupOf, hasCodec, qualityPresets } from '../src/formats'
+import type { FormatInfo } from '../src/types'
 import { SAMPLE_FORMATS as SAMPLE } from './helpers'
 
 describe('format grouping', () => {
@@ -41,5 +42,44 @@ describe('format grouping', () => {
     expect(choiceAvailable('f:137', 'audio', SAMPLE)).toBe(false)
     expect(choiceAvailable('q:1080', 'video', [])).toBe(true)
     expect(choiceAvailable('q:1080', 'audio', [])).toBe(false)
+  })
+})
+
+describe('a truthful picker', () => {
+  const single = (over: Partial<FormatInfo>): FormatInfo => ({
+    format_id: 'mp4',
+    ext: 'mp4',
+    resolution: null,
+    height: null,
+    fps: null,
+    vcodec: null,
+    acodec: null,
+    filesize: null,
+    tbr: null,
+    note: null,
+    ...over,
+  })
+
+  it('offers only heights the link has, below its best', () => {
+    expect(qualityPresets('video', SAMPLE, true).map((p) => p.label)).toEqual(['Up to 720p', 'Up to 360p'])
+    // One low-resolution file: nothing to limit, "Best available" is all there is.
+    expect(qualityPresets('video', [single({ height: 240, vcodec: 'avc1' })], true)).toEqual([])
+    expect(qualityPresets('video', [single({})], true)).toEqual([])
+    // A playlist, or formats not in yet: the usual steps.
+    expect(qualityPresets('video', [], false).map((p) => p.value)).toEqual(['2160', '1080', '720', '480'])
+    expect(choiceAvailable('q:2160', 'video', [single({ height: 240, vcodec: 'avc1' })], true)).toBe(false)
+  })
+
+  it('offers audio bitrates only below the best one stated', () => {
+    expect(qualityPresets('audio', [single({ acodec: 'mp4a', tbr: 200 })], true).map((p) => p.value)).toEqual(['192', '128'])
+    expect(qualityPresets('audio', [single({})], true)).toEqual([])
+  })
+
+  it('never labels a format with a bare id, and counts in words', () => {
+    expect(formatLabel(single({}))).toBe('mp4 file · quality not stated')
+    expect(formatLabel(single({ ext: null }))).toBe('Format mp4 · quality not stated')
+    expect(groupFormats([single({})], 'audio')).toEqual([])
+    expect(formatsFound(1)).toBe('1 format found.')
+    expect(formatsFound(3)).toBe('3 formats found.')
   })
 })

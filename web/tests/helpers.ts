@@ -9,6 +9,7 @@ export function makeJob(overrides: Partial<Job> = {}): Job {
   return {
     id,
     kind: 'single',
+    via_api: false,
     parent_id: null,
     subscription_id: null,
     url: `https://media.example/${id}`,

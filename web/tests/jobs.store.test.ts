@@ -108,7 +108,7 @@ describe('job_removed', () => {
 })
 
 describe('filter tabs', () => {
-  it('count jobs by status; cancelled ones sit with the failed', () => {
+  it('count jobs by status; failed and cancelled apart', () => {
     const store = useJobsStore()
     store.replaceAll([
       makeJob({ status: 'queued' }),
@@ -120,7 +120,8 @@ describe('filter tabs', () => {
       makeJob({ status: 'failed' }),
       makeJob({ status: 'cancelled' }),
     ])
-    expect(store.counts).toEqual({ all: 8, active: 4, completed: 2, failed: 2 })
+    expect(store.counts).toEqual({ all: 8, active: 4, completed: 2, failed: 1, cancelled: 1 })
+    expect(store.list('cancelled').map((j) => j.status)).toEqual(['cancelled'])
     expect(store.list('completed').every((j) => j.status === 'completed')).toBe(true)
   })
 
@@ -130,7 +131,7 @@ describe('filter tabs', () => {
     store.replaceAll([job])
     expect(store.counts.active).toBe(1)
     store.upsert({ id: job.id, status: 'failed', error: { code: 'x', message: 'boom' } })
-    expect(store.counts).toEqual({ all: 1, active: 0, completed: 0, failed: 1 })
+    expect(store.counts).toEqual({ all: 1, active: 0, completed: 0, failed: 1, cancelled: 0 })
     expect(store.list('failed')).toHaveLength(1)
     expect(store.list('active')).toHaveLength(0)
   })
@@ -155,7 +156,7 @@ describe('playlists', () => {
     // Items in playlist order (the order they were created).
     expect(store.children(parent.id).map((j) => j.title)).toEqual(['item 1', 'item 2', 'item 3'])
     // Tabs count the items, not the playlist itself.
-    expect(store.counts).toEqual({ all: 3, active: 2, completed: 1, failed: 0 })
+    expect(store.counts).toEqual({ all: 3, active: 2, completed: 1, failed: 0, cancelled: 0 })
     // The group is listed under a tab when one of its items belongs there.
     expect(store.list('completed').map((j) => j.id)).toEqual([parent.id])
     expect(store.list('failed')).toEqual([])
@@ -171,7 +172,7 @@ describe('playlists', () => {
   it('counts a playlist that has no items yet as one job', () => {
     const store = useJobsStore()
     store.replaceAll([makeJob({ kind: 'playlist', status: 'failed' })])
-    expect(store.counts).toEqual({ all: 1, active: 0, completed: 0, failed: 1 })
+    expect(store.counts).toEqual({ all: 1, active: 0, completed: 0, failed: 1, cancelled: 0 })
   })
 
   it('finished files to save leave out playlist parents', () => {
@@ -273,27 +274,52 @@ describe('actions', () => {
     expect(useNoticesStore().errorText).toBe('Only failed jobs can be retried.')
   })
 
-  it('clear finished deletes completed jobs, items before their playlist', async () => {
+  it('clear finished asks the server once, keeping the files, and drops the rows', async () => {
     const store = useJobsStore()
     const parent = makeJob({ kind: 'playlist', status: 'completed' })
     const item = makeJob({ parent_id: parent.id, status: 'completed' })
     const running = makeJob({ status: 'downloading' })
     store.replaceAll([running, item, parent])
+    const calls: { url: string; body: unknown }[] = []
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (url: string, init: RequestInit) => {
+        calls.push({ url: `${init.method} ${url}`, body: JSON.parse(String(init.body)) })
+        return new Response(JSON.stringify({ removed: 2 }), { status: 200 })
+      }),
+    )
+    const n = await store.clearFinished()
+    expect(n).toBe(2)
+    expect(calls).toEqual([
+      { url: 'POST /api/downloads/clear', body: { statuses: ['completed'], keep_files: true } },
+    ])
+    expect(store.list('all').map((j) => j.id)).toEqual([running.id])
+  })
+
+  it('retry all and restore call their endpoints; a restored job comes back', async () => {
+    const store = useJobsStore()
+    const job = makeJob({ status: 'completed', filename: 'a.mp4' })
+    store.replaceAll([job])
     const calls: string[] = []
     vi.stubGlobal(
       'fetch',
       vi.fn(async (url: string, init: RequestInit) => {
         calls.push(`${init.method} ${url}`)
+        if (url.endsWith('/restore')) return new Response(JSON.stringify(job), { status: 200 })
+        if (url.endsWith('/retry')) return new Response(JSON.stringify({ retried: 3 }), { status: 200 })
         return new Response(null, { status: 204 })
       }),
     )
-    const n = await store.clearFinished()
-    expect(n).toBe(2)
-    expect(calls.indexOf(`DELETE /api/downloads/${item.id}`)).toBeLessThan(
-      calls.indexOf(`DELETE /api/downloads/${parent.id}`),
-    )
-    expect(calls).not.toContain(`DELETE /api/downloads/${running.id}`)
-    expect(store.list('all').map((j) => j.id)).toEqual([running.id])
+    expect(await store.deleteJob(job.id, true)).toBe(true)
+    expect(store.get(job.id)).toBeUndefined()
+    expect(await store.restore(job.id)).toBe(true)
+    expect(store.get(job.id)?.filename).toBe('a.mp4')
+    expect(await store.retryAll()).toBe(3)
+    expect(calls).toEqual([
+      `DELETE /api/downloads/${job.id}?keep_file=true`,
+      `POST /api/downloads/${job.id}/restore`,
+      'POST /api/downloads/retry',
+    ])
   })
 
   it('save all starts each finished file in turn', async () => {

@@ -13,6 +13,18 @@ export function looksLikeUrl(text: string): boolean {
   return /^https?:\/\/[^\s/?#]+\S*$/i.test(text.trim())
 }
 
+/**
+ * Text that is not a link and cannot become one by typing on: spaces, or a start other than
+ * http:// or https:// (a start of those, "htt", is not flagged while it is being typed).
+ */
+export function notALink(text: string): boolean {
+  const t = text.trim().toLowerCase()
+  if (!t) return false
+  if (/\s/.test(t)) return true
+  if ('https://'.startsWith(t) || 'http://'.startsWith(t)) return false
+  return !looksLikeUrl(t)
+}
+
 function explain(err: unknown): string {
   if (err instanceof ApiError) return err.message
   return 'Something went wrong while looking at this link. Try again.'

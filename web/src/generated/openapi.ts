@@ -2278,10 +2278,12 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        /** Delete a job with its files (cancelling it first) */
+        /** Delete a job (cancelling it first) with its files, or with keep_file=true only the job */
         delete: {
             parameters: {
-                query?: never;
+                query?: {
+                    keep_file?: string;
+                };
                 header?: never;
                 path: {
                     job_id: string;
@@ -2290,7 +2292,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description Deleted with its files */
+                /** @description Deleted (its files too, unless keep_file=true) */
                 204: {
                     headers: {
                         [name: string]: unknown;
@@ -2317,6 +2319,24 @@ export interface paths {
                 };
                 /** @description No such job in the caller's scope (one outside it is not told apart) */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The job is not in a state that allows this; the message says which state it is in */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2656,6 +2676,71 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/downloads/{job_id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Undo a delete made with keep_file=true, within two minutes (the job comes back as it was) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    job_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The job, back in the list */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Job"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No such job in the caller's scope (one outside it is not told apart) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/downloads/{job_id}/retry": {
         parameters: {
             query?: never;
@@ -2883,6 +2968,176 @@ export interface paths {
                 };
                 /** @description Too many new jobs from this session (downloads.max_jobs_per_minute): see Retry-After */
                 429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/downloads/clear": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Remove every finished job in your scope with one of these statuses (files too, unless keep_files) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ClearRequest"];
+                };
+            };
+            responses: {
+                /** @description How many jobs were removed */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["JobsCleared"];
+                    };
+                };
+                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *413* `Request Entity Too Large` The status code one should return if the data submitted exceeded a given limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/downloads/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Queue again every failed (or cancelled) job in your scope */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RetryRequest"];
+                };
+            };
+            responses: {
+                /** @description How many jobs were queued again */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["JobsRetried"];
+                    };
+                };
+                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *413* `Request Entity Too Large` The status code one should return if the data submitted exceeded a given limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3152,7 +3407,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Whether your queue is paused */
+        /** Whether your queue is paused, and whether it shows the jobs added with the API key */
         get: {
             parameters: {
                 query?: never;
@@ -3185,6 +3440,129 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/queue/api-jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Show the jobs added with the API key in this browser's queue (isolated mode; in the other modes everyone sees them already) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ApiKeyProof"];
+                };
+            };
+            responses: {
+                /** @description Shown */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ApiJobsShown"];
+                    };
+                };
+                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *413* `Request Entity Too Large` The status code one should return if the data submitted exceeded a given limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /** Stop showing the jobs added with the API key in this browser */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Hidden (still shown in shared and open mode) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ApiJobsShown"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -4232,6 +4610,13 @@ export interface components {
             setup_required: boolean;
             username: string | null;
         };
+        ApiJobsShown: {
+            api_jobs: boolean;
+        };
+        /** @description The API key, proving the browser may see what the key's clients added. */
+        ApiKeyProof: {
+            key: string;
+        };
         ApiKeyState: {
             configured: boolean;
             masked: string | null;
@@ -4273,6 +4658,12 @@ export interface components {
             listed: number;
             queued: number;
             skipped: number;
+        };
+        /** @description Which finished jobs to remove, and whether their files stay. */
+        ClearRequest: {
+            keep_files?: boolean;
+            /** @description completed, failed and/or cancelled */
+            statuses: ("queued" | "extracting" | "downloading" | "postprocessing" | "completed" | "failed" | "cancelled" | "paused")[];
         };
         /** @description Only ``start``..``end`` (seconds). Cut at the nearest keyframes unless ``exact``, which re-encodes around the cuts to land on the asked times. */
         Clip: {
@@ -4394,6 +4785,7 @@ export interface components {
             title: string | null;
             total_bytes: number | null;
             url: string;
+            via_api: boolean;
         };
         /** @description Why a job failed, in words a person can act on (never a traceback). */
         JobError: {
@@ -4407,6 +4799,12 @@ export interface components {
         };
         JobList: {
             jobs: components["schemas"]["Job"][];
+        };
+        JobsCleared: {
+            removed: number;
+        };
+        JobsRetried: {
+            retried: number;
         };
         Login: {
             password: string;
@@ -4519,6 +4917,7 @@ export interface components {
             sessions: number;
         };
         QueueState: {
+            api_jobs: boolean | null;
             jobs: number | null;
             paused: boolean;
         };
@@ -4528,6 +4927,10 @@ export interface components {
         };
         Removed: {
             removed: number;
+        };
+        RetryRequest: {
+            /** @description failed and/or cancelled */
+            statuses?: ("queued" | "extracting" | "downloading" | "postprocessing" | "completed" | "failed" | "cancelled" | "paused")[];
         };
         SessionList: {
             sessions: components["schemas"]["SessionView"][];

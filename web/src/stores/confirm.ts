@@ -12,26 +12,44 @@ export interface ConfirmRequest {
   confirmLabel: string
   /** Drawn as a dangerous action. */
   danger?: boolean
+  /** A checkbox to ask one more thing (e.g. "Also delete the file"); unticked by default. */
+  option?: string
+}
+
+export interface ConfirmAnswer {
+  ok: boolean
+  /** Whether the option's box was ticked (false without an option). */
+  option: boolean
 }
 
 export const useConfirmStore = defineStore('confirm', () => {
   const current = ref<ConfirmRequest | null>(null)
-  let resolve: ((ok: boolean) => void) | null = null
+  /** The option's checkbox, while a question with an option is open. */
+  const optionChecked = ref(false)
+  let resolve: ((answer: ConfirmAnswer) => void) | null = null
 
-  function ask(request: ConfirmRequest): Promise<boolean> {
-    resolve?.(false) // a second question cancels the first
+  /** Ask, with the option's answer too. */
+  function choose(request: ConfirmRequest): Promise<ConfirmAnswer> {
+    resolve?.({ ok: false, option: false }) // a second question cancels the first
     current.value = request
-    return new Promise<boolean>((done) => {
+    optionChecked.value = false
+    return new Promise<ConfirmAnswer>((done) => {
       resolve = done
     })
   }
 
-  function settle(ok: boolean): void {
-    const done = resolve
-    resolve = null
-    current.value = null
-    done?.(ok)
+  async function ask(request: ConfirmRequest): Promise<boolean> {
+    return (await choose(request)).ok
   }
 
-  return { current, ask, settle }
+  function settle(ok: boolean): void {
+    const done = resolve
+    const option = ok && optionChecked.value
+    resolve = null
+    current.value = null
+    optionChecked.value = false
+    done?.({ ok, option })
+  }
+
+  return { current, optionChecked, ask, choose, settle }
 })

@@ -200,5 +200,13 @@ export const useEventsStore = defineStore('events', () => {
     state.value = 'idle'
   }
 
-  return { state, everOpened, attempt, nextRetryAt, connect, disconnect }
+  /** Open a fresh stream now (its `init` brings the whole scope): after the scope changed. */
+  function reconnect(): void {
+    if (!running) return
+    source?.close()
+    source = null
+    open()
+  }
+
+  return { state, everOpened, attempt, nextRetryAt, connect, disconnect, reconnect }
 })

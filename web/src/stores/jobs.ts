@@ -32,10 +32,11 @@ import {
 } from '../types'
 import { useNoticesStore } from './notices'
 
-export type Filter = 'all' | 'active' | 'completed' | 'failed'
-export const FILTERS: readonly Filter[] = ['all', 'active', 'completed', 'failed']
+export type Filter = 'all' | 'active' | 'completed' | 'failed' | 'cancelled'
+export const FILTERS: readonly Filter[] = ['all', 'active', 'completed', 'failed', 'cancelled']
 
-/** Which tab a status belongs to. Cancelled jobs sit with the failed ones: both can be retried. */
+/** Which tab a status belongs to. Failed and cancelled are apart: a failure needs a look, a
+ * cancel was somebody's choice. */
 export function matchesFilter(status: JobStatus, filter: Filter): boolean {
   switch (filter) {
     case 'all':
@@ -45,7 +46,18 @@ export function matchesFilter(status: JobStatus, filter: Filter): boolean {
     case 'completed':
       return status === 'completed'
     case 'failed':
-      return status === 'failed' || status === 'cancelled'
+      return status === 'failed'
+    case 'cancelled':
+      return status === 'cancelled'
+  }
+}
+
+/** The host a job's URL names ("www." dropped), or '' when it has none. */
+export function jobHost(url: string): string {
+  try {
+    return new URL(url).hostname.replace(/^www\./, '')
+  } catch {
+    return ''
   }
 }
 
@@ -54,6 +66,7 @@ export type StatusListener = (job: Job, previous: JobStatus) => void
 /** What a job first seen through a patch shows until a whole copy arrives ('' = not known yet). */
 const JOB_DEFAULTS: Omit<Job, 'id'> = {
   kind: 'single',
+  via_api: false,
   parent_id: null,
   subscription_id: null,
   url: '',
@@ -281,8 +294,8 @@ export const useJobsStore = defineStore('jobs', () => {
    * group is listed under a tab when it or one of its items belongs there.
    */
   const views = computed(() => {
-    const lists: Record<Filter, Job[]> = { all: [], active: [], completed: [], failed: [] }
-    const counts: Record<Filter, number> = { all: 0, active: 0, completed: 0, failed: 0 }
+    const lists: Record<Filter, Job[]> = { all: [], active: [], completed: [], failed: [], cancelled: [] }
+    const counts: Record<Filter, number> = { all: 0, active: 0, completed: 0, failed: 0, cancelled: 0 }
     const groups = childrenOf.value
     for (const job of topLevel.value) {
       const kids = groups.get(job.id)
@@ -396,11 +409,12 @@ export const useJobsStore = defineStore('jobs', () => {
     applyAnswer(await withBusy(id, () => api.retryDownload(id)))
   }
 
-  async function deleteJob(id: string): Promise<boolean> {
+  /** Delete a job; with `keepFile` only forget it (its files stay on the server). */
+  async function deleteJob(id: string, keepFile = false): Promise<boolean> {
     if (busy.has(id)) return false
     busy.add(id)
     try {
-      await api.deleteDownload(id)
+      await api.deleteDownload(id, keepFile)
       remove(id)
       return true
     } catch (err) {
@@ -426,24 +440,56 @@ export const useJobsStore = defineStore('jobs', () => {
     return files.length
   }
 
-  /** "Clear finished": delete every completed job (items before their playlist), 4 at a time. */
-  async function clearFinished(): Promise<number> {
-    const done: Job[] = []
-    for (const id of order.value) {
-      const job = byId.get(id)
-      if (job && job.status === 'completed') done.push(job)
+  /** Undo a delete that kept the file: the job comes back (the event stream brings it too). */
+  async function restore(id: string): Promise<boolean> {
+    try {
+      const job = await api.restoreDownload(id)
+      tombstones.delete(id)
+      if (job && typeof job.id === 'string') upsert(job)
+      return true
+    } catch (err) {
+      if (err instanceof api.ApiError) useNoticesStore().error(err.message)
+      else throw err
+      return false
     }
-    done.sort((a, b) => Number(isGroup(a)) - Number(isGroup(b)))
-    let removed = 0
-    let next = 0
-    const worker = async (): Promise<void> => {
-      while (next < done.length) {
-        const job = done[next++]
-        if (byId.has(job.id) && (await deleteJob(job.id))) removed++
+  }
+
+  /**
+   * "Clear finished" / "Clear failed" / "Clear cancelled": one request for all of them; the
+   * rows go as the event stream says (and here at once, so the list never lags the answer).
+   */
+  async function clearStatuses(statuses: JobStatus[], keepFiles: boolean): Promise<number> {
+    const wanted = new Set(statuses)
+    try {
+      const removed = await api.clearDownloads(statuses, keepFiles)
+      for (const id of [...order.value]) {
+        const job = byId.get(id)
+        if (!job || !wanted.has(job.status)) continue
+        const kids = childrenOf.value.get(id)
+        if (!kids || kids.every((k) => wanted.has(k.status))) remove(id)
       }
+      return removed
+    } catch (err) {
+      if (err instanceof api.ApiError) useNoticesStore().error(err.message)
+      else throw err
+      return 0
     }
-    await Promise.all([worker(), worker(), worker(), worker()])
-    return removed
+  }
+
+  /** "Clear finished", keeping the files unless asked. */
+  function clearFinished(keepFiles = true): Promise<number> {
+    return clearStatuses(['completed'], keepFiles)
+  }
+
+  /** "Retry failed": every failed (or cancelled) job back to the queue, in one request. */
+  async function retryAll(statuses: JobStatus[] = ['failed']): Promise<number> {
+    try {
+      return await api.retryDownloads(statuses)
+    } catch (err) {
+      if (err instanceof api.ApiError) useNoticesStore().error(err.message)
+      else throw err
+      return 0
+    }
   }
 
   return {
@@ -481,5 +527,8 @@ export const useJobsStore = defineStore('jobs', () => {
     deleteJob,
     saveAll,
     clearFinished,
+    clearStatuses,
+    retryAll,
+    restore,
   }
 })
