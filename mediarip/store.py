@@ -39,6 +39,7 @@ import attrs
 import trio
 
 from .models import Job, JobStatus, converter
+from .notifications.models import Event, Target, TargetKind
 from .presets import Preset, preset_body
 from .subscriptions.models import (
     CheckItem,
@@ -219,6 +220,21 @@ _MIGRATIONS: tuple[str, ...] = (
         '2026-12-02T00:00:00.000+00:00'
     );
     """,
+    # issue 13: the admin's notification targets. `events` is a JSON list of event names;
+    # `secret` is a webhook's HMAC key (NULL for Apprise URLs, which carry their own).
+    """
+    CREATE TABLE notification_targets (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        id         TEXT NOT NULL UNIQUE,
+        name       TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        kind       TEXT NOT NULL,
+        url        TEXT NOT NULL,
+        secret     TEXT,
+        events     TEXT NOT NULL,
+        enabled    INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL
+    );
+    """,
 )
 
 
@@ -375,6 +391,33 @@ def _unique_name(statements: Callable[[sqlite3.Connection], Any]) -> Callable[..
 
 def _preset(preset_id: str, name: str, body: str) -> Preset:
     return converter.structure({**json.loads(body), "id": preset_id, "name": name}, Preset)
+
+
+def _target_row(target: Target) -> tuple[Any, ...]:
+    events = json.dumps([event.value for event in target.events])
+    return (
+        target.id,
+        target.name,
+        target.kind.value,
+        target.url,
+        target.secret,
+        events,
+        int(target.enabled),
+    )
+
+
+def _target(*row: Any) -> Target:
+    target_id, name, kind, url, secret, events, enabled, created_at = row
+    return Target(
+        id=target_id,
+        name=name,
+        kind=TargetKind(kind),
+        url=url,
+        events=tuple(Event(e) for e in json.loads(events)),
+        secret=secret,
+        enabled=bool(enabled),
+        created_at=dt.datetime.fromisoformat(created_at),
+    )
 
 
 def _now() -> dt.datetime:
@@ -586,6 +629,37 @@ class Store:
     async def delete_preset(self, preset_id: str) -> None:
         sql = "DELETE FROM presets WHERE id = ?"
         await self._call(self._write, lambda db: db.execute(sql, (preset_id,)))
+
+    # -- notification targets -----------------------------------------------------------------
+
+    async def list_targets(self) -> list[Target]:
+        sql = (
+            "SELECT id, name, kind, url, secret, events, enabled, created_at "
+            "FROM notification_targets ORDER BY seq"
+        )
+        return await self._call(lambda: [_target(*row) for row in self._db.execute(sql)])
+
+    async def insert_target(self, target: Target) -> None:
+        """Raises :class:`NameTaken` when another target has the name (in any case)."""
+        sql = (
+            "INSERT INTO notification_targets "
+            "(id, name, kind, url, secret, events, enabled, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        params = (*_target_row(target), _utc_iso(target.created_at))
+        await self._call(self._write, _unique_name(lambda db: db.execute(sql, params)))
+
+    async def update_target(self, target: Target) -> None:
+        sql = (
+            "UPDATE notification_targets SET name = ?, kind = ?, url = ?, secret = ?, "
+            "events = ?, enabled = ? WHERE id = ?"
+        )
+        _id, *rest = _target_row(target)
+        await self._call(self._write, _unique_name(lambda db: db.execute(sql, (*rest, _id))))
+
+    async def delete_target(self, target_id: str) -> None:
+        sql = "DELETE FROM notification_targets WHERE id = ?"
+        await self._call(self._write, lambda db: db.execute(sql, (target_id,)))
 
     # -- sessions -----------------------------------------------------------------------------
 
