@@ -207,6 +207,7 @@ export const SECTION_TITLES: Record<string, string> = {
   purge: 'Purge',
   ui: 'Interface',
   admin: 'Admin',
+  metrics: 'Metrics',
 }
 
 /** The environment variable that pins `key` (as the server names it). */
