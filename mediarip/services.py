@@ -21,7 +21,9 @@ from .auth import Auth, forget_password_env, without_plaintext
 from .broker import Broker
 from .config import Settings
 from .engine import DownloadService
-from .engine.events import EventSink
+from .engine.events import EventSink, JobEvent
+from .metrics import Metrics
+from .notifications.notifier import Notifications
 from .overrides import LiveSettings
 from .presets import PresetBook
 from .purge import PurgeSchedule
@@ -44,6 +46,10 @@ class Services:
     downloads: DownloadService
     auth: Auth
     reports: AdminReports
+    #: Prometheus' figures (/metrics); counted whether or not they are served.
+    metrics: Metrics
+    #: The admin's notification targets and their sender (a task in the root nursery).
+    notifications: Notifications
     #: Where the subscription checker's events go (the API's wire form of them, on ``broker``).
     on_subscription_event: SubscriptionSink
     started_at: float = attrs.field(factory=time.monotonic)
@@ -80,7 +86,8 @@ async def open_services(
     subscription checker's to ``on_subscription_event`` (the API's wire form of them, on
     ``broker``).
 
-    On exit, in this order: the purge and the subscription checker stop, the event streams end,
+    On exit, in this order: the purge, the subscription checker and the notification sender
+    stop (deliveries in flight are dropped), the event streams end,
     running jobs stop (left ``queued``), the service's nursery waits for their threads, and the
     database closes last."""
     data_dir = Path(settings.server.data_dir)
@@ -91,22 +98,40 @@ async def open_services(
         config = await LiveSettings.load(without_plaintext(settings), store)
         current = config.current
         await trio.Path(current.downloads.output_dir).mkdir(parents=True, exist_ok=True)
+        metrics = Metrics()
+        notifications = Notifications(store, metrics.observe_notification)
+
+        def on_event(event: JobEvent) -> None:
+            on_job_event(event)
+            metrics.observe(event)
+            notifications.observe(event)
+
         try:
             async with DownloadService.open(
-                store, on_job_event, current, on_failure=error_log_writer(store)
+                store, on_event, current, on_failure=error_log_writer(store)
             ) as downloads:
                 config.subscribe(downloads.apply_settings)
                 await downloads.recover()
                 reports = AdminReports(store, downloads, auth.secret)
                 services = Services(
-                    config, store, broker, downloads, auth, reports, on_subscription_event
+                    config,
+                    store,
+                    broker,
+                    downloads,
+                    auth,
+                    reports,
+                    metrics,
+                    notifications,
+                    on_subscription_event,
                 )
+                services.subscriptions.on_new_items = notifications.new_items
                 config.subscribe(services.purge.reschedule)
                 config.subscribe(services.ytdlp.reschedule)
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(services.purge.run, name="purge schedule")
                     await nursery.start(services.subscriptions.run, name="subscription checker")
                     await nursery.start(services.ytdlp.run, name="yt-dlp updates")
+                    await nursery.start(notifications.run, name="notification sender")
                     try:
                         yield services
                     finally:

@@ -564,6 +564,7 @@ def test_settings_to_dict_is_plain_json(tmp_path: Path) -> None:
         "subscriptions",
         "ui",
         "admin",
+        "metrics",
     }
 
 

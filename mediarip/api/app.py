@@ -11,9 +11,11 @@ from . import (
     admin,
     batch,
     cookies,
+    cors,
     downloads,
     events,
     guard,
+    notifications,
     openapi,
     presets,
     probes,
@@ -21,6 +23,7 @@ from . import (
     subscriptions,
     system,
     themes,
+    webapp,
     ytdlp,
 )
 from .context import EXTENSION, ApiState
@@ -57,8 +60,10 @@ def routed_app() -> QuartTrio:
         openapi,
         admin,
         presets,
+        notifications,
         ytdlp,
         themes,
+        webapp,
         spa,
     ):
         app.register_blueprint(module.blueprint)
@@ -74,14 +79,22 @@ def create_app(services: Services) -> QuartTrio:
     app.extensions[EXTENSION] = ApiState(services, tracker)
     themes.load_at_startup(app)
     register_error_handlers(app)
+    app.before_request(cors.before_request)
     app.before_request(guard.check_request)
+    metrics = services.metrics
 
     @app.after_request
     async def finish(response: Response) -> Response:
-        if request.path in SESSION_START_PATHS and response.status_code < 400:
+        rule = request.url_rule
+        metrics.observe_request(
+            rule.rule if rule is not None else "(no route)", request.method, response.status_code
+        )
+        if g.get("cross_origin"):
+            cors.decorate(response)
+        elif request.path in SESSION_START_PATHS and response.status_code < 400:
             # The web app gets its session and CSRF cookies with its page and its first call.
             await tracker.current()
-        if g.get("session_id"):
+        if g.get("session_id") and not g.get("cross_origin"):
             tracker.set_cookie(response)
             guard.set_csrf_cookie(response)
         headers = response.headers

@@ -34,6 +34,7 @@ from ..auth import (
     WrongPassword,
 )
 from ..engine import AddressBlocked, Conflict, JobNotFound, ProbeFailed
+from ..notifications.notifier import TargetNameTaken, TargetNotFound
 from ..overrides import SettingInvalid, SettingPinned, SettingReadOnly
 from ..presets import PresetNotFound, PresetRefused
 from ..reports import SessionNotFound
@@ -213,6 +214,11 @@ REFUSALS: Mapping[type[Exception], Refusal] = {
     # subscriptions and the archive
     SubscriptionNotFound: Refusal(404, "subscription_not_found", message="No such subscription."),
     InvalidArchive: Refusal(422, "invalid_archive"),
+    # notification targets
+    TargetNotFound: Refusal(404, "target_not_found", message="No such notification target."),
+    TargetNameTaken: Refusal(
+        409, "name_taken", message="name: another notification target already has this name"
+    ),
     # yt-dlp's updates
     UpdateRefused: Refusal(409, "update_refused"),
 }

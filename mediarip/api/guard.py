@@ -50,6 +50,7 @@ __all__ = [
     "cookies_secure",
     "csrf_token",
     "is_https",
+    "own_origin",
     "set_csrf_cookie",
 ]
 
@@ -85,7 +86,8 @@ def csrf_token(session_id: str) -> str:
     return digest[:40]
 
 
-def _own_origin() -> str:
+def own_origin() -> str:
+    """This server's origin as the browser sees it (behind a trusted proxy, the proxy's)."""
     scheme = "https" if is_https() else "http"
     host = request.headers.get("X-Forwarded-Host") if _trusted(request.remote_addr) else None
     return f"{scheme}://{host or request.host}"
@@ -96,7 +98,7 @@ def _refuse_cross_site() -> None:
     if site is not None and site not in ("same-origin", "none"):
         raise CrossSite("Requests from other sites may not change anything here.", _CLOSE)
     origin = request.headers.get("Origin")
-    if origin is not None and origin != "null" and origin.rstrip("/") != _own_origin():
+    if origin is not None and origin != "null" and origin.rstrip("/") != own_origin():
         raise CrossSite(f"Requests from {origin} may not change anything here.", _CLOSE)
     if origin == "null":
         raise CrossSite("Requests from an opaque origin are refused.", _CLOSE)

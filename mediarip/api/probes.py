@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
 import attrs
 from quart import Blueprint
 
@@ -23,6 +28,18 @@ class UrlRequest:
 
 
 _REFUSES = (AddressBlocked, ProbeFailed)
+T = TypeVar("T")
+
+
+async def _timed(kind: str, probe: Callable[[str, Path], Awaitable[T]], url: str) -> T:
+    """Run a probe for the caller's session, its duration counted (failed ones too)."""
+    session_id = await sessions().current()
+    svc = services()
+    started = time.monotonic()
+    try:
+        return await probe(url, svc.downloads.cookie_file(session_id))
+    finally:
+        svc.metrics.observe_probe(kind, time.monotonic() - started)
 
 
 @blueprint.post("/api/url-info")
@@ -33,9 +50,7 @@ _REFUSES = (AddressBlocked, ProbeFailed)
     refuses=_REFUSES,
 )
 async def url_info(body: UrlRequest) -> UrlInfo:
-    session_id = await sessions().current()
-    svc = services().downloads
-    return await svc.probe(body.url, svc.cookie_file(session_id))
+    return await _timed("url_info", services().downloads.probe, body.url)
 
 
 @blueprint.get("/api/formats")
@@ -46,6 +61,4 @@ async def url_info(body: UrlRequest) -> UrlInfo:
     refuses=_REFUSES,
 )
 async def formats(query: UrlRequest) -> Formats:
-    session_id = await sessions().current()
-    svc = services().downloads
-    return await svc.formats(query.url, svc.cookie_file(session_id))
+    return await _timed("formats", services().downloads.formats, query.url)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import shutil
 import subprocess
 import time
 from typing import Literal
 
 import attrs
 import trio
-from quart import Blueprint
+from quart import Blueprint, Response
 
 from ..config import SessionMode, ThemeMode
 from ..download_options import SPONSORBLOCK_CATEGORIES
@@ -18,7 +19,7 @@ from ..models import AUDIO_FORMATS, VIDEO_FORMATS
 from ..version import __version__
 from ..ytdlp.release import running_release
 from .context import services
-from .contract import Answer, endpoint
+from .contract import Answer, endpoint, json_response
 from .themes import catalogue
 
 __all__ = ["blueprint"]
@@ -61,6 +62,21 @@ class Health:
 
 
 @attrs.frozen
+class ReadyCheck:
+    name: Literal["database", "ffmpeg", "disk"]
+    ok: bool
+    detail: str
+
+
+@attrs.frozen
+class Readiness:
+    """Whether the server can take work now; ``checks`` says what is not ready, and why."""
+
+    ready: bool
+    checks: list[ReadyCheck]
+
+
+@attrs.frozen
 class PublicConfig:
     """The settings the web app needs; never a secret."""
 
@@ -76,6 +92,8 @@ class PublicConfig:
     #: New jobs start on their own (``downloads.autostart``); off, they wait paused.
     autostart: bool
     sponsorblock_categories: list[str]
+    #: Shared links (share target, bookmarklet) are queued at once with the default preset.
+    share_queues: bool
 
 
 @blueprint.get("/api/health")
@@ -112,4 +130,54 @@ async def public_config() -> PublicConfig:
         admin_enabled=settings.admin.enabled,
         autostart=settings.downloads.autostart,
         sponsorblock_categories=list(SPONSORBLOCK_CATEGORIES),
+        share_queues=settings.ui.share_queues,
     )
+
+
+READY_TIMEOUT = 5.0
+_MB = 1024 * 1024
+
+
+@blueprint.get("/api/health/ready")
+@endpoint(
+    "Whether the server is ready for work: the database answers, ffmpeg runs, the downloads "
+    "folder's disk has room (downloads.min_free_mb)",
+    answers={
+        200: Answer("Ready", Readiness),
+        503: Answer("Not ready: the checks say what is wrong", Readiness),
+    },
+)
+async def ready() -> Response:
+    checks = [await _check_database(), await _check_ffmpeg(), await _check_disk()]
+    ok = all(check.ok for check in checks)
+    return json_response(Readiness(ok, checks), 200 if ok else 503)
+
+
+async def _check_database() -> ReadyCheck:
+    try:
+        with trio.fail_after(READY_TIMEOUT):
+            await services().store.job_counts()
+    except trio.TooSlowError:
+        return ReadyCheck("database", False, f"no answer within {READY_TIMEOUT:g} s")
+    except Exception as exc:
+        return ReadyCheck("database", False, f"{type(exc).__name__}: {exc}")
+    return ReadyCheck("database", True, "answers")
+
+
+async def _check_ffmpeg() -> ReadyCheck:
+    version = await _ffmpeg_version()
+    if version is None:
+        return ReadyCheck("ffmpeg", False, "ffmpeg is not installed or does not run")
+    return ReadyCheck("ffmpeg", True, f"ffmpeg {version}")
+
+
+async def _check_disk() -> ReadyCheck:
+    svc = services()
+    folder = svc.downloads.downloads_dir
+    wanted = svc.settings.downloads.min_free_mb
+    try:
+        free = (await trio.to_thread.run_sync(shutil.disk_usage, folder)).free
+    except OSError as exc:
+        return ReadyCheck("disk", False, f"the downloads folder cannot be read: {exc.strerror}")
+    detail = f"{free // _MB} MB free, at least {wanted} MB wanted"
+    return ReadyCheck("disk", free >= wanted * _MB, detail)

@@ -29,6 +29,7 @@ from ._parse import (
     EXTRACTOR_ARGS,
     INDEX_URL,
     NETWORKS,
+    ORIGINS,
     PATH,
     RATE,
     SECURE_COOKIES,
@@ -117,6 +118,13 @@ class ServerSettings:
         "Mark cookies Secure: true, false, or auto (when the request came over https).",
         panel=False,
     )
+    cors_origins: tuple[str, ...] = setting(
+        (),
+        ORIGINS,
+        "Other origins (a browser extension's chrome-extension://<id>, another dashboard's "
+        "https://host) whose scripts may call the API with the API key; cookies are never "
+        "accepted from them. Empty: none.",
+    )
 
 
 @attrs.frozen
@@ -170,6 +178,12 @@ class DownloadSettings:
         True,
         boolean(),
         "New jobs start on their own; off, they wait 'paused' until someone starts them.",
+    )
+    min_free_mb: int = setting(
+        500,
+        integer(0),
+        "Free space (MB) the downloads folder's disk needs for /api/health/ready to say "
+        "ready; 0: no check.",
     )
 
 
@@ -277,6 +291,26 @@ class UiSettings:
     themes_dir: Path | None = setting(
         None, optional(PATH), "Folder of custom themes (read at startup).", restart=True
     )
+    share_queues: bool = setting(
+        False,
+        boolean(),
+        "Links shared to the installed app (or sent by the bookmarklet) are queued at once "
+        "with the default preset, instead of opening the preview.",
+    )
+
+
+@attrs.frozen
+class MetricsSettings:
+    """``metrics``: Prometheus' view of the server (``GET /metrics``)."""
+
+    enabled: bool = setting(False, boolean(), "Serve /metrics in Prometheus' text format.")
+    token: str | None = setting(
+        None,
+        optional(API_KEY),
+        "A bearer token /metrics then requires (at least 16 characters); none: open to "
+        "whoever reaches the server.",
+        secret=True,
+    )
 
 
 @attrs.frozen
@@ -307,6 +341,7 @@ class Settings:
     subscriptions: SubscriptionsSettings = SubscriptionsSettings()
     ui: UiSettings = UiSettings()
     admin: AdminSettings = AdminSettings()
+    metrics: MetricsSettings = MetricsSettings()
     pinned: frozenset[str] = frozenset()
 
 

@@ -304,6 +304,45 @@ def _strings(value: object) -> tuple[str, ...]:
     return tuple(str(item) for item in items)
 
 
+_ORIGIN = re.compile(
+    r"(https?://[A-Za-z0-9.-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?"
+    r"|(chrome|moz|safari-web)-extension://[A-Za-z0-9._-]+)"
+)
+
+
+def _origin(value: object) -> str:
+    expected = (
+        "an origin: scheme://host[:port] with no path (https://dash.example.com, "
+        "chrome-extension://<id>, moz-extension://<uuid>)"
+    )
+    if not isinstance(value, str):
+        raise _invalid(expected)
+    origin = value.strip().rstrip("/")
+    scheme, _, rest = origin.partition("://")
+    if rest.startswith("["):
+        origin_ok = scheme in ("http", "https") and _ORIGIN.fullmatch(rest) is not None
+    else:
+        origin_ok = _ORIGIN.fullmatch(origin) is not None
+    if not origin_ok:
+        raise _invalid(expected)
+    # Browsers send the scheme and host in lower case; extension ids are compared as given.
+    return f"{scheme.lower()}://{rest.lower() if scheme in ('http', 'https') else rest}"
+
+
+def _origins(value: object) -> tuple[str, ...]:
+    items = _split(value)
+    if items is None:
+        raise _invalid("a list of origins")
+    flaws = Flaws()
+    origins: list[str] = []
+    for index, item in enumerate(items):
+        ok, origin = flaws.check(_origin, item, f"[{index}]")
+        if ok and isinstance(origin, str) and origin not in origins:
+            origins.append(origin)
+    flaws.raise_any()
+    return tuple(origins)
+
+
 def _extractor_args(value: object) -> Mapping[str, Mapping[str, tuple[str, ...]]]:
     """extractor -> argument -> values, as yt-dlp's ``extractor_args``."""
     expected = "a map from extractor to a map from argument to a list of strings"
@@ -454,6 +493,7 @@ API_KEY: Final = Kind(_api_key, "text", text=True)
 BCRYPT_HASH: Final = Kind(_bcrypt_hash, "text", text=True)
 SECURE_COOKIES: Final = Kind(_secure_cookies, "choice", choices=("auto", "true", "false"))
 NETWORKS: Final = Kind(_networks, "list")
+ORIGINS: Final = Kind(_origins, "list")
 TEMPLATES: Final = Kind(_templates, "templates")
 RATE: Final = Kind(_rate_limit, "rate")
 CRON: Final = Kind(_cron, "cron", text=True)

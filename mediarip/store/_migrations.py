@@ -164,6 +164,21 @@ MIGRATIONS: tuple[str, ...] = (
         '2026-12-02T00:00:00.000+00:00'
     );
     """,
+    # 5: the admin's notification targets. `events` is a JSON list of event names; `secret` is
+    # a webhook's HMAC key (NULL for Apprise URLs, which carry their own).
+    """
+    CREATE TABLE notification_targets (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        id         TEXT NOT NULL UNIQUE,
+        name       TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        kind       TEXT NOT NULL,
+        url        TEXT NOT NULL,
+        secret     TEXT,
+        events     TEXT NOT NULL,
+        enabled    INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL
+    );
+    """,
 )
 
 

@@ -11,14 +11,14 @@ from ..models import converter
 from ..presets import Preset, preset_body
 from ._base import StoreBase, iso, now
 
-__all__ = ["NameTaken", "PresetsTable"]
+__all__ = ["NameTaken", "PresetsTable", "unique_name"]
 
 
 class NameTaken(ValueError):
     """Another preset already has this name: name_taken."""
 
 
-def _unique_name(statements: Callable[[sqlite3.Connection], Any]) -> Callable[..., None]:
+def unique_name(statements: Callable[[sqlite3.Connection], Any]) -> Callable[..., None]:
     def run(db: sqlite3.Connection) -> None:
         try:
             statements(db)
@@ -50,12 +50,12 @@ class PresetsTable(StoreBase):
         """Raises :class:`NameTaken` when another preset has the name (in any case)."""
         sql = "INSERT INTO presets (id, name, body, created_at) VALUES (?, ?, ?, ?)"
         params = (preset.id, preset.name, json.dumps(preset_body(preset)), iso(now()))
-        await self._call(self._write, _unique_name(lambda db: db.execute(sql, params)))
+        await self._call(self._write, unique_name(lambda db: db.execute(sql, params)))
 
     async def update_preset(self, preset: Preset) -> None:
         sql = "UPDATE presets SET name = ?, body = ? WHERE id = ?"
         params = (preset.name, json.dumps(preset_body(preset)), preset.id)
-        await self._call(self._write, _unique_name(lambda db: db.execute(sql, params)))
+        await self._call(self._write, unique_name(lambda db: db.execute(sql, params)))
 
     async def delete_preset(self, preset_id: str) -> None:
         sql = "DELETE FROM presets WHERE id = ?"

@@ -140,6 +140,8 @@ class Subscriptions:
         self._nursery: trio.Nursery | None = None
         #: How many checks have ended (any outcome), for tests and the benchmark.
         self.checks_done = 0
+        #: Told of the jobs each check queued (the notifications); never blocks.
+        self.on_new_items: Callable[[Subscription, list[Job]], None] | None = None
 
     @property
     def timeout(self) -> float:
@@ -288,6 +290,8 @@ class Subscriptions:
         except Conflict:  # shutting down: nothing was written; the next start checks again
             return None
         self._after_check(checked, result)
+        if jobs and self.on_new_items is not None:
+            self.on_new_items(checked, jobs)
         if result.queued:
             log.info(
                 "subscription %s (%s): %d new item(s) queued",

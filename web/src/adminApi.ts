@@ -12,6 +12,9 @@ import type {
   ErrorEntry,
   Job,
   MediaType,
+  NewNotificationTarget,
+  NotificationTarget,
+  NotificationTest,
   Preset,
   PurgeReport,
   SettingFacts,
@@ -195,4 +198,32 @@ export function updateYtdlp(channel?: 'stable' | 'nightly'): Promise<YtdlpStatus
 /** Back to the bundled yt-dlp (202); the server restarts itself. */
 export function rollbackYtdlp(): Promise<YtdlpStatus> {
   return adminRequest<YtdlpStatus>('/api/admin/ytdlp/rollback', { method: 'POST' })
+}
+
+// -- notification targets ----------------------------------------------------------------------
+
+export async function listNotificationTargets(): Promise<NotificationTarget[]> {
+  return (await adminRequest<{ targets: NotificationTarget[] }>('/api/admin/notifications')).targets
+}
+
+export function createNotificationTarget(body: NewNotificationTarget): Promise<NotificationTarget> {
+  return adminRequest<NotificationTarget>('/api/admin/notifications', { method: 'POST', json: body })
+}
+
+export function updateNotificationTarget(
+  id: string,
+  body: Partial<NewNotificationTarget>,
+): Promise<NotificationTarget> {
+  return adminRequest<NotificationTarget>(`/api/admin/notifications/${enc(id)}`, {
+    method: 'PATCH',
+    json: body,
+  })
+}
+
+export async function deleteNotificationTarget(id: string): Promise<void> {
+  await adminRequest<unknown>(`/api/admin/notifications/${enc(id)}`, { method: 'DELETE' })
+}
+
+export function testNotificationTarget(id: string): Promise<NotificationTest> {
+  return adminRequest<NotificationTest>(`/api/admin/notifications/${enc(id)}/test`, { method: 'POST' })
 }

@@ -52,3 +52,13 @@ listenToHistory()
 if (!isAdminPath(currentPath.value)) useEventsStore(pinia).connect()
 
 app.mount('#app')
+
+// The service worker keeps the app shell for offline starts of the installed app (public/sw.js;
+// it never touches the API). Only in a build: the dev server's modules are not a shell.
+if (import.meta.env.PROD && 'serviceWorker' in navigator) {
+  window.addEventListener('load', () => {
+    navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch((err: unknown) => {
+      console.warn('media-rip: no service worker;', err)
+    })
+  })
+}

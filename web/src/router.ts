@@ -14,6 +14,7 @@ export const ADMIN_PAGES = [
   'ytdlp',
   'settings',
   'presets',
+  'notifications',
   'password',
   'apikey',
 ] as const
@@ -29,6 +30,7 @@ export const ADMIN_PAGE_TITLES: Record<AdminPage, string> = {
   ytdlp: 'yt-dlp',
   settings: 'Settings',
   presets: 'Presets',
+  notifications: 'Notifications',
   password: 'Password',
   apikey: 'API key',
 }
@@ -42,6 +44,7 @@ const SLUGS: Record<AdminPage, string> = {
   ytdlp: 'yt-dlp',
   settings: 'settings',
   presets: 'presets',
+  notifications: 'notifications',
   password: 'password',
   apikey: 'api-key',
 }
@@ -73,6 +76,13 @@ export const SUBSCRIPTIONS_PATH = '/subscriptions'
 
 export function isSubscriptionsPath(path: string): boolean {
   return path.replace(/\/+$/, '') === SUBSCRIPTIONS_PATH
+}
+
+/** Ways to add from anywhere: the bookmarklet, an iOS Shortcut, curl. */
+export const ANYWHERE_PATH = '/add-anywhere'
+
+export function isAnywherePath(path: string): boolean {
+  return path.replace(/\/+$/, '') === ANYWHERE_PATH
 }
 
 export function isAdminPath(path: string): boolean {

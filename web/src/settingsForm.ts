@@ -223,6 +223,7 @@ export const SECTION_TITLES: Record<string, string> = {
   subscriptions: 'Subscriptions',
   ui: 'Interface',
   admin: 'Admin',
+  metrics: 'Metrics',
 }
 
 /** The environment variable that pins `key` (as the server names it). */

@@ -39,6 +39,9 @@ export interface DownloadOptions {
 }
 /** One of the admin's presets (`GET /api/presets`). */
 export type Preset = Schemas['Preset']
+export type NotificationTarget = Schemas['Target']
+export type NewNotificationTarget = Schemas['NewTarget']
+export type NotificationTest = Schemas['TestResult']
 /** `POST /api/downloads/batch`: the jobs made and the lines refused. */
 export type BatchResult = Schemas['BatchResult']
 

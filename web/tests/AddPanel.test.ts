@@ -2,6 +2,7 @@ import { flushPromises, mount } from '@vue/test-utils'
 import { createPinia, setActivePinia } from 'pinia'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import AddPanel from '../src/components/AddPanel.vue'
+import { currentPath } from '../src/router'
 import { useJobsStore } from '../src/stores/jobs'
 import type { Preset, UrlInfo } from '../src/types'
 import { jsonResponse, makeJob, SAMPLE_FORMATS } from './helpers'
@@ -49,6 +50,7 @@ function fakeServer(
     formatsStatus?: number
     hang?: boolean
     presets?: { presets: Preset[]; default: string | null }
+    shareQueues?: boolean
   } = {},
 ) {
   const calls: Call[] = []
@@ -57,6 +59,7 @@ function fakeServer(
     const body = typeof init.body === 'string' ? JSON.parse(init.body) : undefined
     // The options panel reads the presets once, on its own: not part of what these tests count.
     if (url === '/api/presets') return jsonResponse(200, routes.presets ?? { presets: [], default: null })
+    if (url === '/api/config/public') return jsonResponse(200, { share_queues: routes.shareQueues ?? false })
     calls.push({ method, url, body, signal: init.signal })
     if (url === '/api/url-info') {
       if (routes.hang) {
@@ -321,5 +324,34 @@ describe('the add form', () => {
     await wrapper.get('form').trigger('submit')
     expect(wrapper.get('[data-testid="form-error"]').text()).toMatch(/http/)
     expect(server.posted()).toEqual([])
+  })
+})
+
+describe('a shared link (/share?url=…)', () => {
+  function arriveAt(search: string): void {
+    history.replaceState(null, '', `/share${search}`)
+    currentPath.value = '/share'
+  }
+
+  it('goes into the form with its preview started, and the address becomes /', async () => {
+    const server = fakeServer()
+    arriveAt(`?text=${encodeURIComponent('Look at this ' + VIDEO_URL)}`)
+    const wrapper = mount(AddPanel)
+    await flushPromises()
+    expect((wrapper.get('[data-testid="url-input"]').element as HTMLInputElement).value).toBe(VIDEO_URL)
+    expect(server.calls.some((c) => c.url === '/api/url-info')).toBe(true)
+    expect(wrapper.find('[data-testid="preview"]').exists()).toBe(true)
+    expect(server.posted()).toEqual([])
+    expect(location.pathname).toBe('/')
+    expect(currentPath.value).toBe('/')
+  })
+
+  it('is queued at once with the default preset when the server says so', async () => {
+    const server = fakeServer({ shareQueues: true })
+    arriveAt(`?url=${encodeURIComponent(VIDEO_URL)}`)
+    const wrapper = mount(AddPanel)
+    await flushPromises()
+    expect(server.posted()).toEqual([{ url: VIDEO_URL }]) // no preset field: the default one
+    expect(wrapper.get('[data-testid="added"]').text()).toContain('Added to the queue')
   })
 })

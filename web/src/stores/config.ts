@@ -21,6 +21,7 @@ export const DEFAULT_CONFIG: PublicConfig = {
   admin_enabled: false,
   autostart: true,
   sponsorblock_categories: [],
+  share_queues: false,
 }
 
 export const useConfigStore = defineStore('config', () => {
