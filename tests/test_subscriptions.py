@@ -99,7 +99,7 @@ class World:
     def __attrs_post_init__(self) -> None:
         self.on_subscription_event = subscription_events_to(self.broker)
         self.presets = PresetBook(self.store)
-        self.subscriptions = Subscriptions(self, wall_clock=wall_clock, timeout=30)
+        self.subscriptions = Subscriptions(self, wall_clock=wall_clock, timeout=120)
 
     async def subscribe(self, url: str, session_id: str = "s1", **fields: Any) -> Subscription:
         body = {"url": url, "interval_minutes": INTERVAL, **fields}
@@ -118,6 +118,13 @@ class World:
         with trio.fail_after(timeout):
             while self.subscriptions.checks_running:
                 await trio.sleep(0.02)
+
+    async def jump(self, clock: trio.testing.MockClock, minutes: float) -> None:
+        """Move the mock clock on, once no check runs (a jump during a check would count
+        against its timeout), and let the checker see the new time."""
+        await self.wait_idle()
+        clock.jump(minutes * 60)
+        await trio.lowlevel.checkpoint()
 
     async def wait_until(
         self, predicate: Callable[[Subscription], bool], sub_id: str, timeout: float = 30
@@ -159,11 +166,6 @@ def titles(jobs: list[Job]) -> set[str | None]:
     return {job.title for job in jobs}
 
 
-async def jump(clock: trio.testing.MockClock, minutes: float) -> None:
-    clock.jump(minutes * 60)
-    await trio.lowlevel.checkpoint()  # let the checker see the new time
-
-
 # -- the first check, new items, never twice ------------------------------------------------------
 
 
@@ -182,7 +184,7 @@ async def test_first_check_takes_only_new_items_then_a_new_item_is_one_job(
         assert all("before the subscription" in (i.reason or "") for i in first.items)
 
         channel.add("Brand new")
-        await jump(clock, INTERVAL)
+        await w.jump(clock, INTERVAL)
         await w.wait_checks(2)
         [job] = await w.jobs()
         assert (job.title, job.subscription_id) == ("Brand new", sub.id)
@@ -190,7 +192,7 @@ async def test_first_check_takes_only_new_items_then_a_new_item_is_one_job(
         assert done.status is JobStatus.COMPLETED, done.error
         assert (w.settings.downloads.output_dir / Path(done.filename or "")).is_file()
 
-        await jump(clock, INTERVAL)  # nothing new: nothing queued
+        await w.jump(clock, INTERVAL)  # nothing new: nothing queued
         await w.wait_checks(3)
         assert len(await w.jobs()) == 1
         stored = await w.store.get_subscription(sub.id)
@@ -288,12 +290,12 @@ async def test_at_most_n_items_per_check_and_the_rest_next_time(
         assert titles(await w.jobs(sub)) == {"A"}
         for name in ("B", "C", "D"):
             channel.add(name)
-        await jump(clock, INTERVAL)
+        await w.jump(clock, INTERVAL)
         await w.wait_checks(2)
         assert titles(await w.jobs(sub)) == {"A", "D", "C"}  # the newest first
         [check, _] = await w.store.check_history(sub.id)
         assert check.result.deferred == 1
-        await jump(clock, INTERVAL)
+        await w.jump(clock, INTERVAL)
         await w.wait_checks(3)
         assert titles(await w.jobs(sub)) == {"A", "B", "C", "D"}
         assert len(await w.jobs(sub)) == 4
@@ -520,7 +522,7 @@ async def test_a_subscriptions_preset_applies_to_its_items_and_a_deleted_one_say
         await w.presets.delete(preset.id)
         channel.add("Another talk")
         await w.wait_idle()
-        await jump(clock, INTERVAL)
+        await w.jump(clock, INTERVAL)
         failed = await w.wait_until(failed_times(1), sub.id)
         assert failed.last_error is not None
         assert preset.id in failed.last_error.message
