@@ -26,12 +26,15 @@ the Job's fields, so a new field is a new column by the same name (and a migrati
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import functools
 import json
+import logging
+import shutil
 import sqlite3
 import typing
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -55,12 +58,16 @@ __all__ = [
     "ErrorEntry",
     "NameTaken",
     "SessionSummary",
+    "StorageError",
+    "StorageFull",
+    "StorageUnavailable",
     "Store",
     "choose_journal_mode",
     "filesystem_of",
 ]
 
 T = TypeVar("T")
+log = logging.getLogger("mediarip.store")
 
 NETWORK_FILESYSTEMS = frozenset({"cifs", "nfs", "nfs4", "smb", "smbfs", "smb3", "9p", "fuse.sshfs"})
 
@@ -381,42 +388,178 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class Store:
-    """SQLite behind ``trio.to_thread``; open it with :meth:`open`."""
+# -- storage failures ---------------------------------------------------------------------------
+#
+# A full disk, a read-only mount or a failing one is not a bug: it happens on home servers, and
+# the server must live through it. SQLite reports all three as OperationalError with a result
+# code; this is the one place that tells them apart, and everything above the store sees one of
+# the two exceptions below (never sqlite3's). Their messages name the folder by its setting, not
+# by its path: they are shown to people, and the path goes to the log.
 
-    def __init__(self, connection: sqlite3.Connection, journal_mode: str) -> None:
+
+class StorageError(Exception):
+    """The data folder (server.data_dir) takes no writes now."""
+
+    #: What is wrong, in a few words a health check can show ("data folder full").
+    summary = "data folder unavailable"
+
+    def __init__(self, folder: Path, detail: str) -> None:
+        super().__init__(self.describe())
+        self.folder = folder
+        self.detail = detail
+
+    @property
+    def message(self) -> str:
+        return self.describe()
+
+    @classmethod
+    def describe(cls) -> str:
+        return (
+            "The data folder (server.data_dir) cannot be written to: check that it is mounted "
+            "writable and that its disk works. Nothing stored so far is lost."
+        )
+
+
+class StorageFull(StorageError):
+    """The disk of the data folder (server.data_dir) is full."""
+
+    summary = "data folder full"
+
+    @classmethod
+    def describe(cls) -> str:
+        return (
+            "The data folder (server.data_dir) is full: free some space on its disk, then try "
+            "again. Nothing stored so far is lost; running downloads carry on."
+        )
+
+
+class StorageUnavailable(StorageError):
+    """The data folder (server.data_dir) is read-only, or its disk fails."""
+
+
+_FULL_CODES = frozenset({sqlite3.SQLITE_FULL})
+_UNAVAILABLE_CODES = frozenset(
+    {sqlite3.SQLITE_READONLY, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN}
+)
+
+
+def _no_room(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < 256 * 1024
+    except OSError:
+        return False
+
+
+def storage_error(exc: BaseException, folder: Path) -> StorageError | None:
+    """The :class:`StorageError` that ``exc`` (from sqlite3 or the OS) means, if any."""
+    if isinstance(exc, sqlite3.Error):
+        code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+        if code in _FULL_CODES:
+            return StorageFull(folder, str(exc))
+        if code in _UNAVAILABLE_CODES:
+            # SQLite reports a failed write of its shared-memory file as an I/O error.
+            return (StorageFull if _no_room(folder) else StorageUnavailable)(folder, str(exc))
+        return None
+    if isinstance(exc, OSError):
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return StorageFull(folder, str(exc))
+        if exc.errno in (errno.EROFS, errno.EIO, errno.EACCES):
+            return StorageUnavailable(folder, str(exc))
+    return None
+
+
+class Store:
+    """SQLite behind ``trio.to_thread``; open it with :meth:`open`.
+
+    A write the data folder refuses raises :class:`StorageFull` or :class:`StorageUnavailable`
+    and leaves the database as it was; :attr:`problem` then holds that error until a write
+    goes through again (:meth:`check_writable` tries one)."""
+
+    def __init__(self, connection: sqlite3.Connection, journal_mode: str, path: Path) -> None:
         self._db = connection
         self._limiter = trio.CapacityLimiter(1)
         self.journal_mode = journal_mode
+        self.path = path
+        self.problem: StorageError | None = None
+        #: Why the database was opened read-only, if it was.
+        self._opened_read_only: StorageError | None = None
 
     @classmethod
     @asynccontextmanager
     async def open(cls, path: Path, *, journal_mode: str | None = None) -> AsyncIterator[Store]:
-        """Open (creating and migrating) the database at ``path``; close it on exit."""
+        """Open (creating and migrating) the database at ``path``; close it on exit.
+
+        A data folder that takes no writes (a full disk) does not stop the start: an existing
+        database opens read-only, and :attr:`problem` says why."""
         path.parent.mkdir(parents=True, exist_ok=True)
         mode = journal_mode or choose_journal_mode(filesystem_of(path.parent))
-        db = await trio.to_thread.run_sync(_connect, path, mode)
-        store = cls(db, mode)
+        problem: StorageError | None = None
+        try:
+            db = await trio.to_thread.run_sync(_connect, path, mode)
+        except (sqlite3.Error, OSError) as exc:
+            problem = storage_error(exc, path.parent)
+            if problem is None or not await trio.Path(path).exists():
+                raise
+            log.error("the database %s takes no writes (%s): serving read-only", path, exc)
+            db = await trio.to_thread.run_sync(_connect_read_only, path)
+        store = cls(db, mode, path)
+        store.problem = store._opened_read_only = problem
         try:
             yield store
         finally:
             # Shielded: closing must happen even when the whole app is being cancelled.
             with trio.CancelScope(shield=True):
-                await store._call(db.close)
+                await trio.to_thread.run_sync(db.close, limiter=store._limiter)
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        return await trio.to_thread.run_sync(functools.partial(fn, *args), limiter=self._limiter)
+        try:
+            return await trio.to_thread.run_sync(
+                functools.partial(fn, *args), limiter=self._limiter
+            )
+        except (sqlite3.Error, OSError) as exc:
+            problem = storage_error(exc, self.path.parent)
+            if problem is None:
+                raise
+            if self.problem is None or type(self.problem) is not type(problem):
+                log.error("the database %s takes no writes: %s", self.path, exc)
+            self.problem = problem
+            raise problem from exc
 
     def _write(self, statements: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``statements`` in one immediate transaction (in the worker thread)."""
+        if self.read_only:
+            raise self._opened_read_only or StorageUnavailable(self.path.parent, "read-only")
         self._db.execute("BEGIN IMMEDIATE")
         try:
             result = statements(self._db)
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            # A full disk may have rolled the transaction back already.
+            if self._db.in_transaction:
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    log.warning("rolling back after a failed write failed", exc_info=True)
             raise
-        self._db.execute("COMMIT")
+        if self.problem is not None:
+            log.warning("the database %s takes writes again", self.path)
+            self.problem = None
         return result
+
+    @property
+    def read_only(self) -> bool:
+        """Opened read-only (the data folder took no writes at start): a restart is needed to
+        write again."""
+        return getattr(self._db, "_mediarip_read_only", False) is True
+
+    async def check_writable(self) -> StorageError | None:
+        """Try one small write when a problem is known, to see whether it has gone; the
+        problem that remains, if any."""
+        if self.problem is None:
+            return None
+        with suppress(StorageError):
+            await self.set_meta("last_write_check", _utc_iso(_now()))
+        return self.problem
 
     # -- jobs ---------------------------------------------------------------------------------
 
@@ -709,6 +852,9 @@ class Store:
             db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
             return str(db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0])
 
+        stored = await self.get_meta(key)  # no write when it is there (a read-only start)
+        if stored is not None:
+            return stored
         return await self._call(self._write, statements)
 
     async def set_admin_credentials(self, values: Mapping[str, str]) -> None:
@@ -1062,6 +1208,32 @@ def _connect(path: Path, journal_mode: str) -> sqlite3.Connection:
     db.execute("PRAGMA busy_timeout = 5000")
     _migrate(db)
     return db
+
+
+class _ReadOnlyConnection(sqlite3.Connection):
+    _mediarip_read_only = True
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """The database as it is, for reading only (no migration). A WAL database needs its
+    shared-memory file, which a full disk may not have room for; then the file is opened as
+    immutable (we are its only writer, and we write nothing now)."""
+    for options in ("mode=ro", "mode=ro&immutable=1"):
+        db = sqlite3.connect(
+            f"{path.resolve().as_uri()}?{options}",
+            uri=True,
+            check_same_thread=False,
+            isolation_level=None,
+            factory=_ReadOnlyConnection,
+        )
+        try:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            db.close()
+            continue
+        db.execute("PRAGMA query_only = ON")
+        return db
+    raise sqlite3.OperationalError(f"cannot open {path} even read-only")
 
 
 def _migrate(db: sqlite3.Connection) -> None:

@@ -37,7 +37,7 @@ from ..engine import AddressBlocked, Conflict, JobNotFound, ProbeFailed
 from ..overrides import SettingInvalid, SettingPinned, SettingReadOnly
 from ..presets import PresetNotFound, PresetRefused
 from ..reports import SessionNotFound
-from ..store import NameTaken
+from ..store import NameTaken, StorageFull, StorageUnavailable
 from ..subscriptions.checker import SubscriptionNotFound
 from ..ytdlp.updater import UpdateRefused
 
@@ -61,6 +61,7 @@ __all__ = [
     "Refused",
     "ThemeNotFound",
     "TooManyJobs",
+    "Unhealthy",
     "describe",
     "error_response",
     "register_error_handlers",
@@ -139,6 +140,11 @@ class AdminLoginRequired(Refused):
     """Not logged in to the admin panel: admin_login_required."""
 
 
+class Unhealthy(Refused):
+    """The server cannot do its work now; the message says why ("data folder full"):
+    unhealthy."""
+
+
 class ApiError(Refused):
     """A refusal with its status and code spelt out at the raise: for what no contract can
     name. Prefer a class above (or a domain exception) with a row in :data:`REFUSALS`."""
@@ -186,6 +192,10 @@ REFUSALS: Mapping[type[Exception], Refusal] = {
     PreviewNotFound: Refusal(404, "preview_not_found"),
     AdminDisabled: Refusal(404, "not_found"),
     AdminLoginRequired: Refusal(401, "admin_login_required"),
+    Unhealthy: Refusal(503, "unhealthy"),
+    # the data folder
+    StorageFull: Refusal(507, "storage_full"),
+    StorageUnavailable: Refusal(503, "storage_unavailable"),
     # the engine
     JobNotFound: Refusal(404, "job_not_found", message="No such job."),
     Conflict: Refusal(409, "conflict"),

@@ -32,7 +32,7 @@ import trio
 from ..config import Settings
 from ..cookies import cookie_path
 from ..models import Job, JobError, JobFile, JobStatus, utcnow
-from ..store import ArchiveEntry, Store
+from ..store import ArchiveEntry, StorageError, Store
 from . import options, paths
 from .errors import describe_failure
 from .events import EventSink, JobChanged
@@ -141,6 +141,13 @@ class JobTasks:
             with run.scope:
                 async with self._slots:
                     await self._execute(run)
+        except StorageError as exc:  # the data folder took no writes where one was needed
+            log.warning("job %s stopped: %s (%s)", run.job.id, exc.summary, exc.detail)
+            if not run.settled:
+                with trio.CancelScope(shield=True):
+                    await self._settle(
+                        run, JobStatus.FAILED, error=JobError("storage_full", exc.message)
+                    )
         except Exception:  # a bug, not a download failure: keep the service alive
             log.exception("job %s crashed", run.job.id)
             if not run.settled:
@@ -153,6 +160,8 @@ class JobTasks:
         finally:
             with trio.CancelScope(shield=True):
                 await self._after_stop(run)
+            if run.unsaved or run.unsaved_archive is not None:
+                self.progress.keep_unsaved(run)
             if self.runs.get(run.job.id) is run:
                 del self.runs[run.job.id]
             run.done.set()
@@ -283,7 +292,8 @@ class JobTasks:
             return
         if reason is StopReason.SHUTDOWN:
             # Partial files stay: the next start resumes the download where it stopped.
-            await self._store.update_job(job.id, status=JobStatus.QUEUED, speed=None, eta=None)
+            run.unsaved.update(status=JobStatus.QUEUED, speed=None, eta=None)
+            await self.progress.flush(run)
             return
         await trio.to_thread.run_sync(paths.remove_work_dir, work_dir)
         if reason is StopReason.CANCEL:

@@ -2220,6 +2220,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description The disk of the data folder (server.data_dir) is full */
+                507: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -3036,6 +3045,15 @@ export interface paths {
                 };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The server cannot do its work now; the message says why ("data folder full"): unhealthy */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
