@@ -226,6 +226,11 @@ _MIGRATIONS: tuple[str, ...] = (
         '2026-12-02T00:00:00.000+00:00'
     );
     """,
+    # issue 9: the error log keeps the whole text of a failure (server paths included) for the
+    # admin; the job's own message names none.
+    """
+    ALTER TABLE error_log ADD COLUMN detail TEXT
+    """,
 )
 
 
@@ -260,6 +265,8 @@ class ErrorEntry:
     url: str
     code: str
     message: str
+    #: The whole text of the failure, for the admin (may name server paths).
+    detail: str | None = None
 
 
 @attrs.frozen
@@ -928,8 +935,8 @@ class Store:
 
     async def insert_error(self, entry: ErrorEntry) -> None:
         sql = (
-            "INSERT INTO error_log (at, job_id, session_id, url, code, message) "
-            "VALUES (?, ?, ?, ?, ?, ?)"
+            "INSERT INTO error_log (at, job_id, session_id, url, code, message, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)"
         )
         row = (
             _utc_iso(entry.at),
@@ -938,13 +945,14 @@ class Store:
             entry.url,
             entry.code,
             entry.message,
+            entry.detail,
         )
         await self._call(self._write, lambda db: db.execute(sql, row))
 
     async def list_errors(self, limit: int) -> list[ErrorEntry]:
         """The newest ``limit`` entries, newest first."""
         sql = (
-            "SELECT at, job_id, session_id, url, code, message FROM error_log "
+            "SELECT at, job_id, session_id, url, code, message, detail FROM error_log "
             "ORDER BY seq DESC LIMIT ?"
         )
 

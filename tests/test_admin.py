@@ -438,6 +438,7 @@ async def test_a_failed_download_lands_in_the_error_log_which_can_be_cleared(
     assert entry["job_id"] == job["id"] and entry["url"] == url
     assert entry["code"] == failed["error"]["code"]
     assert entry["message"] == failed["error"]["message"]
+    assert "HTTP Error 404" in entry["detail"]  # the whole text, for the admin only
     assert dt.datetime.fromisoformat(entry["at"]) == dt.datetime.fromisoformat(
         failed["finished_at"]
     )

@@ -15,7 +15,7 @@ from ..models import JobError
 from ..ytdlp.hints import with_outdated_hint
 from .netguard import BlockedAddressError
 
-__all__ = ["UserFacingError", "describe_failure"]
+__all__ = ["UserFacingError", "describe_failure", "without_paths"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -49,8 +49,20 @@ def _chain(exc: BaseException) -> list[BaseException]:
 def describe_failure(exc: BaseException, blocked: BlockedAddressError | None = None) -> JobError:
     """What to tell the person whose job failed with ``exc``; a failure whose kind often means
     an outdated yt-dlp also says how old the running one is and what to do
-    (:mod:`mediarip.ytdlp.hints`)."""
-    return with_outdated_hint(_classify(exc, blocked))
+    (:mod:`mediarip.ytdlp.hints`). It names no file or folder of the server: the whole text
+    goes to the log and the admin's error log instead."""
+    error = _classify(exc, blocked)
+    return with_outdated_hint(JobError(error.code, without_paths(error.message)))
+
+
+# A server path inside a message: "file:/srv/downloads/.mediarip-partial/<id>/" or
+# "/srv/downloads/" before a file name (not a URL's path: no "//" or "host/" before it).
+_SERVER_PATH = re.compile(r"file:(?:/[^/\n]+)*/|(?<![\w:/.%-])(?:/[^/\n'\"]+)+/")
+
+
+def without_paths(message: str) -> str:
+    """``message`` with each server path cut down to the file's own name."""
+    return _SERVER_PATH.sub("", message)
 
 
 # A bot check: YouTube's "Sign in to confirm you're not a bot", Cloudflare's challenge (which
@@ -86,7 +98,7 @@ def _classify(exc: BaseException, blocked: BlockedAddressError | None) -> JobErr
             return JobError(
                 "disk_full", "The downloads folder is full. Free some space, then retry."
             )
-    text = " ".join(_clean(str(item)) for item in chain[:3])
+    text = without_paths(" ".join(_clean(str(item)) for item in chain[:3]))
     status = re.search(r"HTTP Error (\d{3})", text)
     if _BOT_CHECK.search(text):
         return JobError(
@@ -117,6 +129,14 @@ def _classify(exc: BaseException, blocked: BlockedAddressError | None) -> JobErr
         if code == 429:
             return JobError(
                 "rate_limited", "The site is limiting requests (HTTP 429). Retry later."
+            )
+        if code == 416:
+            # The site would not send the rest of a partial file: it changed, or the partial
+            # file is not what we think. Not the URL's fault; a retry starts over.
+            return JobError(
+                "resume_failed",
+                "The download could not continue from where it stopped (the site answered "
+                "HTTP 416). Retry the job: it starts over.",
             )
         if code >= 500:
             return JobError("source_error", f"The site's server failed (HTTP {code}). Retry later.")
@@ -149,7 +169,7 @@ def _classify(exc: BaseException, blocked: BlockedAddressError | None) -> JobErr
             f"Converting the downloaded file failed ({_clean(text)[:200]}). Try another output "
             "format.",
         )
-    message = _clean(str(chain[0])) or type(chain[0]).__name__
+    message = without_paths(_clean(str(chain[0]))) or type(chain[0]).__name__
     if _unexpected_extractor_error(chain):
         message = re.sub(r";?\s*please report this issue.*", "", message, flags=re.DOTALL)
         return JobError("extractor_error", f"yt-dlp could not read this page: {message[:300]}")

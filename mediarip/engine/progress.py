@@ -56,6 +56,8 @@ class JobRun:
         self.settled = False  # a final status was written; a late stop changes nothing
         self.unsaved: dict[str, Any] = {}
         self.unsaved_archive: ArchiveEntry | None = None
+        #: The whole text of what made the job fail, for the admin's error log.
+        self.failure_detail: str | None = None
         self.wake_writer = trio.Event()
         self.published_at = (-math.inf, -100.0)  # (monotonic time, progress)
         self.written_progress = -100.0
@@ -77,6 +79,7 @@ class Progress:
         self._trio_token = trio.lowlevel.current_trio_token()
         #: Ended jobs whose last changes are not written yet, by id.
         self.unwritten: dict[str, JobRun] = {}
+        self._unwritten_arrived = trio.Event()
 
     def reporter(self, run: JobRun) -> Callable[[Report], None]:
         """The callback the worker thread reports through; it never blocks."""
@@ -177,13 +180,17 @@ class Progress:
         """Hold on to an ended job whose changes are not written yet (a full data folder):
         :meth:`retry_loop` writes them when it can, and listings show its live copy."""
         self.unwritten[run.job.id] = run
+        self._unwritten_arrived.set()
 
     async def retry_loop(self, interval: float = 2.0) -> None:
         """Write the changes of ended jobs that could not be written, as soon as the data
-        folder takes them. Runs for the service's lifetime."""
+        folder takes them. Runs for the service's lifetime; idle while there are none."""
         while True:
-            await trio.sleep(interval)
-            await self.retry_unwritten()
+            await self._unwritten_arrived.wait()
+            self._unwritten_arrived = trio.Event()
+            while self.unwritten:
+                await trio.sleep(interval)
+                await self.retry_unwritten()
 
     async def retry_unwritten(self) -> None:
         for job_id, run in list(self.unwritten.items()):

@@ -48,8 +48,18 @@ T = TypeVar("T")
 
 START_GATE_TIMEOUT = 2.0
 
-#: Called with each job that has just ended ``failed`` (the admin's error log).
-FailureSink = Callable[[Job], Awaitable[None]]
+#: Called with each job that has just ended ``failed`` and the whole text of what failed, if
+#: known (the admin's error log).
+FailureSink = Callable[[Job, str | None], Awaitable[None]]
+
+
+def _detail_of(exc: BaseException) -> str:
+    """The whole text of a failure, for the log and the admin's error log."""
+    text = f"{type(exc).__name__}: {exc}"
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and str(cause) not in text:
+        text += f" (caused by {type(cause).__name__}: {cause})"
+    return text[:4000]
 
 
 async def in_thread(fn: Callable[[], T], token: CancelToken, limiter: trio.CapacityLimiter) -> T:
@@ -123,14 +133,14 @@ class JobTasks:
         for run in runs:
             await run.done.wait()
 
-    async def report_failure(self, job: Job) -> None:
+    async def report_failure(self, job: Job, detail: str | None = None) -> None:
         """Tell ``on_failure`` (shielded: the failure is final, so is its record). Its own
         failure is logged, never the job's business."""
         if self._on_failure is None:
             return
         with trio.CancelScope(shield=True):
             try:
-                await self._on_failure(job)
+                await self._on_failure(job, detail)
             except Exception:
                 log.exception("recording the failure of job %s failed", job.id)
 
@@ -202,6 +212,7 @@ class JobTasks:
         except Exception as exc:
             error = describe_failure(exc)
             log.info("job %s failed: %s (%r)", job.id, error.code, exc)
+            run.failure_detail = _detail_of(exc)
             result = None
         # The worker is done: what it did is now recorded whole, even if a cancel arrives
         # meanwhile (it then finds the job ended, and says so).
@@ -232,6 +243,7 @@ class JobTasks:
             )
         except (OSError, ValueError) as exc:
             log.warning("job %s: could not move %s into place: %r", run.job.id, result.path, exc)
+            run.failure_detail = _detail_of(exc)
             await trio.to_thread.run_sync(paths.remove_work_dir, request.work_dir)
             await self._settle(run, JobStatus.FAILED, error=describe_failure(exc))
             return
@@ -297,6 +309,7 @@ class JobTasks:
             return
         await trio.to_thread.run_sync(paths.remove_work_dir, work_dir)
         if reason is StopReason.CANCEL:
+            log.info("job %s cancelled", job.id)
             await self._settle(run, JobStatus.CANCELLED, speed=None, eta=None)
 
     async def _settle(
@@ -315,4 +328,4 @@ class JobTasks:
             run, archive=archive, status=status, finished_at=utcnow(), **changes
         )
         if status is JobStatus.FAILED:
-            await self.report_failure(run.job)
+            await self.report_failure(run.job, run.failure_detail)

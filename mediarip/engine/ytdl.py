@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import yt_dlp
+import yt_dlp.networking.exceptions
 from yt_dlp.utils import DownloadCancelled
 from yt_dlp.utils import _utils as ytdlp_utils
 
@@ -92,6 +93,15 @@ class CancelToken:
             # Keep the list short: closed responses have nothing left to interrupt.
             self._responses = [r for r in self._responses if not getattr(r, "closed", False)]
             self._responses.append(response)
+
+
+def _url_of(req: Any) -> str:
+    return req if isinstance(req, str) else str(getattr(req, "url", ""))
+
+
+def _range_of(req: Any) -> str | None:
+    headers = getattr(req, "headers", None)
+    return headers.get("Range") if headers is not None else None
 
 
 def _find_socket(obj: Any, depth: int = 6) -> socket.socket | None:
@@ -162,11 +172,33 @@ class CancellableYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
 
     def __init__(self, params: dict[str, Any], token: CancelToken) -> None:
         self.cancel_token = token
+        self._refused_range: tuple[str, str | None] | None = None
         super().__init__(params)
+
+    def _forget_refused_range(self, req: Any) -> None:
+        """Resuming a ``.part`` file that already holds every byte: the site answers the
+        ``Range: bytes=<size>-`` request with 416, and yt-dlp then asks again *without* a range
+        to compare the full length with the file's, finishing the download if they match. But
+        its second request shares the first one's headers, Range included (yt-dlp 2026.10.26),
+        so it gets 416 again and the job failed ("HTTP Error 416"). Drop the range from that
+        second request: the length check then runs as meant, and nothing is downloaded again
+        (the answer's body is never read)."""
+        refused, self._refused_range = self._refused_range, None
+        if refused is None or refused[1] is None:
+            return
+        url, byte_range = refused
+        if _url_of(req) == url and _range_of(req) == byte_range:
+            req.headers.pop("Range", None)
 
     def urlopen(self, req: Any) -> Any:
         self.cancel_token.raise_if_cancelled()
-        response = super().urlopen(req)
+        self._forget_refused_range(req)
+        try:
+            response = super().urlopen(req)
+        except yt_dlp.networking.exceptions.HTTPError as exc:
+            if exc.status == 416:
+                self._refused_range = (_url_of(req), _range_of(req))
+            raise
         self.cancel_token.add_response(response)
         if self.cancel_token.cancelled:
             response.close()
@@ -185,10 +217,17 @@ class _Logger:
         log.debug("%s", msg)
 
     def warning(self, msg: str) -> None:
-        log.info("yt-dlp: %s", msg)
+        log.log(_level_after_cancel(), "yt-dlp: %s", msg)
 
     def error(self, msg: str) -> None:
-        log.info("yt-dlp: %s", msg)
+        # A cancel breaks the read yt-dlp was in ("Got error: N bytes read, M more expected"):
+        # that is the cancel, not an error; the job's task logs the cancel itself.
+        log.log(_level_after_cancel(), "yt-dlp: %s", msg)
+
+
+def _level_after_cancel() -> int:
+    token = getattr(_thread_token, "token", None)
+    return logging.DEBUG if token is not None and token.cancelled else logging.INFO
 
 
 def base_params(

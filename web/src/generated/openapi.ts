@@ -4335,6 +4335,7 @@ export interface components {
             /** Format: date-time */
             at: string;
             code: string;
+            detail: string | null;
             job_id: string;
             message: string;
             session_id: string;
