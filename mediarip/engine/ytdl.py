@@ -32,6 +32,7 @@ import yt_dlp.networking.exceptions
 from yt_dlp.utils import DownloadCancelled
 from yt_dlp.utils import _utils as ytdlp_utils
 
+from ..outtmpl import cap_path
 from .netguard import NetworkPolicy, guarded
 
 __all__ = [
@@ -189,6 +190,11 @@ class CancellableYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
         url, byte_range = refused
         if _url_of(req) == url and _range_of(req) == byte_range:
             req.headers.pop("Range", None)
+
+    def _prepare_filename(self, info_dict: Any, **kwargs: Any) -> Any:
+        # Titles have any length; a file name holds 255 bytes (see mediarip.outtmpl).
+        filename = super()._prepare_filename(info_dict, **kwargs)
+        return cap_path(filename) if isinstance(filename, str) else filename
 
     def urlopen(self, req: Any) -> Any:
         self.cancel_token.raise_if_cancelled()
