@@ -45,6 +45,7 @@ __all__ = [
     "REFUSALS",
     "AdminDisabled",
     "AdminLoginRequired",
+    "AmbiguousFraming",
     "ApiError",
     "ApiKeyRequired",
     "CrossSite",
@@ -87,6 +88,11 @@ class EmptyBody(Refused):
 
 class InvalidJson(Refused):
     """The body is not JSON, or JSON that is not an object: invalid_json."""
+
+
+class AmbiguousFraming(Refused):
+    """The request has both Content-Length and Transfer-Encoding, so where it ends is
+    ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing."""
 
 
 class CrossSite(Refused):
@@ -178,6 +184,7 @@ REFUSALS: Mapping[type[Exception], Refusal] = {
     # the HTTP layer's own
     InvalidRequest: Refusal(422, "invalid_request"),
     EmptyBody: Refusal(400, "empty_body"),
+    AmbiguousFraming: Refusal(400, "ambiguous_framing"),
     InvalidJson: Refusal(400, "invalid_json"),
     RequestEntityTooLarge: Refusal(413, "body_too_large"),
     RequestedRangeNotSatisfiable: Refusal(416, "range_not_satisfiable"),

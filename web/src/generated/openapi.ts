@@ -30,6 +30,15 @@ export interface paths {
                         "application/json": components["schemas"]["ApiKeyState"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
@@ -68,6 +77,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["NewApiKey"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
@@ -125,6 +143,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["ApiKeyState"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
@@ -198,6 +225,15 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorList"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
@@ -246,6 +282,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Removed"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
@@ -314,7 +359,7 @@ export interface paths {
                         "application/json": components["schemas"]["AdminStatus"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -420,6 +465,15 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
@@ -487,7 +541,7 @@ export interface paths {
                         "application/json": components["schemas"]["PasswordChanged"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -599,7 +653,7 @@ export interface paths {
                         "application/json": components["schemas"]["Preset"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -699,6 +753,15 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
@@ -755,7 +818,7 @@ export interface paths {
                         "application/json": components["schemas"]["Preset"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -850,6 +913,15 @@ export interface paths {
                         "application/json": components["schemas"]["PurgeReport"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
@@ -911,6 +983,15 @@ export interface paths {
                         "application/json": components["schemas"]["SessionList"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
@@ -967,6 +1048,15 @@ export interface paths {
                         "application/json": components["schemas"]["JobList"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
@@ -1021,6 +1111,15 @@ export interface paths {
                         "application/json": components["schemas"]["SettingsList"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
@@ -1069,7 +1168,7 @@ export interface paths {
                         "application/json": components["schemas"]["SettingsList"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1167,6 +1266,15 @@ export interface paths {
                         "application/json": components["schemas"]["SettingsList"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
@@ -1251,7 +1359,7 @@ export interface paths {
                         "application/json": components["schemas"]["AdminStatus"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1357,6 +1465,15 @@ export interface paths {
                         "application/json": components["schemas"]["AdminStatus"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -1409,6 +1526,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["StorageReport"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
@@ -1465,6 +1591,15 @@ export interface paths {
                         "application/json": components["schemas"]["SubscriptionList"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
@@ -1517,6 +1652,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["YtdlpStatus"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
@@ -1573,6 +1717,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["YtdlpStatus"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
@@ -1636,6 +1789,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["YtdlpStatus"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
@@ -1714,7 +1876,7 @@ export interface paths {
                         "application/json": components["schemas"]["YtdlpStatus"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1811,6 +1973,15 @@ export interface paths {
                         "text/plain": string;
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -1860,6 +2031,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Imported"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
@@ -1932,6 +2112,15 @@ export interface paths {
                         "application/json": components["schemas"]["PublicConfig"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -1977,6 +2166,15 @@ export interface paths {
                         "application/json": components["schemas"]["CookieState"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -2010,6 +2208,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["CookieState"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
@@ -2067,6 +2274,15 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -2122,6 +2338,15 @@ export interface paths {
                         "application/json": components["schemas"]["JobList"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -2166,7 +2391,7 @@ export interface paths {
                         "application/json": components["schemas"]["Job"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json; or: The URL names a private or reserved network address, and those are off */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json; or: The URL names a private or reserved network address, and those are off */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -2265,6 +2490,15 @@ export interface paths {
                         "application/json": components["schemas"]["Job"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -2305,6 +2539,15 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content?: never;
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
@@ -2368,6 +2611,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Job"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
@@ -2455,6 +2707,15 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content?: never;
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
@@ -2545,6 +2806,15 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -2621,6 +2891,15 @@ export interface paths {
                         "application/json": components["schemas"]["Job"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -2695,6 +2974,15 @@ export interface paths {
                         "application/json": components["schemas"]["Job"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -2767,6 +3055,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Job"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
@@ -2845,7 +3142,7 @@ export interface paths {
                         "application/json": components["schemas"]["BatchResult"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -2933,6 +3230,15 @@ export interface paths {
                         "text/event-stream": string;
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -2980,7 +3286,7 @@ export interface paths {
                         "application/json": components["schemas"]["Formats"];
                     };
                 };
-                /** @description The URL names a private or reserved network address, and those are off */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: The URL names a private or reserved network address, and those are off */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -3043,6 +3349,15 @@ export interface paths {
                         "application/json": components["schemas"]["Health"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -3099,6 +3414,15 @@ export interface paths {
                         };
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -3142,6 +3466,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["PresetList"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
@@ -3189,6 +3522,15 @@ export interface paths {
                         "application/json": components["schemas"]["QueueState"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -3234,6 +3576,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["QueueState"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
@@ -3290,6 +3641,15 @@ export interface paths {
                         "application/json": components["schemas"]["QueueState"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -3342,6 +3702,15 @@ export interface paths {
                         "application/json": components["schemas"]["SubscriptionList"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -3377,7 +3746,7 @@ export interface paths {
                         "application/json": Record<string, never>;
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json; or: The URL names a private or reserved network address, and those are off */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json; or: The URL names a private or reserved network address, and those are off */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -3458,6 +3827,15 @@ export interface paths {
                         "application/json": Record<string, never>;
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -3501,6 +3879,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["SubscriptionRemoved"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
@@ -3568,7 +3955,7 @@ export interface paths {
                         "application/json": Record<string, never>;
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json; or: The URL names a private or reserved network address, and those are off */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json; or: The URL names a private or reserved network address, and those are off */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -3656,6 +4043,15 @@ export interface paths {
                         "application/json": components["schemas"]["CheckResult"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -3730,6 +4126,15 @@ export interface paths {
                         "application/json": components["schemas"]["CheckList"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -3797,6 +4202,15 @@ export interface paths {
                         "application/json": Record<string, never>;
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -3860,6 +4274,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": Record<string, never>;
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
@@ -3929,7 +4352,7 @@ export interface paths {
                         "application/json": components["schemas"]["Preview"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json; or: The URL names a private or reserved network address, and those are off */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json; or: The URL names a private or reserved network address, and those are off */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -4008,6 +4431,15 @@ export interface paths {
                         "application/json": components["schemas"]["ThemeList"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -4063,6 +4495,15 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content?: never;
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
@@ -4127,6 +4568,15 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -4187,7 +4637,7 @@ export interface paths {
                         "application/json": components["schemas"]["UrlInfo"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json; or: The URL names a private or reserved network address, and those are off */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json; or: The URL names a private or reserved network address, and those are off */
                 400: {
                     headers: {
                         [name: string]: unknown;
