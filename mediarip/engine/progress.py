@@ -32,7 +32,7 @@ __all__ = ["JobRun", "Progress", "StopReason"]
 
 log = logging.getLogger("mediarip.engine")
 
-PUBLISH_STEP, PUBLISH_INTERVAL = 1.0, 0.25  # percent, seconds
+PUBLISH_STEP, PUBLISH_INTERVAL = 1.0, 0.2  # percent, seconds: an update every ~250 ms at most apart
 WRITE_STEP, WRITE_INTERVAL = 0.5, 1.0
 
 

@@ -167,6 +167,39 @@ def _track_ffmpeg_processes() -> None:
 _track_ffmpeg_processes()
 
 
+# How long one read of a download should take. yt-dlp sizes its reads to about a second of
+# data (FileDownloader.best_block_size), calls the progress hook once per read, and a read of a
+# throttled or slow download blocks until the whole block is there: progress came every
+# ~380 ms (p95 ~1 s) whatever our own throttle said, and a cancel waited for the read. A tenth
+# of a second keeps the same ramp-up (the block at most doubles or halves per read, 4 MB at
+# most, so fast links read as before) with ten reads a second on slow ones; the reports stay
+# throttled in the hook (worker.REPORT_INTERVAL), so the event loop sees no more of them.
+READ_SECONDS = 0.1
+
+
+def _read_size(elapsed_time: float, bytes: float) -> int:
+    new_min = max(bytes / 2.0, 1.0)
+    new_max = min(max(bytes * 2.0, 1.0), 4194304)
+    if elapsed_time < 0.001:
+        return int(new_max)
+    return int(min(max(bytes / elapsed_time * READ_SECONDS, new_min, 16384), new_max))
+
+
+def _steady_reads() -> None:
+    from yt_dlp.downloader.http import HttpFD
+
+    HttpFD.best_block_size = staticmethod(_read_size)
+
+
+_steady_reads()
+
+# yt-dlp builds its list of ~1,750 extractors for every YoutubeDL, through an ordered-set helper
+# that is quadratic: ~300 ms of pure Python per job and per probe, holding the GIL while the
+# event loop waits. The list depends only on the installed yt-dlp and ``allowed_extractors``,
+# so it is built once per process (a yt-dlp update restarts the process).
+_EXTRACTORS: dict[tuple[str, ...], list[tuple[str, Any]]] = {}
+
+
 class CancellableYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
     """A ``YoutubeDL`` that belongs to one job: it will not open a connection once the job is
     cancelled, and it registers each response so a cancel can interrupt a blocked read."""
@@ -175,6 +208,20 @@ class CancellableYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
         self.cancel_token = token
         self._refused_range: tuple[str, str | None] | None = None
         super().__init__(params)
+
+    def add_default_info_extractors(self) -> None:
+        allowed = tuple(self.params.get("allowed_extractors") or ["default"])
+        known = _EXTRACTORS.get(allowed)
+        if known is None:
+            before = set(self._ies)
+            super().add_default_info_extractors()
+            _EXTRACTORS[allowed] = [(k, v) for k, v in self._ies.items() if k not in before]
+            return
+        for key, ie in known:
+            if isinstance(ie, type):
+                self._ies[key] = ie
+            else:  # the catch-all "unsupported URL" instance: each YoutubeDL its own
+                self.add_info_extractor(type(ie)())
 
     def _forget_refused_range(self, req: Any) -> None:
         """Resuming a ``.part`` file that already holds every byte: the site answers the
