@@ -310,7 +310,14 @@ async def read_ready(process: trio.Process, timeout: float = 60) -> None:
 async def sse_clients(bench: Bench, cookie: str, out: Path) -> AsyncIterator[trio.Process]:
     """The SSE client process, once all its streams have had their ``init``. Close its stdin
     to make it write ``out`` and exit (it is stopped anyway when the block ends)."""
-    cmd = [PYTHON, "-m", "bench.sse_clients", "--url", bench.base_url, "--cookie", cookie]
+    cmd = [
+        PYTHON,
+        "-m",
+        "bench.sse_clients",
+        "--url",
+        bench.base_url,
+        f"--cookie={cookie}",
+    ]  # a session id may start with "-"
     cmd += ["--clients", str(SSE_CLIENTS), "--out", str(out), "--max-seconds", "180"]
     async with running_process(
         cmd, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE
