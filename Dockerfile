@@ -24,17 +24,19 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-COPY pyproject.toml setup.py README.md ./
+COPY pyproject.toml setup.py README.md requirements.lock ./
 COPY mediarip/ mediarip/
 COPY --from=web /src/web/dist/ web/dist/
-# Build the wheel (setup.py copies web/dist into it as mediarip/web_dist), then install it and
-# its dependencies into /opt/mediarip, the only thing the runtime stage takes from here.
+# Build the wheel (setup.py copies web/dist into it as mediarip/web_dist), then install its
+# dependencies exactly as requirements.lock pins them (hashes checked) and the wheel itself
+# into /opt/mediarip, the only thing the runtime stage takes from here.
 # (python3 and virtualenvs throughout, so that a plain Debian base with python3-venv works too.)
 RUN python3 -m venv /opt/build \
     && /opt/build/bin/pip install "build>=1.2,<2" \
     && /opt/build/bin/python -m build --wheel --outdir /dist . \
     && python3 -m venv /opt/mediarip \
-    && /opt/mediarip/bin/pip install /dist/mediarip-*.whl \
+    && /opt/mediarip/bin/pip install --require-hashes -r requirements.lock \
+    && /opt/mediarip/bin/pip install --no-deps /dist/mediarip-*.whl \
     && /opt/mediarip/bin/python -c "import mediarip.api.spa as s; assert s.find_web_dist()"
 
 # --- 3. the runtime: Python, Debian's ffmpeg, the installed wheel; no Node, no compilers -------

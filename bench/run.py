@@ -8,6 +8,7 @@ started (also on Ctrl-C or an error). See README.md for what each figure means.
 
 from __future__ import annotations
 
+import itertools
 import os
 import platform
 import random
@@ -309,7 +310,14 @@ async def read_ready(process: trio.Process, timeout: float = 60) -> None:
 async def sse_clients(bench: Bench, cookie: str, out: Path) -> AsyncIterator[trio.Process]:
     """The SSE client process, once all its streams have had their ``init``. Close its stdin
     to make it write ``out`` and exit (it is stopped anyway when the block ends)."""
-    cmd = [PYTHON, "-m", "bench.sse_clients", "--url", bench.base_url, "--cookie", cookie]
+    cmd = [
+        PYTHON,
+        "-m",
+        "bench.sse_clients",
+        "--url",
+        bench.base_url,
+        f"--cookie={cookie}",
+    ]  # a session id may start with "-"
     cmd += ["--clients", str(SSE_CLIENTS), "--out", str(out), "--max-seconds", "180"]
     async with running_process(
         cmd, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE
@@ -338,6 +346,12 @@ async def measure_rss(bench: Bench) -> list[Row]:
 
 
 # --- 5. POST /api/downloads ----------------------------------------------------------------------
+
+
+async def idle_rss(bench: Bench) -> float:
+    """RSS once the server has been idle for a few seconds after work."""
+    await trio.sleep(5)
+    return bench.rss_mb()
 
 
 async def timed_post(client: httpx.AsyncClient, url: str) -> float:
@@ -698,18 +712,104 @@ async def measure_cancel(bench: Bench) -> list[Row]:
     return rows
 
 
+# --- 7. progress cadence and last byte -> completed ------------------------------------------------
+
+CADENCE_SECONDS = 5.0  # how long the throttled download is watched
+CADENCE_RATE = 1_000_000  # bytes/s
+SPACED_POSTS = 30
+POST_SPACING = 0.5  # seconds between the POSTs of section 8
+
+
+async def measure_cadence(bench: Bench) -> list[Row]:
+    """A download throttled to 1 MB/s, alone, watched on an SSE stream for 5 s: how many
+    progress updates reach the client and how far apart. Then one full-speed download: from
+    the worker's last progress report (the last byte) to the ``completed`` event."""
+    updates: list[float] = []
+    async with bench.client() as client:
+        await start_session(client)
+        async with client.stream("GET", "/api/events", timeout=None) as response:
+            stream = SSEStream(response)
+            job = await submit(client, bench.media.url(f"/slow/{CADENCE_RATE}/big.mp4"))
+            with trio.fail_after(60):
+                while not updates or updates[-1] - updates[0] < CADENCE_SECONDS:
+                    name, data, arrived = await stream.next()
+                    changed = data.get("job") or {} if name == "job_update" else {}
+                    if changed.get("id") == job["id"] and "progress" in changed:
+                        updates.append(arrived)
+            await client.delete(f"/api/downloads/{job['id']}")
+            job = await submit(client, bench.media.url("/media/big.mp4"))
+            await stream.until_job(job["id"], {"completed"})
+            completed_at = time.time()
+        await client.delete(f"/api/downloads/{job['id']}")
+    stamps = read_hook_log(bench.hook_log, {job["id"]})
+    done = completed_at - max(stamps.values())
+    gaps = [b - a for a, b in itertools.pairwise(updates)]
+    count = len(updates) - 1  # updates within the 5 s after the first
+    p50 = percentile(gaps, 50)
+    note(f"cadence: {count} updates in 5 s, gaps p50 {ms(p50)}; last byte -> completed {ms(done)}")
+    section = "7 progress cadence"
+    return [
+        Row(section, f"updates in {CADENCE_SECONDS:.0f} s of a {CADENCE_RATE // 1000} kB/s download",
+            str(count), ">= 20", count >= 20),
+        Row(section, "gap between updates p50 / p95",
+            f"{ms(p50)} / {ms(percentile(gaps, 95))}", "p50 <= 250 ms", p50 <= 0.250),
+        Row(section, "last byte (last report) -> completed event, 200 MB at full speed",
+            ms(done), "< 10 ms", done < 0.010),
+    ]  # fmt: skip
+
+
+async def measure_spaced_posts(bench: Bench) -> list[Row]:
+    """POSTs one every 0.5 s of a URL that fails at once: each job runs yt-dlp's start-up in
+    a worker thread while the next requests come in."""
+    url = bench.media.url("/fail/404")
+    latencies: list[float] = []
+    async with bench.client() as client:
+        await start_session(client)
+        for _ in range(SPACED_POSTS):
+            started = time.perf_counter()
+            latencies.append(await timed_post(client, url))
+            await trio.sleep(max(0.0, POST_SPACING - (time.perf_counter() - started)))
+        await wait_settled(client)
+    p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
+    note(f"spaced POSTs: p50 {ms(p50)}, p99 {ms(p99)}")
+    section = "8 POST, a job starting every 0.5 s"
+    return [
+        Row(section, f"latency p50 ({SPACED_POSTS} requests)", ms(p50), "< 10 ms", p50 < 0.010),
+        Row(section, "latency p99", ms(p99), "< 25 ms", p99 < 0.025),
+    ]  # fmt: skip
+
+
 # --- the run -------------------------------------------------------------------------------------
 
 
-async def run_all(scratch: Path, media: MediaServer) -> list[Row]:
+async def run_all(scratch: Path, media: MediaServer, only: set[str]) -> list[Row]:
+    """Every section, or those numbered in ``only`` (``python -m bench.run 7 8``)."""
+
+    def wanted(number: str) -> bool:
+        return not only or number in only
+
+    rows: list[Row] = []
     async with media_rip_server(scratch, media) as bench:
-        rows = await measure_rss(bench)
-        post_rows, listing_cookie = await measure_post_latency(bench)
-        rows += post_rows
-        rows += await measure_listing(bench, listing_cookie)
-        rows += await measure_throughput(bench)
-        rows += await measure_progress_latency(bench)
-        rows += await measure_cancel(bench)
+        if wanted("4"):
+            rows += await measure_rss(bench)
+        if wanted("5") or wanted("6"):
+            post_rows, listing_cookie = await measure_post_latency(bench)
+            rows += post_rows if wanted("5") else []
+            rows += await measure_listing(bench, listing_cookie) if wanted("6") else []
+        if wanted("1"):
+            rows += await measure_throughput(bench)
+        if wanted("2"):
+            rows += await measure_progress_latency(bench)
+        if wanted("3"):
+            rows += await measure_cancel(bench)
+        if wanted("7"):
+            rows += await measure_cadence(bench)
+        if wanted("8"):
+            rows += await measure_spaced_posts(bench)
+        if wanted("4"):
+            idle = await idle_rss(bench)
+            rows.append(Row("4 server RSS", "idle after every section", f"{idle:.1f} MB", "< 90 MB",
+                            idle < 90))  # fmt: skip
     return sorted(rows, key=lambda row: row.section[0])  # stable: keeps each section's order
 
 
@@ -735,7 +835,7 @@ def main() -> int:
         media_dir = ensure_bench_media(REPO / ".cache" / "bench")
         with MediaServer(media_dir) as media:
             note(f"media server at {media.base}")
-            rows = trio.run(run_all, scratch, media)
+            rows = trio.run(run_all, scratch, media, set(sys.argv[1:]))
     except KeyboardInterrupt:
         note("interrupted: everything started has been stopped")
         return 130

@@ -22,6 +22,8 @@ import attrs
 import cattrs
 from yt_dlp import YoutubeDL
 
+from .outtmpl import template_problem
+
 __all__ = [
     "SPONSORBLOCK_CATEGORIES",
     "Clip",
@@ -183,6 +185,9 @@ def _check_filename(_: object, __: attrs.Attribute[str | None], value: str | Non
     if not value.strip() or len(value) > _TEMPLATE_MAX:
         raise ValueError(f"options.filename: 1 to {_TEMPLATE_MAX} characters")
     _relative_parts(value, "options.filename")
+    problem = template_problem(value)
+    if problem is not None:
+        raise ValueError(f"options.filename: {problem}")
     # yt-dlp's own check: unbalanced or unknown conversions are refused here, not mid-job.
     error = YoutubeDL.validate_outtmpl(value)
     if error is not None:

@@ -152,6 +152,24 @@ _URL_MAX = 2048
 _FORMAT_ID = re.compile(r"^[A-Za-z0-9_.+\-/]{1,80}$")
 _QUALITY = re.compile(r"^(best|worst|\d{2,4})$")
 _PLAYLIST_ITEMS = re.compile(r"^\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*$")
+#: The most items ``playlist_items`` may select (yt-dlp would list each one).
+MAX_PLAYLIST_ITEMS = 10_000
+
+
+def playlist_items_problem(spec: str) -> str | None:
+    """What is wrong with ``"1-5,8"``-style item numbers, or None."""
+    if not _PLAYLIST_ITEMS.match(spec):
+        return "playlist_items: a list like '1-5,8' (1-based item numbers)"
+    count = 0
+    for part in spec.split(","):
+        first, _, last = part.partition("-")
+        low, high = int(first), int(last or first)
+        if low < 1 or high < low:
+            return f"playlist_items: {part!r} is not a range from a lower to a higher number"
+        count += high - low + 1
+    if count > MAX_PLAYLIST_ITEMS:
+        return f"playlist_items: at most {MAX_PLAYLIST_ITEMS:,} items (this asks for {count:,})"
+    return None
 
 
 def _strip(value: str) -> str:
@@ -173,6 +191,15 @@ def _check_url(_: object, attribute: attrs.Attribute[str], value: str) -> None:
         raise ValueError(f"url: not a valid address ({exc})") from None
     if not host:
         raise ValueError("url: the address has no host name")
+    # Refused rather than stripped: a password in a URL would be stored, listed to everyone who
+    # sees the job and written to logs, and stripping it silently would download something
+    # else than asked (or fail with a login error). Cookies are the way to log in.
+    parts = urlsplit(value)
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(
+            "url: holds a user name or password (user:password@). Remove them and upload a "
+            "cookies.txt from a browser where you are logged in instead (POST /api/cookies)"
+        )
 
 
 def url_field() -> Any:
@@ -232,8 +259,11 @@ class NewJob:
                 f"output_format: {self.output_format!r} is not a {self.media_type} format; "
                 f"choose one of {', '.join(allowed)}"
             )
-        if self.playlist_items is not None and not _PLAYLIST_ITEMS.match(self.playlist_items):
-            raise ValueError("playlist_items: a list like '1-5,8' (1-based item numbers)")
+        problem = (
+            playlist_items_problem(self.playlist_items) if self.playlist_items is not None else None
+        )
+        if problem is not None:
+            raise ValueError(problem)
         check_container(self.options, self.media_type.value, self.output_format)
 
 

@@ -72,6 +72,8 @@ class ErrorView:
     url: str
     code: str
     message: str
+    #: The whole text of the failure (what yt-dlp or ffmpeg said, server paths included).
+    detail: str | None = None
 
 
 class AdminReports:
@@ -113,7 +115,9 @@ class AdminReports:
     async def errors(self, limit: int) -> list[ErrorView]:
         """The newest ``limit`` failures, newest first."""
         return [
-            ErrorView(e.at, e.job_id, self.public_id(e.session_id), e.url, e.code, e.message)
+            ErrorView(
+                e.at, e.job_id, self.public_id(e.session_id), e.url, e.code, e.message, e.detail
+            )
             for e in await self._store.list_errors(limit)
         ]
 
@@ -126,7 +130,7 @@ class AdminReports:
 def error_log_writer(store: Store) -> FailureSink:
     """The download service's ``on_failure``: one error log entry per failed job."""
 
-    async def record_failure(job: Job) -> None:
+    async def record_failure(job: Job, detail: str | None = None) -> None:
         error = job.error or JobError("unknown", "The job failed.")
         entry = ErrorEntry(
             at=job.finished_at or utcnow(),
@@ -135,6 +139,7 @@ def error_log_writer(store: Store) -> FailureSink:
             url=job.url,
             code=error.code,
             message=error.message,
+            detail=detail,
         )
         await store.insert_error(entry)
 

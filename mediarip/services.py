@@ -28,7 +28,7 @@ from .overrides import LiveSettings
 from .presets import PresetBook
 from .purge import PurgeSchedule
 from .reports import AdminReports, error_log_writer
-from .store import Store
+from .store import StorageError, Store
 from .subscriptions.checker import Subscriptions
 from .subscriptions.events import SubscriptionSink
 from .ytdlp.updater import YtdlpUpdater
@@ -74,6 +74,22 @@ class Services:
         return self.config.current
 
 
+async def _recover(store: Store, downloads: DownloadService) -> None:
+    """Resume the jobs a stop left active, unless the data folder takes no writes: the server
+    then serves what it has (read-only) and they resume at a start with room to write."""
+    if store.problem is None:
+        try:
+            await downloads.recover()
+            return
+        except StorageError:
+            pass
+    log.error(
+        "the data folder takes no writes (%s): serving what is stored; interrupted jobs "
+        "resume at the next start",
+        store.problem.summary if store.problem else "unknown",
+    )
+
+
 @asynccontextmanager
 async def open_services(
     settings: Settings,
@@ -111,7 +127,7 @@ async def open_services(
                 store, on_event, current, on_failure=error_log_writer(store)
             ) as downloads:
                 config.subscribe(downloads.apply_settings)
-                await downloads.recover()
+                await _recover(store, downloads)
                 reports = AdminReports(store, downloads, auth.secret)
                 services = Services(
                     config,

@@ -354,6 +354,18 @@ async def test_a_changed_setting_survives_a_restart_and_can_be_reset(tmp_path: P
         pytest.param({"downloads.allow_private_networks": False}, 409, "environment", id="pinned"),
         pytest.param({"server.port": 9000}, 409, "server.port", id="read-only"),
         pytest.param({"admin.enabled": False}, 409, "admin.enabled", id="admin-section"),
+        pytest.param(
+            {"downloads.source_templates": {"*": "%(title)999999999s.%(ext)s"}},
+            422,
+            "width of 999999999 is too big",
+            id="template-width",
+        ),
+        pytest.param(
+            {"downloads.source_templates": {"*": "%(titel)s.%(ext)s"}},
+            422,
+            "'titel' is not a field",
+            id="template-field",
+        ),
         pytest.param({"server.api_key": "k" * 20}, 409, "server.api_key", id="secret"),
     ],
 )
@@ -438,6 +450,7 @@ async def test_a_failed_download_lands_in_the_error_log_which_can_be_cleared(
     assert entry["job_id"] == job["id"] and entry["url"] == url
     assert entry["code"] == failed["error"]["code"]
     assert entry["message"] == failed["error"]["message"]
+    assert "HTTP Error 404" in entry["detail"]  # the whole text, for the admin only
     assert dt.datetime.fromisoformat(entry["at"]) == dt.datetime.fromisoformat(
         failed["finished_at"]
     )

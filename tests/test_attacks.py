@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import trio
 
 from tests.conftest import make_settings
 from tests.media import MediaServer
@@ -38,7 +39,7 @@ SSRF_URLS = [
     "http://192.168.0.1/",
     "http://172.16.0.1/",
     "http://100.64.0.1/",
-    "http://user:pass@127.0.0.1/",
+    "http://127.0.0.1:8000/x",  # (with user:pass@ it is refused earlier: credentials)
 ]
 
 
@@ -259,3 +260,77 @@ async def test_security_headers_on_html_json_sse_and_files(
         _assert_security_headers(await app.client.get(path))
     async with open_events(app.client) as events:
         _assert_security_headers(events.response)
+
+
+# -- odd bodies and requests ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        pytest.param(b"[" * 100_000 + b"]" * 100_000, "levels deep", id="deep-arrays"),
+        pytest.param(
+            b'{"url": ' + b'{"a": ' * 100_000 + b"1" + b"}" * 100_001, "levels deep", id="deep"
+        ),
+        pytest.param(b'{"url": "https://example.com/\\ud800"}', "body.url", id="lone-surrogate"),
+        pytest.param(b'{"url": "https://example.com/\xff"}', "not UTF-8", id="not-utf8"),
+        pytest.param('{"url": "https://example.com/"}'.encode("utf-16"), "not UTF-8", id="utf16"),
+    ],
+)
+async def test_odd_json_bodies_get_a_400_that_names_the_problem(
+    app: RunningApp, body: bytes, words: str
+) -> None:
+    for path in ("/api/downloads", "/api/url-info", "/api/downloads/batch"):
+        response = await app.client.post(
+            path, content=body, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 400, (path, response.text)
+        assert words in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        pytest.param({"url": {"href": "https://example.com/"}}, "url", id="nested-url"),
+        pytest.param({"url": [["https://example.com/"]]}, "url", id="list-url"),
+        pytest.param({"url": "https://me:secret@example.com/v"}, "cookies", id="credentials"),
+        pytest.param({"url": "https://me@example.com/v"}, "cookies", id="user-only"),
+        pytest.param(
+            {"url": "https://example.com/list", "playlist_items": "1-99999"},
+            "at most 10,000",
+            id="items",
+        ),
+        pytest.param(
+            {"url": "https://example.com/list", "playlist_items": "9-2"}, "9-2", id="backwards"
+        ),
+    ],
+)
+async def test_requests_that_cannot_be_run_as_given_are_refused_at_once(
+    app: RunningApp, fields: dict[str, object], words: str
+) -> None:
+    response = await app.client.post("/api/downloads", json=fields)
+    assert response.status_code == 422, response.text
+    message = response.json()["error"]["message"]
+    assert words in message and "secret" not in message
+    assert (await app.client.get("/api/downloads")).json()["jobs"] == []
+
+
+async def test_a_request_with_both_content_length_and_transfer_encoding_closes_the_connection(
+    app: RunningApp,
+) -> None:
+    host, port = app.base_url.removeprefix("http://").split(":")
+    stream = await trio.open_tcp_stream(host, int(port))
+    body = b'{"url": "https://example.com/x"}'
+    await stream.send_all(
+        b"POST /api/url-info HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n"
+        % (len(body), len(body), body)
+    )
+    answer = b""
+    with trio.fail_after(10):
+        while chunk := await stream.receive_some():
+            answer += chunk
+    # The server answered and then closed (receive_some returned b"").
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert b"ambiguous_framing" in answer
+    await stream.aclose()

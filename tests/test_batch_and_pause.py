@@ -175,3 +175,25 @@ async def test_pausing_the_queue_holds_new_jobs_until_it_starts(
     held = await app.submit(media.url("/media/video.mp4"), paused=True)
     cancelled = await app.client.post(f"/api/downloads/{held['id']}/cancel")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+
+
+async def test_a_partial_file_that_already_holds_every_byte_completes_without_downloading_again(
+    app: RunningApp, media: MediaServer, media_dir: Path
+) -> None:
+    # Killed after the last byte was written, before the job completed: the .part file is
+    # whole. Made for real: pause a download partway, then the rest of the bytes arrive.
+    job = await app.submit(media.url("/slow/1000000/big.mp4"))
+    await app.wait_for(
+        job["id"], lambda j: j["status"] == "downloading" and (j["downloaded_bytes"] or 0) > 1e6
+    )
+    paused = await app.client.post(f"/api/downloads/{job['id']}/pause")
+    assert paused.json()["status"] == "paused"
+    (partial,) = [p for p in work_folder(app, job["id"]).rglob("*") if p.name.endswith(".part")]
+    original = (media_dir / "big.mp4").read_bytes()
+    assert original.startswith(partial.read_bytes())
+    partial.write_bytes(original)
+
+    assert (await app.client.post(f"/api/downloads/{job['id']}/start")).status_code == 200
+    done = await app.wait_for(job["id"], timeout=60)
+    assert done["status"] == "completed", done["error"]
+    assert (app.downloads_dir / done["filename"]).read_bytes() == original

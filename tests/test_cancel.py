@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -60,14 +61,19 @@ def _files_left(app: RunningApp) -> list[str]:
 
 
 async def test_cancel_while_downloading_stops_it_and_removes_the_partial_file(
-    app: RunningApp, media: MediaServer
+    app: RunningApp, media: MediaServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     job = await app.submit(media.url("/slow/200000/big.mp4"))
     await app.wait_for(job["id"], lambda j: j["status"] == "downloading" and j["progress"] > 0)
     assert any(work_folder(app, job["id"]).iterdir())  # a .part file is being written
-    cancelled = await _cancel(app, job["id"])
+    with caplog.at_level(logging.INFO, logger="mediarip"):
+        cancelled = await _cancel(app, job["id"])
     assert cancelled["filename"] is None
     assert _files_left(app) == []
+    # The log says what happened: a cancel, not yt-dlp's "ERROR: ... bytes read".
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert f"job {job['id']} cancelled" in said
+    assert not [m for m in said if "ERROR" in m or "Got error" in m], said
     await _assert_slot_is_free(app, media)
 
 

@@ -328,6 +328,9 @@ def test_environment_value_that_is_not_yaml_is_reported(tmp_path: Path) -> None:
         ("%(title)s/..", ".."),
         ("a\\\\b.%(ext)s", "backslash"),
         ("", "template"),
+        ("%(title)999999999s.%(ext)s", "too big"),
+        ("%(title).99999f.%(ext)s", "too big"),
+        ("%(titel)s.%(ext)s", "not a field"),
     ],
 )
 def test_templates_that_could_escape_the_downloads_folder_are_refused(

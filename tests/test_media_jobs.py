@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,21 @@ async def test_a_template_cannot_escape_the_downloads_folder(tmp_path: Path) -> 
         make_settings(
             tmp_path, {"MEDIARIP__DOWNLOADS__SOURCE_TEMPLATES": '{"*": "../%(title)s.%(ext)s"}'}
         )
+
+
+async def test_a_file_name_longer_than_the_filesystem_takes_is_cut_to_fit(
+    tmp_path: Path, media: MediaServer
+) -> None:
+    # 150 two-byte characters before the title: 300+ bytes, more than a file name may hold.
+    template = "é" * 150 + " %(title)s [%(id)s].%(ext)s"
+    settings = make_settings(
+        tmp_path, {"MEDIARIP__DOWNLOADS__SOURCE_TEMPLATES": json.dumps({"*": template})}
+    )
+    async with running_app(settings) as app:
+        job = await app.submit(media.url("/media/video.mp4"))
+        done = await app.wait_for(job["id"])
+        assert done["status"] == "completed", done["error"]
+        name = Path(done["filename"]).name
+        assert name.startswith("é" * 50) and name.endswith(".mp4")
+        assert len(name.encode()) <= 255
+        assert (app.downloads_dir / done["filename"]).stat().st_size == done["filesize"]

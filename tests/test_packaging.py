@@ -267,3 +267,51 @@ def test_the_wheel_carries_the_web_app_and_serves_it_from_a_clean_virtualenv(
             proc.kill()
             proc.wait()
         log.close()
+
+
+# -- the lock files -------------------------------------------------------------------------------
+
+
+def _pins(lock: Path) -> dict[str, tuple[str, list[str]]]:
+    """name -> (version, hashes) of a pip-compile lock file with hashes."""
+    from packaging.utils import canonicalize_name
+
+    pins: dict[str, tuple[str, list[str]]] = {}
+    for block in re.split(r"\n(?=\S)", lock.read_text()):
+        match = re.match(r"([A-Za-z0-9._-]+)==(\S+)", block)
+        if match:
+            hashes = re.findall(r"--hash=sha256:([0-9a-f]{64})", block)
+            pins[canonicalize_name(match.group(1))] = (match.group(2), hashes)
+    return pins
+
+
+@pytest.mark.parametrize(
+    ("lock", "extras"), [("requirements.lock", ()), ("requirements-test.lock", ("test",))]
+)
+def test_the_lock_files_pin_every_dependency_with_hashes(
+    lock: str, extras: tuple[str, ...]
+) -> None:
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    wanted = list(project["dependencies"])
+    for extra in extras:
+        wanted += project["optional-dependencies"][extra]
+    pins = _pins(REPO_ROOT / lock)
+    stale = []
+    for text in wanted:
+        requirement = Requirement(text)
+        version = pins.get(canonicalize_name(requirement.name), (None, []))[0]
+        if version is None or not requirement.specifier.contains(version, prereleases=True):
+            stale.append(f"{requirement} (locked: {version})")
+    assert not stale, f"{lock} does not match pyproject.toml: run ./dev lock. {stale}"
+    assert all(hashes for _, hashes in pins.values()), "every pin needs its hashes"
+
+
+def test_the_image_installs_exactly_the_locked_dependencies() -> None:
+    text = DOCKERFILE.read_text()
+    assert "pip install --require-hashes -r requirements.lock" in text
+    assert re.search(r"pip install --no-deps /dist/mediarip-\*\.whl", text)

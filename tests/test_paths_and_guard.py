@@ -162,3 +162,23 @@ def test_cookie_files_are_private(tmp_path: Path) -> None:
     path = tmp_path / "cookies" / "s.txt"
     save_cookies(path, ".example.com\tTRUE\t/\tFALSE\t0\tname\tvalue")
     assert os.stat(path).st_mode & 0o777 == 0o600
+
+
+def test_a_failure_message_names_no_server_path() -> None:
+    from yt_dlp.utils import DownloadError, PostProcessingError
+
+    folder = "/srv/media rip/downloads/.mediarip-partial/0b6f0c1e"
+    cause = PostProcessingError(
+        f"file:{folder}/headers [headers].unknown_video: could not find codec parameters"
+    )
+    error = describe_failure(
+        DownloadError(f"ERROR: Postprocessing: {cause}", exc_info=(type(cause), cause, None))
+    )
+    assert error.code == "postprocessing_failed"
+    assert "/srv" not in error.message and ".mediarip-partial" not in error.message
+    assert "could not find codec parameters" in error.message
+    moved = describe_failure(PermissionError(13, "Permission denied", f"{folder}/x.mp4"))
+    assert "/srv" not in moved.message
+    # A URL is the person's own: it stays as it was.
+    url = describe_failure(DownloadError("ERROR: Unsupported URL: https://example.com/a/b.html"))
+    assert "https://example.com/a/b.html" in url.message or url.code == "unsupported_url"

@@ -40,18 +40,80 @@ def _only_str(value: object, tp: type[str]) -> str:
 _strict.register_structure_hook(str, _only_str)
 
 
+#: How deep a body's arrays and objects may nest (the deepest real body nests 4 levels).
+MAX_DEPTH = 32
+
+
 async def read_json() -> dict[str, Any]:
-    """The body as a JSON object, or a 400 that says what is wrong with it."""
+    """The body as a JSON object, or a 400 that says what is wrong with it.
+
+    Strict: UTF-8 only (``json.loads`` would also guess UTF-16 and UTF-32), no lone UTF-16
+    surrogates in strings (``"\\ud800"`` is valid JSON but no text: it cannot be stored or
+    shown), and at most :data:`MAX_DEPTH` levels of nesting (a body nested 100,000 levels deep
+    exhausted the parser's recursion)."""
     raw = await request.get_data(cache=False, as_text=False, parse_form_data=False)
     if not raw:
         raise EmptyBody("The request needs a JSON object body.")
+    return parse_json(raw)
+
+
+def parse_json(raw: bytes) -> dict[str, Any]:
+    """:func:`read_json` on bytes already read."""
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidJson(
+            f"The body is not UTF-8 (byte {exc.start} cannot start a character); send JSON "
+            "in UTF-8."
+        ) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise InvalidJson(f"The body is not valid JSON: {exc}.") from None
+    except RecursionError:  # deeper than the interpreter's recursion limit
+        raise InvalidJson(_TOO_DEEP) from None
     if not isinstance(data, dict):
         raise InvalidJson("The body must be a JSON object.")
+    _check_strings_and_depth(data)
     return data
+
+
+_TOO_DEEP = f"The body nests arrays or objects more than {MAX_DEPTH} levels deep."
+
+
+def _check_strings_and_depth(data: Any) -> None:
+    """Refuse a lone surrogate in any string (naming where: ``body.url``) and nesting past
+    :data:`MAX_DEPTH`; iterative, so no body can exhaust the stack here."""
+    stack: list[tuple[str, int, Any]] = [("body", 1, data)]
+    while stack:
+        path, depth, value = stack.pop()
+        if isinstance(value, str):
+            if not _encodable(value):
+                raise InvalidJson(
+                    f"{path}: a lone UTF-16 surrogate (like \\ud800) is not text; send valid "
+                    "Unicode."
+                )
+            continue
+        if isinstance(value, dict | list) and depth > MAX_DEPTH:
+            raise InvalidJson(_TOO_DEEP)
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not _encodable(key):
+                    raise InvalidJson(
+                        f"{path}: a key holds a lone UTF-16 surrogate (like \\ud800); send "
+                        "valid Unicode."
+                    )
+                stack.append((f"{path}.{key}", depth + 1, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", depth + 1, item) for i, item in enumerate(value))
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 async def read_model(cls: type[T]) -> T:

@@ -20,6 +20,7 @@ from ..engine.paths import PathEscapeError, confine
 from ..models import TERMINAL_STATUSES, Job, JobStatus, NewJob, job_to_api
 from ..presets import PresetRefused, apply_preset
 from ..rules import rules
+from ..store import StorageFull
 from .body import structure_model
 from .context import services, sessions, state
 from .contract import Answer, endpoint
@@ -66,7 +67,7 @@ async def new_job_from(body: dict[str, Any]) -> NewJob:
     body=NewJob,
     raw_body=True,  # the preset applies under the fields given, before they are structured
     answers={201: Answer("The job, queued (or paused)", Job)},
-    refuses=(AddressBlocked, PresetRefused),
+    refuses=(AddressBlocked, PresetRefused, StorageFull),
     requires=(JOB_RATE,),
 )
 async def create(body: dict[str, Any]) -> Job:

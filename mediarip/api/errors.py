@@ -38,7 +38,7 @@ from ..notifications.notifier import TargetNameTaken, TargetNotFound
 from ..overrides import SettingInvalid, SettingPinned, SettingReadOnly
 from ..presets import PresetNotFound, PresetRefused
 from ..reports import SessionNotFound
-from ..store import NameTaken
+from ..store import NameTaken, StorageFull, StorageUnavailable
 from ..subscriptions.checker import SubscriptionNotFound
 from ..ytdlp.updater import UpdateRefused
 
@@ -46,6 +46,7 @@ __all__ = [
     "REFUSALS",
     "AdminDisabled",
     "AdminLoginRequired",
+    "AmbiguousFraming",
     "ApiError",
     "ApiKeyRequired",
     "CrossSite",
@@ -62,6 +63,7 @@ __all__ = [
     "Refused",
     "ThemeNotFound",
     "TooManyJobs",
+    "Unhealthy",
     "describe",
     "error_response",
     "register_error_handlers",
@@ -87,6 +89,11 @@ class EmptyBody(Refused):
 
 class InvalidJson(Refused):
     """The body is not JSON, or JSON that is not an object: invalid_json."""
+
+
+class AmbiguousFraming(Refused):
+    """The request has both Content-Length and Transfer-Encoding, so where it ends is
+    ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing."""
 
 
 class CrossSite(Refused):
@@ -140,6 +147,11 @@ class AdminLoginRequired(Refused):
     """Not logged in to the admin panel: admin_login_required."""
 
 
+class Unhealthy(Refused):
+    """The server cannot do its work now; the message says why ("data folder full"):
+    unhealthy."""
+
+
 class ApiError(Refused):
     """A refusal with its status and code spelt out at the raise: for what no contract can
     name. Prefer a class above (or a domain exception) with a row in :data:`REFUSALS`."""
@@ -173,6 +185,7 @@ REFUSALS: Mapping[type[Exception], Refusal] = {
     # the HTTP layer's own
     InvalidRequest: Refusal(422, "invalid_request"),
     EmptyBody: Refusal(400, "empty_body"),
+    AmbiguousFraming: Refusal(400, "ambiguous_framing"),
     InvalidJson: Refusal(400, "invalid_json"),
     RequestEntityTooLarge: Refusal(413, "body_too_large"),
     RequestedRangeNotSatisfiable: Refusal(416, "range_not_satisfiable"),
@@ -187,6 +200,10 @@ REFUSALS: Mapping[type[Exception], Refusal] = {
     PreviewNotFound: Refusal(404, "preview_not_found"),
     AdminDisabled: Refusal(404, "not_found"),
     AdminLoginRequired: Refusal(401, "admin_login_required"),
+    Unhealthy: Refusal(503, "unhealthy"),
+    # the data folder
+    StorageFull: Refusal(507, "storage_full"),
+    StorageUnavailable: Refusal(503, "storage_unavailable"),
     # the engine
     JobNotFound: Refusal(404, "job_not_found", message="No such job."),
     Conflict: Refusal(409, "conflict"),

@@ -36,7 +36,7 @@ from quart import Response, g, request
 from . import client
 from .context import services, sessions, state
 from .contract import Requirement
-from .errors import ApiKeyRequired, CrossSite, InvalidApiKey, TooManyJobs
+from .errors import AmbiguousFraming, ApiKeyRequired, CrossSite, InvalidApiKey, TooManyJobs
 from .sessions import API_SESSION
 
 __all__ = [
@@ -152,6 +152,13 @@ async def _read_body() -> None:
 async def check_request() -> None:
     """``before_request``: the checks above, for requests that change something."""
     await _read_body()
+    if "Content-Length" in request.headers and "Transfer-Encoding" in request.headers:
+        # h11 follows Transfer-Encoding and ignores the length (RFC 9112 allows that), but a
+        # proxy in front may have read it the other way: never keep such a connection.
+        raise AmbiguousFraming(
+            "The request has both Content-Length and Transfer-Encoding; send one of them.",
+            _CLOSE,
+        )
     if request.method in SAFE_METHODS:
         _recognise_key_client()
         return
@@ -175,8 +182,13 @@ async def _within_job_rate() -> None:
 #: For the contracts of endpoints that create jobs.
 JOB_RATE = Requirement("job rate", _within_job_rate, (TooManyJobs,))
 #: What :func:`check_request` can refuse, by kind of request (for the document).
-REFUSES_READS: tuple[type[Exception], ...] = (InvalidApiKey,)
-REFUSES_CHANGES: tuple[type[Exception], ...] = (ApiKeyRequired, InvalidApiKey, CrossSite)
+REFUSES_READS: tuple[type[Exception], ...] = (InvalidApiKey, AmbiguousFraming)
+REFUSES_CHANGES: tuple[type[Exception], ...] = (
+    ApiKeyRequired,
+    InvalidApiKey,
+    CrossSite,
+    AmbiguousFraming,
+)
 
 
 def set_csrf_cookie(response: Response) -> None:

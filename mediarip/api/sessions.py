@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from quart import Response, g, request
 
 from ..models import API_SESSION, Scope, utcnow
+from ..store import StorageError
 from .client import cookies_secure
 
 if TYPE_CHECKING:
@@ -135,4 +136,9 @@ class SessionTracker:
         if len(self._touched) > 100_000:  # a flood of cookie-less clients: start over
             self._touched.clear()
         self._touched[session_id] = now
-        await self._services.store.touch_session(session_id, utcnow())
+        try:
+            await self._services.store.touch_session(session_id, utcnow())
+        except StorageError:
+            # A full data folder must not stop anyone from seeing their jobs: the session is
+            # known here, and is written once the folder takes writes again.
+            self._touched[session_id] = now - TOUCH_INTERVAL + 5.0

@@ -20,6 +20,7 @@ from ..version import __version__
 from ..ytdlp.release import running_release
 from .context import services
 from .contract import Answer, endpoint, json_response
+from .errors import Unhealthy
 from .themes import catalogue
 
 __all__ = ["blueprint"]
@@ -97,9 +98,12 @@ class PublicConfig:
 
 
 @blueprint.get("/api/health")
-@endpoint("How the server is", answers={200: Answer("Health", Health)})
+@endpoint("How the server is", answers={200: Answer("Health", Health)}, refuses=(Unhealthy,))
 async def health() -> Health:
     svc = services()
+    problem = await svc.store.check_writable()
+    if problem is not None:
+        raise Unhealthy(f"{problem.summary}: {problem.message}")
     yt_dlp = running_release()
     return Health(
         status="ok",

@@ -29,6 +29,8 @@ from typing import Final, get_args
 import attrs
 from croniter import CroniterError, croniter
 
+from ..outtmpl import template_problem
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 DEFAULT_TEMPLATE: Final = "%(title)s [%(id)s].%(ext)s"
 
@@ -234,6 +236,9 @@ def _template(value: object) -> str:
         raise _invalid("a relative template (no leading / or ~)")
     if ".." in value.split("/"):
         raise _invalid("a template without a .. component")
+    problem = template_problem(value)
+    if problem is not None:
+        raise _invalid(f"a yt-dlp output template ({problem})")
     return value
 
 

@@ -18,7 +18,7 @@ from ..models import JobError
 from ..ytdlp.hints import with_outdated_hint
 from .netguard import BlockedAddressError
 
-__all__ = ["UserFacingError", "describe_failure", "refuse_non_media"]
+__all__ = ["UserFacingError", "describe_failure", "refuse_non_media", "without_paths"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -120,13 +120,15 @@ def describe_failure(
 ) -> JobError:
     """What to tell the person whose job (or, with ``preview``, whose look at a link) failed
     with ``exc``; a failure whose kind often means an outdated yt-dlp also says how old the
-    running one is and what to do (:mod:`mediarip.ytdlp.hints`)."""
+    running one is and what to do (:mod:`mediarip.ytdlp.hints`). It names no file or folder of
+    the server: the whole text goes to the log and the admin's error log instead."""
     error = _classify(exc, blocked)
+    message = without_paths(error.message)
     if preview:
         # No job exists yet: "retry the job" would point at nothing.
-        message = re.sub(r"\bRetry( the job)?\b", "Try again", error.message)
-        error = JobError(error.code, message.replace("then retry", "then try again"))
-    return with_outdated_hint(error)
+        message = re.sub(r"\bRetry( the job)?\b", "Try again", message)
+        message = message.replace("then retry", "then try again")
+    return with_outdated_hint(JobError(error.code, message))
 
 
 def _where(text: str) -> str:
@@ -176,6 +178,16 @@ def _connection_failure(chain: list[BaseException], text: str) -> JobError | Non
     return None
 
 
+# A server path inside a message: "file:/srv/downloads/.mediarip-partial/<id>/" or
+# "/srv/downloads/" before a file name (not a URL's path: no "//" or "host/" before it).
+_SERVER_PATH = re.compile(r"file:(?:/[^/\n]+)*/|(?<![\w:/.%-])(?:/[^/\n'\"]+)+/")
+
+
+def without_paths(message: str) -> str:
+    """``message`` with each server path cut down to the file's own name."""
+    return _SERVER_PATH.sub("", message)
+
+
 # A bot check: YouTube's "Sign in to confirm you're not a bot", Cloudflare's challenge (which
 # yt-dlp's generic extractor reports as "HTTP Error 403 caused by Cloudflare anti-bot challenge").
 _BOT_CHECK = re.compile(r"confirm you.{0,3}re not a bot|anti-bot|bot challenge", re.IGNORECASE)
@@ -209,7 +221,7 @@ def _classify(exc: BaseException, blocked: BlockedAddressError | None) -> JobErr
             return JobError(
                 "disk_full", "The downloads folder is full. Free some space, then retry."
             )
-    text = " ".join(_clean(str(item)) for item in chain[:3])
+    text = without_paths(" ".join(_clean(str(item)) for item in chain[:3]))
     connection = _connection_failure(chain, text)
     if connection is not None:
         return connection
@@ -248,6 +260,14 @@ def _classify(exc: BaseException, blocked: BlockedAddressError | None) -> JobErr
             return JobError(
                 "rate_limited", "The site is limiting requests (HTTP 429). Retry later."
             )
+        if code == 416:
+            # The site would not send the rest of a partial file: it changed, or the partial
+            # file is not what we think. Not the URL's fault; a retry starts over.
+            return JobError(
+                "resume_failed",
+                "The download could not continue from where it stopped (the site answered "
+                "HTTP 416). Retry the job: it starts over.",
+            )
         if code >= 500:
             return JobError("source_error", f"The site's server failed (HTTP {code}). Retry later.")
         return JobError("http_error", f"The site answered HTTP {code}. Check the URL.")
@@ -278,7 +298,7 @@ def _classify(exc: BaseException, blocked: BlockedAddressError | None) -> JobErr
             "postprocessing_failed",
             f"Converting the downloaded file failed ({_short(text)}). Try another output format.",
         )
-    message = _clean(str(chain[0])) or type(chain[0]).__name__
+    message = without_paths(_clean(str(chain[0]))) or type(chain[0]).__name__
     if _unexpected_extractor_error(chain):
         message = re.sub(r";?\s*please report this issue.*", "", message, flags=re.DOTALL)
         return JobError("extractor_error", f"yt-dlp could not read this page: {message[:300]}")

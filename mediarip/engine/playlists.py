@@ -15,10 +15,13 @@ import attrs
 import trio
 
 from ..models import TERMINAL_STATUSES, Job, JobError, JobKind, JobStatus, new_job_id, utcnow
-from ..store import Store
+from ..store import StorageError, Store
 from .events import EventSink, JobChanged
 from .lifecycle import playlist_summary
 from .worker import PlaylistFound
+
+#: Seconds between tries of a write the data folder refused (a full disk).
+STORAGE_RETRY_INTERVAL = 2.0
 
 __all__ = ["Playlist", "Playlists", "children_of"]
 
@@ -128,19 +131,25 @@ class Playlists:
         self._nursery.start_soon(self._write, playlist.job.id)
 
     async def _write(self, parent_id: str) -> None:
-        """Store the parent's derived state as it is when the write runs (see the module)."""
-        playlist = self._playlists.get(parent_id)
-        if playlist is None:
-            return
-        job = playlist.job
-        with trio.CancelScope(shield=True):
-            await self._store.update_job(
-                parent_id,
-                status=job.status,
-                progress=job.progress,
-                finished_at=job.finished_at,
-                error=job.error,
-            )
+        """Store the parent's derived state as it is when the write runs (see the module).
+        While the data folder takes no writes, try again every few seconds."""
+        while True:
+            playlist = self._playlists.get(parent_id)
+            if playlist is None:
+                return
+            job = playlist.job
+            try:
+                with trio.CancelScope(shield=True):
+                    await self._store.update_job(
+                        parent_id,
+                        status=job.status,
+                        progress=job.progress,
+                        finished_at=job.finished_at,
+                        error=job.error,
+                    )
+                return
+            except StorageError:
+                await trio.sleep(STORAGE_RETRY_INTERVAL)
 
 
 def expansion(parent: Job, found: PlaylistFound) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import attrs
 import trio
 
 from ..models import Job
-from ..store import ArchiveEntry, Store
+from ..store import ArchiveEntry, StorageError, Store
 from .events import EventSink, JobChanged
 from .playlists import Playlists
 from .worker import InfoFound, PhaseChanged, ProgressReport, Report
@@ -32,7 +32,7 @@ __all__ = ["JobRun", "Progress", "StopReason"]
 
 log = logging.getLogger("mediarip.engine")
 
-PUBLISH_STEP, PUBLISH_INTERVAL = 1.0, 0.25  # percent, seconds
+PUBLISH_STEP, PUBLISH_INTERVAL = 1.0, 0.2  # percent, seconds: an update every ~250 ms at most apart
 WRITE_STEP, WRITE_INTERVAL = 0.5, 1.0
 
 
@@ -55,6 +55,9 @@ class JobRun:
         self.started = trio.Event()  # past yt-dlp's start-up: the next job may start
         self.settled = False  # a final status was written; a late stop changes nothing
         self.unsaved: dict[str, Any] = {}
+        self.unsaved_archive: ArchiveEntry | None = None
+        #: The whole text of what made the job fail, for the admin's error log.
+        self.failure_detail: str | None = None
         self.wake_writer = trio.Event()
         self.published_at = (-math.inf, -100.0)  # (monotonic time, progress)
         self.written_progress = -100.0
@@ -74,6 +77,9 @@ class Progress:
         self._emit = emit
         self._playlists = playlists
         self._trio_token = trio.lowlevel.current_trio_token()
+        #: Ended jobs whose last changes are not written yet, by id.
+        self.unwritten: dict[str, JobRun] = {}
+        self._unwritten_arrived = trio.Event()
 
     def reporter(self, run: JobRun) -> Callable[[Report], None]:
         """The callback the worker thread reports through; it never blocks."""
@@ -126,28 +132,69 @@ class Progress:
             self._playlists.child_status(run.job)
 
     async def write_loop(self, run: JobRun) -> None:
-        """The job's writer: status changes at once, progress every 0.5 % or second."""
+        """The job's writer: status changes at once, progress every 0.5 % or second. While the
+        data folder takes no writes, the changes wait in the live copy and go at the next turn."""
         while True:
             with trio.move_on_after(WRITE_INTERVAL):
                 await run.wake_writer.wait()
             run.wake_writer = trio.Event()
             await self.flush(run)
 
-    async def flush(self, run: JobRun) -> None:
-        if not run.unsaved:
-            return
+    async def flush(self, run: JobRun) -> bool:
+        """Write what the job has not written yet; False if the data folder refused it (the
+        changes stay queued for the next try)."""
+        if not run.unsaved and run.unsaved_archive is None:
+            return True
         changes, run.unsaved = run.unsaved, {}
+        archive, run.unsaved_archive = run.unsaved_archive, None
+        try:
+            await self._store.update_job(run.job.id, archive=archive, **changes)
+        except StorageError:
+            # Newer changes (made while we waited) win over these.
+            run.unsaved = {**changes, **run.unsaved}
+            run.unsaved_archive = run.unsaved_archive or archive
+            return False
         if "progress" in changes:
             run.written_progress = changes["progress"]
-        await self._store.update_job(run.job.id, **changes)
+        return True
 
     async def change(
         self, run: JobRun, *, archive: ArchiveEntry | None = None, **changes: Any
     ) -> None:
         """Write and publish a change at once (from the job's task); with ``archive``, the
-        download archive learns of it in the same transaction."""
+        download archive learns of it in the same transaction. If the data folder takes no
+        writes, the change is published all the same and its write waits (:meth:`flush`)."""
         run.job = attrs.evolve(run.job, **changes)
-        await self._store.update_job(run.job.id, archive=archive, **changes)
+        run.unsaved.update(changes)
+        if archive is not None:
+            run.unsaved_archive = archive
+        if not await self.flush(run):
+            log.warning("job %s: its change waits until the data folder takes writes", run.job.id)
         self._emit(JobChanged(run.job, changes))
         if "status" in changes:
             self._playlists.child_status(run.job)
+
+    # -- jobs whose task ended before their last change could be written -----------------------
+
+    def keep_unsaved(self, run: JobRun) -> None:
+        """Hold on to an ended job whose changes are not written yet (a full data folder):
+        :meth:`retry_loop` writes them when it can, and listings show its live copy."""
+        self.unwritten[run.job.id] = run
+        self._unwritten_arrived.set()
+
+    async def retry_loop(self, interval: float = 2.0) -> None:
+        """Write the changes of ended jobs that could not be written, as soon as the data
+        folder takes them. Runs for the service's lifetime; idle while there are none."""
+        while True:
+            await self._unwritten_arrived.wait()
+            self._unwritten_arrived = trio.Event()
+            while self.unwritten:
+                await trio.sleep(interval)
+                await self.retry_unwritten()
+
+    async def retry_unwritten(self) -> None:
+        for job_id, run in list(self.unwritten.items()):
+            if await self.flush(run):
+                self.unwritten.pop(job_id, None)
+            else:
+                return  # still refused: try again next turn

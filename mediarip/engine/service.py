@@ -159,10 +159,18 @@ class DownloadService:
         await trio.to_thread.run_sync(FFmpegPostProcessor.get_versions_and_features)
         async with trio.open_nursery() as nursery:
             service = cls(store, on_event, settings, nursery, on_failure)
+            retries = trio.CancelScope()
+
+            async def retry_unwritten() -> None:
+                with retries:
+                    await service._tasks.progress.retry_loop()
+
+            nursery.start_soon(retry_unwritten, name="unwritten job changes")
             try:
                 yield service
             finally:
                 service.stop_all()
+                retries.cancel()
 
     def _emit(self, event: JobEvent) -> None:
         self.revision += 1
@@ -577,7 +585,10 @@ class DownloadService:
         if run is not None:
             return run.job
         playlist = self._playlists.get(job_id)
-        return playlist.job if playlist is not None else None
+        if playlist is not None:
+            return playlist.job
+        unwritten = self._tasks.progress.unwritten.get(job_id)
+        return unwritten.job if unwritten is not None else None
 
     async def _requeue(self, job: Job) -> None:
         changes: dict[str, Any] = {

@@ -28,9 +28,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import yt_dlp
+import yt_dlp.networking.exceptions
 from yt_dlp.utils import DownloadCancelled
 from yt_dlp.utils import _utils as ytdlp_utils
 
+from ..outtmpl import cap_path
 from .netguard import NetworkPolicy, guarded
 
 __all__ = [
@@ -92,6 +94,15 @@ class CancelToken:
             # Keep the list short: closed responses have nothing left to interrupt.
             self._responses = [r for r in self._responses if not getattr(r, "closed", False)]
             self._responses.append(response)
+
+
+def _url_of(req: Any) -> str:
+    return req if isinstance(req, str) else str(getattr(req, "url", ""))
+
+
+def _range_of(req: Any) -> str | None:
+    headers = getattr(req, "headers", None)
+    return headers.get("Range") if headers is not None else None
 
 
 def _find_socket(obj: Any, depth: int = 6) -> socket.socket | None:
@@ -156,17 +167,91 @@ def _track_ffmpeg_processes() -> None:
 _track_ffmpeg_processes()
 
 
+# How long one read of a download should take. yt-dlp sizes its reads to about a second of
+# data (FileDownloader.best_block_size), calls the progress hook once per read, and a read of a
+# throttled or slow download blocks until the whole block is there: progress came every
+# ~380 ms (p95 ~1 s) whatever our own throttle said, and a cancel waited for the read. A tenth
+# of a second keeps the same ramp-up (the block at most doubles or halves per read, 4 MB at
+# most, so fast links read as before) with ten reads a second on slow ones; the reports stay
+# throttled in the hook (worker.REPORT_INTERVAL), so the event loop sees no more of them.
+READ_SECONDS = 0.1
+
+
+def _read_size(elapsed_time: float, bytes: float) -> int:
+    new_min = max(bytes / 2.0, 1.0)
+    new_max = min(max(bytes * 2.0, 1.0), 4194304)
+    if elapsed_time < 0.001:
+        return int(new_max)
+    return int(min(max(bytes / elapsed_time * READ_SECONDS, new_min, 16384), new_max))
+
+
+def _steady_reads() -> None:
+    from yt_dlp.downloader.http import HttpFD
+
+    HttpFD.best_block_size = staticmethod(_read_size)
+
+
+_steady_reads()
+
+# yt-dlp builds its list of ~1,750 extractors for every YoutubeDL, through an ordered-set helper
+# that is quadratic: ~300 ms of pure Python per job and per probe, holding the GIL while the
+# event loop waits. The list depends only on the installed yt-dlp and ``allowed_extractors``,
+# so it is built once per process (a yt-dlp update restarts the process).
+_EXTRACTORS: dict[tuple[str, ...], list[tuple[str, Any]]] = {}
+
+
 class CancellableYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
     """A ``YoutubeDL`` that belongs to one job: it will not open a connection once the job is
     cancelled, and it registers each response so a cancel can interrupt a blocked read."""
 
     def __init__(self, params: dict[str, Any], token: CancelToken) -> None:
         self.cancel_token = token
+        self._refused_range: tuple[str, str | None] | None = None
         super().__init__(params)
+
+    def add_default_info_extractors(self) -> None:
+        allowed = tuple(self.params.get("allowed_extractors") or ["default"])
+        known = _EXTRACTORS.get(allowed)
+        if known is None:
+            before = set(self._ies)
+            super().add_default_info_extractors()
+            _EXTRACTORS[allowed] = [(k, v) for k, v in self._ies.items() if k not in before]
+            return
+        for key, ie in known:
+            if isinstance(ie, type):
+                self._ies[key] = ie
+            else:  # the catch-all "unsupported URL" instance: each YoutubeDL its own
+                self.add_info_extractor(type(ie)())
+
+    def _forget_refused_range(self, req: Any) -> None:
+        """Resuming a ``.part`` file that already holds every byte: the site answers the
+        ``Range: bytes=<size>-`` request with 416, and yt-dlp then asks again *without* a range
+        to compare the full length with the file's, finishing the download if they match. But
+        its second request shares the first one's headers, Range included (yt-dlp 2026.10.26),
+        so it gets 416 again and the job failed ("HTTP Error 416"). Drop the range from that
+        second request: the length check then runs as meant, and nothing is downloaded again
+        (the answer's body is never read)."""
+        refused, self._refused_range = self._refused_range, None
+        if refused is None or refused[1] is None:
+            return
+        url, byte_range = refused
+        if _url_of(req) == url and _range_of(req) == byte_range:
+            req.headers.pop("Range", None)
+
+    def _prepare_filename(self, info_dict: Any, **kwargs: Any) -> Any:
+        # Titles have any length; a file name holds 255 bytes (see mediarip.outtmpl).
+        filename = super()._prepare_filename(info_dict, **kwargs)
+        return cap_path(filename) if isinstance(filename, str) else filename
 
     def urlopen(self, req: Any) -> Any:
         self.cancel_token.raise_if_cancelled()
-        response = super().urlopen(req)
+        self._forget_refused_range(req)
+        try:
+            response = super().urlopen(req)
+        except yt_dlp.networking.exceptions.HTTPError as exc:
+            if exc.status == 416:
+                self._refused_range = (_url_of(req), _range_of(req))
+            raise
         self.cancel_token.add_response(response)
         if self.cancel_token.cancelled:
             response.close()
@@ -185,10 +270,17 @@ class _Logger:
         log.debug("%s", msg)
 
     def warning(self, msg: str) -> None:
-        log.info("yt-dlp: %s", msg)
+        log.log(_level_after_cancel(), "yt-dlp: %s", msg)
 
     def error(self, msg: str) -> None:
-        log.info("yt-dlp: %s", msg)
+        # A cancel breaks the read yt-dlp was in ("Got error: N bytes read, M more expected"):
+        # that is the cancel, not an error; the job's task logs the cancel itself.
+        log.log(_level_after_cancel(), "yt-dlp: %s", msg)
+
+
+def _level_after_cancel() -> int:
+    token = getattr(_thread_token, "token", None)
+    return logging.DEBUG if token is not None and token.cancelled else logging.INFO
 
 
 def base_params(

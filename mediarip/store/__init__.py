@@ -10,6 +10,7 @@ records. How statements reach the one connection (and why) is in :mod:`._base`; 
 from ._admin import AdminSession, ErrorEntry
 from ._archive import ArchiveEntry
 from ._base import NETWORK_FILESYSTEMS, choose_journal_mode, filesystem_of
+from ._errors import StorageError, StorageFull, StorageUnavailable
 from ._jobs import JOB_COLUMNS
 from ._migrations import MIGRATIONS
 from ._presets import NameTaken
@@ -25,6 +26,9 @@ __all__ = [
     "ErrorEntry",
     "NameTaken",
     "SessionSummary",
+    "StorageError",
+    "StorageFull",
+    "StorageUnavailable",
     "Store",
     "choose_journal_mode",
     "filesystem_of",

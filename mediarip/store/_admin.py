@@ -26,6 +26,8 @@ class ErrorEntry:
     url: str
     code: str
     message: str
+    #: The whole text of the failure, for the admin (may name server paths).
+    detail: str | None = None
 
 
 @attrs.frozen
@@ -66,6 +68,9 @@ class AdminTables(StoreBase):
             db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
             return str(db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0])
 
+        stored = await self.get_meta(key)  # no write when it is there (a read-only start)
+        if stored is not None:
+            return stored
         return await self._call(self._write, statements)
 
     async def set_admin_credentials(self, values: Mapping[str, str]) -> None:
@@ -139,8 +144,8 @@ class AdminTables(StoreBase):
 
     async def insert_error(self, entry: ErrorEntry) -> None:
         sql = (
-            "INSERT INTO error_log (at, job_id, session_id, url, code, message) "
-            "VALUES (?, ?, ?, ?, ?, ?)"
+            "INSERT INTO error_log (at, job_id, session_id, url, code, message, detail) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)"
         )
         row = (
             utc_iso(entry.at),
@@ -149,13 +154,14 @@ class AdminTables(StoreBase):
             entry.url,
             entry.code,
             entry.message,
+            entry.detail,
         )
         await self._call(self._write, lambda db: db.execute(sql, row))
 
     async def list_errors(self, limit: int) -> list[ErrorEntry]:
         """The newest ``limit`` entries, newest first."""
         sql = (
-            "SELECT at, job_id, session_id, url, code, message FROM error_log "
+            "SELECT at, job_id, session_id, url, code, message, detail FROM error_log "
             "ORDER BY seq DESC LIMIT ?"
         )
 

@@ -19,19 +19,22 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
 import trio
 
+from ._errors import StorageError, StorageUnavailable, storage_error
 from ._migrations import migrate
 
 __all__ = ["NETWORK_FILESYSTEMS", "StoreBase", "choose_journal_mode", "filesystem_of"]
 
 T = TypeVar("T")
+log = logging.getLogger("mediarip.store")
 
 NETWORK_FILESYSTEMS = frozenset({"cifs", "nfs", "nfs4", "smb", "smbfs", "smb3", "9p", "fuse.sshfs"})
 
@@ -80,41 +83,102 @@ def now() -> dt.datetime:
 
 class StoreBase:
     """The connection and the two ways to use it: :meth:`_call` (a read, or a write wrapped
-    in :meth:`_write`) from trio. Each table's methods live in a mixin over this class."""
+    in :meth:`_write`) from trio. Each table's methods live in a mixin over this class.
 
-    def __init__(self, connection: sqlite3.Connection, journal_mode: str) -> None:
+    A write the data folder refuses raises :class:`StorageFull` or :class:`StorageUnavailable`
+    and leaves the database as it was; :attr:`problem` then holds that error until a write
+    goes through again (:meth:`check_writable` tries one)."""
+
+    def __init__(self, connection: sqlite3.Connection, journal_mode: str, path: Path) -> None:
         self._db = connection
         self._limiter = trio.CapacityLimiter(1)
         self.journal_mode = journal_mode
+        self.path = path
+        self.problem: StorageError | None = None
+        #: Why the database was opened read-only, if it was.
+        self._opened_read_only: StorageError | None = None
 
     @classmethod
     @asynccontextmanager
     async def open(cls, path: Path, *, journal_mode: str | None = None) -> AsyncIterator[Self]:
-        """Open (creating and migrating) the database at ``path``; close it on exit."""
+        """Open (creating and migrating) the database at ``path``; close it on exit.
+
+        A data folder that takes no writes (a full disk) does not stop the start: an existing
+        database opens read-only, and :attr:`problem` says why."""
         path.parent.mkdir(parents=True, exist_ok=True)
         mode = journal_mode or choose_journal_mode(filesystem_of(path.parent))
-        db = await trio.to_thread.run_sync(_connect, path, mode)
-        store = cls(db, mode)
+        problem: StorageError | None = None
+        try:
+            db = await trio.to_thread.run_sync(_connect, path, mode)
+        except (sqlite3.Error, OSError) as exc:
+            problem = storage_error(exc, path.parent)
+            if problem is None or not await trio.Path(path).exists():
+                raise
+            log.error("the database %s takes no writes (%s): serving read-only", path, exc)
+            db = await trio.to_thread.run_sync(_connect_read_only, path)
+        store = cls(db, mode, path)
+        store.problem = store._opened_read_only = problem
         try:
             yield store
         finally:
             # Shielded: closing must happen even when the whole app is being cancelled.
             with trio.CancelScope(shield=True):
-                await store._call(db.close)
+                await trio.to_thread.run_sync(db.close, limiter=store._limiter)
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        return await trio.to_thread.run_sync(functools.partial(fn, *args), limiter=self._limiter)
+        try:
+            return await trio.to_thread.run_sync(
+                functools.partial(fn, *args), limiter=self._limiter
+            )
+        except (sqlite3.Error, OSError) as exc:
+            problem = storage_error(exc, self.path.parent)
+            if problem is None:
+                raise
+            if self.problem is None or type(self.problem) is not type(problem):
+                log.error("the database %s takes no writes: %s", self.path, exc)
+            self.problem = problem
+            raise problem from exc
 
     def _write(self, statements: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``statements`` in one immediate transaction (in the worker thread)."""
+        if self.read_only:
+            raise self._opened_read_only or StorageUnavailable(self.path.parent, "read-only")
         self._db.execute("BEGIN IMMEDIATE")
         try:
             result = statements(self._db)
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            # A full disk may have rolled the transaction back already.
+            if self._db.in_transaction:
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    log.warning("rolling back after a failed write failed", exc_info=True)
             raise
-        self._db.execute("COMMIT")
+        if self.problem is not None:
+            log.warning("the database %s takes writes again", self.path)
+            self.problem = None
         return result
+
+    @property
+    def read_only(self) -> bool:
+        """Opened read-only (the data folder took no writes at start): a restart is needed to
+        write again."""
+        return getattr(self._db, "_mediarip_read_only", False) is True
+
+    async def check_writable(self) -> StorageError | None:
+        """Try one small write when a problem is known, to see whether it has gone; the
+        problem that remains, if any."""
+        if self.problem is None:
+            return None
+        sql = (
+            "INSERT INTO meta (key, value) VALUES ('last_write_check', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        )
+        stamp = utc_iso(now())
+        with suppress(StorageError):
+            await self._call(self._write, lambda db: db.execute(sql, (stamp,)))
+        return self.problem
 
 
 def _connect(path: Path, journal_mode: str) -> sqlite3.Connection:
@@ -126,3 +190,29 @@ def _connect(path: Path, journal_mode: str) -> sqlite3.Connection:
     db.execute("PRAGMA busy_timeout = 5000")
     migrate(db)
     return db
+
+
+class _ReadOnlyConnection(sqlite3.Connection):
+    _mediarip_read_only = True
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """The database as it is, for reading only (no migration). A WAL database needs its
+    shared-memory file, which a full disk may not have room for; then the file is opened as
+    immutable (we are its only writer, and we write nothing now)."""
+    for options in ("mode=ro", "mode=ro&immutable=1"):
+        db = sqlite3.connect(
+            f"{path.resolve().as_uri()}?{options}",
+            uri=True,
+            check_same_thread=False,
+            isolation_level=None,
+            factory=_ReadOnlyConnection,
+        )
+        try:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            db.close()
+            continue
+        db.execute("PRAGMA query_only = ON")
+        return db
+    raise sqlite3.OperationalError(f"cannot open {path} even read-only")

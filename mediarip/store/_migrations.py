@@ -179,6 +179,11 @@ MIGRATIONS: tuple[str, ...] = (
         created_at TEXT NOT NULL
     );
     """,
+    # 6: the error log keeps the whole text of a failure (server paths included) for the
+    # admin; the job's own message names none.
+    """
+    ALTER TABLE error_log ADD COLUMN detail TEXT
+    """,
 )
 
 

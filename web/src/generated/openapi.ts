@@ -30,6 +30,15 @@ export interface paths {
                         "application/json": components["schemas"]["ApiKeyState"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
@@ -68,6 +77,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["NewApiKey"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
@@ -125,6 +143,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["ApiKeyState"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
@@ -198,6 +225,15 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorList"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
@@ -246,6 +282,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Removed"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
@@ -314,7 +359,7 @@ export interface paths {
                         "application/json": components["schemas"]["AdminStatus"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -419,6 +464,15 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content?: never;
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
                 401: {
@@ -845,7 +899,7 @@ export interface paths {
                         "application/json": components["schemas"]["PasswordChanged"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -957,7 +1011,7 @@ export interface paths {
                         "application/json": components["schemas"]["Preset"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1057,6 +1111,15 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
@@ -1113,7 +1176,7 @@ export interface paths {
                         "application/json": components["schemas"]["Preset"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1208,6 +1271,15 @@ export interface paths {
                         "application/json": components["schemas"]["PurgeReport"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
@@ -1269,6 +1341,15 @@ export interface paths {
                         "application/json": components["schemas"]["SessionList"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
@@ -1325,6 +1406,15 @@ export interface paths {
                         "application/json": components["schemas"]["JobList"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
@@ -1379,6 +1469,15 @@ export interface paths {
                         "application/json": components["schemas"]["SettingsList"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
@@ -1427,7 +1526,7 @@ export interface paths {
                         "application/json": components["schemas"]["SettingsList"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1525,6 +1624,15 @@ export interface paths {
                         "application/json": components["schemas"]["SettingsList"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
@@ -1609,7 +1717,7 @@ export interface paths {
                         "application/json": components["schemas"]["AdminStatus"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -1715,6 +1823,15 @@ export interface paths {
                         "application/json": components["schemas"]["AdminStatus"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -1767,6 +1884,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["StorageReport"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
@@ -1823,6 +1949,15 @@ export interface paths {
                         "application/json": components["schemas"]["SubscriptionList"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
@@ -1875,6 +2010,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["YtdlpStatus"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
@@ -1931,6 +2075,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["YtdlpStatus"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
@@ -1994,6 +2147,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["YtdlpStatus"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
@@ -2072,7 +2234,7 @@ export interface paths {
                         "application/json": components["schemas"]["YtdlpStatus"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -2169,6 +2331,15 @@ export interface paths {
                         "text/plain": string;
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -2218,6 +2389,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Imported"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
@@ -2290,6 +2470,15 @@ export interface paths {
                         "application/json": components["schemas"]["PublicConfig"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -2335,6 +2524,15 @@ export interface paths {
                         "application/json": components["schemas"]["CookieState"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -2368,6 +2566,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["CookieState"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
@@ -2425,6 +2632,15 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -2480,6 +2696,15 @@ export interface paths {
                         "application/json": components["schemas"]["JobList"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -2524,7 +2749,7 @@ export interface paths {
                         "application/json": components["schemas"]["Job"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json; or: The URL names a private or reserved network address, and those are off */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json; or: The URL names a private or reserved network address, and those are off */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -2578,6 +2803,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description The disk of the data folder (server.data_dir) is full */
+                507: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
             };
         };
         delete?: never;
@@ -2612,6 +2846,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Job"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
@@ -2656,6 +2899,15 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content?: never;
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
@@ -2737,6 +2989,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Job"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
@@ -2824,6 +3085,15 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content?: never;
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
@@ -2914,6 +3184,15 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -2988,6 +3267,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Job"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
@@ -3129,6 +3417,15 @@ export interface paths {
                         "application/json": components["schemas"]["Job"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -3201,6 +3498,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Job"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
@@ -3279,7 +3585,7 @@ export interface paths {
                         "application/json": components["schemas"]["BatchResult"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -3537,6 +3843,15 @@ export interface paths {
                         "text/event-stream": string;
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -3584,7 +3899,7 @@ export interface paths {
                         "application/json": components["schemas"]["Formats"];
                     };
                 };
-                /** @description The URL names a private or reserved network address, and those are off */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: The URL names a private or reserved network address, and those are off */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -3647,8 +3962,26 @@ export interface paths {
                         "application/json": components["schemas"]["Health"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The server cannot do its work now; the message says why ("data folder full"): unhealthy */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3748,6 +4081,15 @@ export interface paths {
                         };
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -3793,6 +4135,15 @@ export interface paths {
                         "application/json": components["schemas"]["PresetList"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -3836,6 +4187,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["QueueState"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
@@ -4008,6 +4368,15 @@ export interface paths {
                         "application/json": components["schemas"]["QueueState"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -4062,6 +4431,15 @@ export interface paths {
                         "application/json": components["schemas"]["QueueState"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -4114,6 +4492,15 @@ export interface paths {
                         "application/json": components["schemas"]["SubscriptionList"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -4149,7 +4536,7 @@ export interface paths {
                         "application/json": components["schemas"]["Subscription"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json; or: The URL names a private or reserved network address, and those are off */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json; or: The URL names a private or reserved network address, and those are off */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -4230,6 +4617,15 @@ export interface paths {
                         "application/json": components["schemas"]["Subscription"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -4273,6 +4669,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["SubscriptionRemoved"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
@@ -4340,7 +4745,7 @@ export interface paths {
                         "application/json": components["schemas"]["Subscription"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json; or: The URL names a private or reserved network address, and those are off */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json; or: The URL names a private or reserved network address, and those are off */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -4428,6 +4833,15 @@ export interface paths {
                         "application/json": components["schemas"]["CheckResult"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -4502,6 +4916,15 @@ export interface paths {
                         "application/json": components["schemas"]["CheckList"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -4569,6 +4992,15 @@ export interface paths {
                         "application/json": components["schemas"]["Subscription"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -4632,6 +5064,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Subscription"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
@@ -4701,7 +5142,7 @@ export interface paths {
                         "application/json": components["schemas"]["Preview"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json; or: The URL names a private or reserved network address, and those are off */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json; or: The URL names a private or reserved network address, and those are off */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -4780,6 +5221,15 @@ export interface paths {
                         "application/json": components["schemas"]["ThemeList"];
                     };
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -4835,6 +5285,15 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content?: never;
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
                 };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
@@ -4899,6 +5358,15 @@ export interface paths {
                     };
                     content?: never;
                 };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
                 401: {
                     headers: {
@@ -4959,7 +5427,7 @@ export interface paths {
                         "application/json": components["schemas"]["UrlInfo"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json; or: The URL names a private or reserved network address, and those are off */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json; or: The URL names a private or reserved network address, and those are off */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -5120,6 +5588,7 @@ export interface components {
             /** Format: date-time */
             at: string;
             code: string;
+            detail: string | null;
             job_id: string;
             message: string;
             session_id: string;
