@@ -555,7 +555,7 @@ def test_settings_to_dict_is_plain_json(tmp_path: Path) -> None:
     assert plain["server"]["data_dir"] == str(tmp_path / "data")
     assert plain["server"]["trusted_proxies"] == ["10.0.0.0/8"]
     assert plain["ytdlp"]["extractor_args"] == {"youtube": {"player_client": ["web"]}}
-    assert set(plain) == {"server", "downloads", "ytdlp", "session", "purge", "ui", "admin"}
+    assert set(plain) == {"server", "downloads", "ytdlp", "session", "purge", "ui", "admin", "auth"}
 
 
 def test_settings_are_frozen(tmp_path: Path) -> None:

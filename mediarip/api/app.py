@@ -9,6 +9,7 @@ from quart_trio import QuartTrio
 
 from . import (
     admin,
+    auth_routes,
     batch,
     cookies,
     downloads,
@@ -21,6 +22,7 @@ from . import (
     subscriptions,
     system,
     themes,
+    users,
     ytdlp,
 )
 from .context import EXTENSION, ApiState
@@ -59,6 +61,8 @@ def routed_app() -> QuartTrio:
         presets,
         ytdlp,
         themes,
+        auth_routes,  # issue 14
+        users,  # issue 14
         spa,
     ):
         app.register_blueprint(module.blueprint)

@@ -12,7 +12,7 @@ import attrs
 import trio
 from quart import Blueprint
 
-from ..config import SessionMode, ThemeMode
+from ..config import AuthMode, SessionMode, ThemeMode
 from ..download_options import SPONSORBLOCK_CATEGORIES
 from ..models import AUDIO_FORMATS, VIDEO_FORMATS
 from ..version import __version__
@@ -76,6 +76,10 @@ class PublicConfig:
     #: New jobs start on their own (``downloads.autostart``); off, they wait paused.
     autostart: bool
     sponsorblock_categories: list[str]
+    #: ``auth.mode`` (issue 14): whether the app asks people to log in, and where.
+    auth_mode: AuthMode = "none"
+    #: Local mode without any user yet: the admin's first-run setup makes the first.
+    accounts_setup_required: bool = False
 
 
 @blueprint.get("/api/health")
@@ -112,4 +116,6 @@ async def public_config() -> PublicConfig:
         admin_enabled=settings.admin.enabled,
         autostart=settings.downloads.autostart,
         sponsorblock_categories=list(SPONSORBLOCK_CATEGORIES),
+        auth_mode=settings.auth.mode,
+        accounts_setup_required=await services().accounts.setup_required(),
     )

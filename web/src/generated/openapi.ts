@@ -30,8 +30,17 @@ export interface paths {
                         "application/json": components["schemas"]["ApiKeyState"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -70,7 +79,7 @@ export interface paths {
                         "application/json": components["schemas"]["NewApiKey"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -79,7 +88,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -127,7 +136,7 @@ export interface paths {
                         "application/json": components["schemas"]["ApiKeyState"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -136,7 +145,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -198,8 +207,17 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorList"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -248,7 +266,7 @@ export interface paths {
                         "application/json": components["schemas"]["Removed"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -257,7 +275,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -323,7 +341,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Wrong username or password */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Wrong username or password */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -332,7 +350,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -420,7 +438,7 @@ export interface paths {
                     };
                     content?: never;
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -429,7 +447,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -496,7 +514,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -505,7 +523,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: The current password given for a change is wrong */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted; or: The current password given for a change is wrong */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -608,7 +626,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -617,7 +635,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -699,7 +717,7 @@ export interface paths {
                     };
                     content?: never;
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -708,7 +726,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -764,7 +782,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -773,7 +791,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -850,7 +868,7 @@ export interface paths {
                         "application/json": components["schemas"]["PurgeReport"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -859,7 +877,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -911,8 +929,17 @@ export interface paths {
                         "application/json": components["schemas"]["SessionList"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -967,8 +994,17 @@ export interface paths {
                         "application/json": components["schemas"]["JobList"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1021,8 +1057,17 @@ export interface paths {
                         "application/json": components["schemas"]["SettingsList"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1078,7 +1123,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1087,7 +1132,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1167,7 +1212,7 @@ export interface paths {
                         "application/json": components["schemas"]["SettingsList"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1176,7 +1221,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1260,7 +1305,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: The token given is not the setup token from the server log */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: The token given is not the setup token from the server log */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1269,7 +1314,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: Setup needs the one-time token from the server log, and none was given */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted; or: Setup needs the one-time token from the server log, and none was given */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1357,8 +1402,17 @@ export interface paths {
                         "application/json": components["schemas"]["AdminStatus"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1411,8 +1465,17 @@ export interface paths {
                         "application/json": components["schemas"]["StorageReport"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1465,8 +1528,17 @@ export interface paths {
                         "application/json": components["schemas"]["SubscriptionList"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1488,6 +1560,542 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every user */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Users */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UserList"];
+                    };
+                };
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The admin side is off (admin.enabled: false): not_found; or: auth.mode is none: there are no users (not_found) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Make a user */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NewUser"];
+                };
+            };
+            responses: {
+                /** @description The user */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UserView"];
+                    };
+                };
+                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The admin side is off (admin.enabled: false): not_found; or: auth.mode is none: there are no users (not_found) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Another user has this name or one too like it ("Bob" and "b0b"): username_taken */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *413* `Request Entity Too Large` The status code one should return if the data submitted exceeded a given limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request; or: A new username or password breaks a rule; the message names the field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a user with their logins, keys, jobs and files */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The admin side is off (admin.enabled: false): not_found; or: auth.mode is none: there are no users (not_found); or: No such user: user_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The last enabled admin cannot be disabled, demoted or deleted: last_admin */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Rename, reset the password, change the role, disable or enable a user */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["UserChange"];
+                };
+            };
+            responses: {
+                /** @description The user */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UserView"];
+                    };
+                };
+                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The admin side is off (admin.enabled: false): not_found; or: auth.mode is none: there are no users (not_found); or: No such user: user_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Another user has this name or one too like it ("Bob" and "b0b"): username_taken; or: The last enabled admin cannot be disabled, demoted or deleted: last_admin */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *413* `Request Entity Too Large` The status code one should return if the data submitted exceeded a given limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request; or: A new username or password breaks a rule; the message names the field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/admin/users/{user_id}/adopt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Give anonymous sessions' jobs to this user (after switching from auth.mode none) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["Adopt"];
+                };
+            };
+            responses: {
+                /** @description How many jobs moved */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Adopted"];
+                    };
+                };
+                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The admin side is off (admin.enabled: false): not_found; or: auth.mode is none: there are no users (not_found); or: No such user: user_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *413* `Request Entity Too Large` The status code one should return if the data submitted exceeded a given limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{user_id}/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's API keys (masked) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Keys */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["KeyList"];
+                    };
+                };
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The admin side is off (admin.enabled: false): not_found; or: auth.mode is none: there are no users (not_found); or: No such user: user_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{user_id}/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke a user's API key */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    key_id: string;
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Revoked */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The admin side is off (admin.enabled: false): not_found; or: auth.mode is none: there are no users (not_found); or: No such user: user_not_found; or: No such API key among yours: key_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -1519,8 +2127,17 @@ export interface paths {
                         "application/json": components["schemas"]["YtdlpStatus"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1575,7 +2192,7 @@ export interface paths {
                         "application/json": components["schemas"]["YtdlpStatus"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1584,7 +2201,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1638,7 +2255,7 @@ export interface paths {
                         "application/json": components["schemas"]["YtdlpStatus"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1647,7 +2264,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1723,7 +2340,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1732,7 +2349,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1811,8 +2428,17 @@ export interface paths {
                         "text/plain": string;
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1862,7 +2488,7 @@ export interface paths {
                         "application/json": components["schemas"]["Imported"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1871,7 +2497,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1891,6 +2517,540 @@ export interface paths {
                 };
                 /** @description A field or parameter is missing or invalid; the message names it: invalid_request; or: Not a yt-dlp archive file (UTF-8 text, one '<extractor> <id>' per line), or more than 200,000 lines: invalid_archive */
                 422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your API keys (masked) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Your keys */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["KeyList"];
+                    };
+                };
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description auth.mode is none: there are no users (not_found) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Make an API key that acts as you */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["NewKeyRequest"];
+                };
+            };
+            responses: {
+                /** @description The key, shown this once */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NewKeyMade"];
+                    };
+                };
+                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description auth.mode is none: there are no users (not_found) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *413* `Request Entity Too Large` The status code one should return if the data submitted exceeded a given limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request; or: A new username or password breaks a rule; the message names the field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke one of your API keys */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    key_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Revoked */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description auth.mode is none: there are no users (not_found); or: No such API key among yours: key_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Log in with a name and password: sets the mrip_user cookie */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["Login"];
+                };
+            };
+            responses: {
+                /** @description Logged in */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Me"];
+                    };
+                };
+                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Wrong username or password */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description auth.mode is none: there are no users (not_found) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode people log in at the proxy, not here: login_at_proxy */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *413* `Request Entity Too Large` The status code one should return if the data submitted exceeded a given limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many failures from this client: try again in ``retry_after`` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Log out: ends this login on the server */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Logged out */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who you are */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description You */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Me"];
+                    };
+                };
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Change your password: your other logins end */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PasswordChange"];
+                };
+            };
+            responses: {
+                /** @description Changed; this device stays logged in */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Me"];
+                    };
+                };
+                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted; or: The current password given for a change is wrong */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description auth.mode is none: there are no users (not_found) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode people log in at the proxy, not here: login_at_proxy */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *413* `Request Entity Too Large` The status code one should return if the data submitted exceeded a given limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request; or: A new username or password breaks a rule; the message names the field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many failures from this client: try again in ``retry_after`` seconds */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1932,8 +3092,17 @@ export interface paths {
                         "application/json": components["schemas"]["PublicConfig"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1977,8 +3146,17 @@ export interface paths {
                         "application/json": components["schemas"]["CookieState"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2012,7 +3190,7 @@ export interface paths {
                         "application/json": components["schemas"]["CookieState"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2021,7 +3199,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2067,7 +3245,7 @@ export interface paths {
                     };
                     content?: never;
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2076,7 +3254,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2122,8 +3300,17 @@ export interface paths {
                         "application/json": components["schemas"]["JobList"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2175,7 +3362,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2184,7 +3371,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2256,8 +3443,17 @@ export interface paths {
                         "application/json": components["schemas"]["Job"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2297,7 +3493,7 @@ export interface paths {
                     };
                     content?: never;
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2306,7 +3502,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2361,7 +3557,7 @@ export interface paths {
                         "application/json": components["schemas"]["Job"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2370,7 +3566,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2447,8 +3643,17 @@ export interface paths {
                     };
                     content?: never;
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2536,8 +3741,17 @@ export interface paths {
                     };
                     content?: never;
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2612,7 +3826,7 @@ export interface paths {
                         "application/json": components["schemas"]["Job"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2621,7 +3835,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2686,7 +3900,7 @@ export interface paths {
                         "application/json": components["schemas"]["Job"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2695,7 +3909,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2760,7 +3974,7 @@ export interface paths {
                         "application/json": components["schemas"]["Job"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2769,7 +3983,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2845,7 +4059,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2854,7 +4068,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2924,8 +4138,17 @@ export interface paths {
                         "text/event-stream": string;
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2980,8 +4203,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3034,8 +4266,17 @@ export interface paths {
                         "application/json": components["schemas"]["Health"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3081,8 +4322,17 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3126,8 +4376,17 @@ export interface paths {
                         "application/json": components["schemas"]["PresetList"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3171,8 +4430,17 @@ export interface paths {
                         "application/json": components["schemas"]["QueueState"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3218,7 +4486,7 @@ export interface paths {
                         "application/json": components["schemas"]["QueueState"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3227,7 +4495,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3272,7 +4540,7 @@ export interface paths {
                         "application/json": components["schemas"]["QueueState"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3281,7 +4549,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3324,8 +4592,17 @@ export interface paths {
                         "application/json": components["schemas"]["SubscriptionList"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3368,7 +4645,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3377,7 +4654,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3440,8 +4717,17 @@ export interface paths {
                         "application/json": Record<string, never>;
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3485,7 +4771,7 @@ export interface paths {
                         "application/json": components["schemas"]["SubscriptionRemoved"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3494,7 +4780,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3559,7 +4845,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3568,7 +4854,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3638,7 +4924,7 @@ export interface paths {
                         "application/json": components["schemas"]["CheckResult"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3647,7 +4933,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3712,8 +4998,17 @@ export interface paths {
                         "application/json": components["schemas"]["CheckList"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3779,7 +5074,7 @@ export interface paths {
                         "application/json": Record<string, never>;
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3788,7 +5083,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3844,7 +5139,7 @@ export interface paths {
                         "application/json": Record<string, never>;
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3853,7 +5148,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3920,7 +5215,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3929,7 +5224,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3990,8 +5285,17 @@ export interface paths {
                         "application/json": components["schemas"]["ThemeList"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -4046,8 +5350,17 @@ export interface paths {
                     };
                     content?: never;
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -4109,8 +5422,17 @@ export interface paths {
                     };
                     content?: never;
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -4178,7 +5500,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -4187,7 +5509,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4231,6 +5553,14 @@ export interface components {
             logged_in: boolean;
             setup_required: boolean;
             username: string | null;
+        };
+        /** @description Which anonymous sessions' jobs to give; null: every anonymous session's. */
+        Adopt: {
+            session_ids?: string[] | null;
+        };
+        /** @description How many finished or paused jobs changed hands (running ones stay where they are). */
+        Adopted: {
+            moved: number;
         };
         ApiKeyState: {
             configured: boolean;
@@ -4400,9 +5730,26 @@ export interface components {
         JobList: {
             jobs: components["schemas"]["Job"][];
         };
+        KeyList: {
+            keys: components["schemas"]["KeyView"][];
+        };
+        KeyView: {
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            last_used: string | null;
+            masked: string;
+            name: string;
+        };
         Login: {
             password: string;
             username: string;
+        };
+        /** @description Who you are: ``user`` is null in mode none (or for the server-wide API key). */
+        Me: {
+            /** @enum {unknown} */
+            mode: "none" | "local" | "proxy";
+            user: components["schemas"]["UserView"] | null;
         };
         /** @description A new key, shown this once. */
         NewApiKey: {
@@ -4438,6 +5785,26 @@ export interface components {
             quality?: string | null;
             /** @description an http:// or https:// address */
             url: string;
+        };
+        /** @description The key, shown this once; later only ``masked`` (its last four characters). */
+        NewKeyMade: {
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            key: string;
+            masked: string;
+            name: string;
+        };
+        /** @description A name to tell the key apart later ("phone", "browser extension"). */
+        NewKeyRequest: {
+            name?: string;
+        };
+        /** @description ``password`` may be left out in proxy mode (the proxy checks it). */
+        NewUser: {
+            password?: string | null;
+            /** @enum {unknown} */
+            role?: "user" | "admin";
+            username: string;
         };
         PasswordChange: {
             current: string;
@@ -4486,7 +5853,10 @@ export interface components {
         };
         /** @description The settings the web app needs; never a secret. */
         PublicConfig: {
+            accounts_setup_required: boolean;
             admin_enabled: boolean;
+            /** @enum {unknown} */
+            auth_mode: "none" | "local" | "proxy";
             autostart: boolean;
             max_concurrent: number;
             output_formats: {
@@ -4655,6 +6025,28 @@ export interface components {
         UrlRequest: {
             /** @description an http:// or https:// address */
             url: string;
+        };
+        /** @description Only the fields given change; a new password or disabling ends the user's logins. */
+        UserChange: {
+            disabled?: boolean | null;
+            password?: string | null;
+            role?: ("user" | "admin") | null;
+            username?: string | null;
+        };
+        UserList: {
+            users: components["schemas"]["UserView"][];
+        };
+        /** @description A user as the API shows them: never a password or its hash. */
+        UserView: {
+            /** Format: date-time */
+            created_at: string;
+            disabled: boolean;
+            has_password: boolean;
+            id: number;
+            last_login_at: string | null;
+            role: string;
+            source: string;
+            username: string;
         };
         /** @description ``GET /api/admin/ytdlp``. */
         YtdlpStatus: {
