@@ -401,3 +401,13 @@ async def test_an_admin_renames_and_resets_a_password(local: RunningApp) -> None
     assert clash.status_code == 409
     missing = await local.client.patch("/api/admin/users/9999", json={"disabled": True})
     assert missing.status_code == 404
+
+
+async def test_logging_out_of_the_admin_panel_ends_the_admin_users_login(
+    local: RunningApp,
+) -> None:
+    assert (await local.client.get("/api/admin/status")).json()["logged_in"] is True
+    assert (await local.client.post("/api/admin/logout")).status_code == 204
+    local.client.cookies.delete("mrip_user")  # what the answer's expired cookie does
+    assert (await local.client.get("/api/admin/status")).json()["logged_in"] is False
+    assert (await local.client.get("/api/downloads")).status_code == 401

@@ -250,6 +250,10 @@ async def logout() -> Response:
     response.delete_cookie(
         ADMIN_COOKIE, path=COOKIE_PATH, secure=cookies_secure(), httponly=True, samesite="Strict"
     )
+    if _user_admin():  # logged in as a user with the admin role (issue 14): that login ends
+        from .auth_routes import end_user_login
+
+        await end_user_login(response)
     return response
 
 

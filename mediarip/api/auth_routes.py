@@ -19,6 +19,7 @@ from quart import Blueprint, Response, g
 from ..accounts import ApiKeyView, KeyNotFound, User
 from ..auth import BadCredentials, CredentialsRejected, Locked, WrongPassword
 from ..config import AuthMode
+from .admin import Login, PasswordChange  # the same shapes as the admin's: one schema each
 from .context import services
 from .contract import Answer, Requirement, endpoint, json_response
 from .errors import AccountsOff, LoginNotHere, LoginRequired
@@ -88,18 +89,6 @@ class Me:
 
     mode: AuthMode
     user: UserView | None
-
-
-@attrs.frozen
-class Login:
-    username: str
-    password: str
-
-
-@attrs.frozen
-class PasswordChange:
-    current: str
-    new: str
 
 
 @attrs.frozen
@@ -189,14 +178,19 @@ async def login(body: Login) -> Response:
     return response
 
 
-@blueprint.post("/logout")
-@endpoint("Log out: ends this login on the server", answers={204: Answer("Logged out")})
-async def logout() -> Response:
+async def end_user_login(response: Response) -> None:
+    """End the request's login on the server and drop its cookie."""
     await services().accounts.logout(g.get("login_token"))
-    response = Response(b"", status=204)
     response.delete_cookie(
         USER_COOKIE, path="/", secure=cookies_secure(), httponly=True, samesite="Lax"
     )
+
+
+@blueprint.post("/logout")
+@endpoint("Log out: ends this login on the server", answers={204: Answer("Logged out")})
+async def logout() -> Response:
+    response = Response(b"", status=204)
+    await end_user_login(response)
     return response
 
 

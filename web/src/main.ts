@@ -3,6 +3,7 @@ import { createApp, watch } from 'vue'
 import App from './App.vue'
 import { currentPath, isAdminPath, listenToHistory } from './router'
 import { STATUS_LABELS } from './labels'
+import { useAccountStore } from './stores/account'
 import { useConfigStore } from './stores/config'
 import { useEventsStore } from './stores/events'
 import { jobLabel, useJobsStore } from './stores/jobs'
@@ -27,7 +28,11 @@ themes.bindDocument()
 void themes.load()
 
 const config = useConfigStore(pinia)
-void config.load().then((c) => prefs.applyServerDefault(c.theme_default_mode))
+const account = useAccountStore(pinia)
+const loaded = config.load().then(async (c) => {
+  prefs.applyServerDefault(c.theme_default_mode)
+  await account.load(c.auth_mode ?? 'none', c.accounts_setup_required ?? false)
+})
 
 // Say out loud when a download ends (the live region is polite: it waits its turn).
 const jobs = useJobsStore(pinia)
@@ -49,6 +54,16 @@ watch(
 
 // The single live connection for the whole app; the admin panel (/admin) has no use for it.
 listenToHistory()
-if (!isAdminPath(currentPath.value)) useEventsStore(pinia).connect()
+// With accounts (issue 14), only once someone is logged in: the stream is theirs.
+const events = useEventsStore(pinia)
+void loaded.then(() => {
+  if (!isAdminPath(currentPath.value) && account.canUse) events.connect()
+})
+watch(
+  () => account.user,
+  (user, before) => {
+    if (user && !before && account.checked && !isAdminPath(currentPath.value)) events.connect()
+  },
+)
 
 app.mount('#app')

@@ -14,6 +14,7 @@ export const ADMIN_PAGES = [
   'ytdlp',
   'settings',
   'presets',
+  'users',
   'password',
   'apikey',
 ] as const
@@ -29,6 +30,7 @@ export const ADMIN_PAGE_TITLES: Record<AdminPage, string> = {
   ytdlp: 'yt-dlp',
   settings: 'Settings',
   presets: 'Presets',
+  users: 'Users',
   password: 'Password',
   apikey: 'API key',
 }
@@ -42,6 +44,7 @@ const SLUGS: Record<AdminPage, string> = {
   ytdlp: 'yt-dlp',
   settings: 'settings',
   presets: 'presets',
+  users: 'users',
   password: 'password',
   apikey: 'api-key',
 }
@@ -73,6 +76,17 @@ export const SUBSCRIPTIONS_PATH = '/subscriptions'
 
 export function isSubscriptionsPath(path: string): boolean {
   return path.replace(/\/+$/, '') === SUBSCRIPTIONS_PATH
+}
+
+/** The account pages (issue 14): `/account` (my API keys) and `/account/password`. */
+export type AccountPage = 'keys' | 'password'
+
+export function isAccountPath(path: string): boolean {
+  return path === '/account' || path.startsWith('/account/')
+}
+
+export function accountPageOf(path: string): AccountPage {
+  return path.replace(/\/+$/, '') === '/account/password' ? 'password' : 'keys'
 }
 
 export function isAdminPath(path: string): boolean {

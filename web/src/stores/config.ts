@@ -21,6 +21,8 @@ export const DEFAULT_CONFIG: PublicConfig = {
   admin_enabled: false,
   autostart: true,
   sponsorblock_categories: [],
+  auth_mode: 'none',
+  accounts_setup_required: false,
 }
 
 export const useConfigStore = defineStore('config', () => {
