@@ -221,7 +221,8 @@ _MIGRATIONS: tuple[str, ...] = (
     """,
     # issue 14: accounts (mediarip/accounts). `users` by a numeric id that is never reused
     # (a user's jobs are owned by "user:<id>"); `name_key` is the name folded for confusables,
-    # unique. `user_sessions` holds the sha256 of each login cookie, `user_keys` of each API key.
+    # unique; `preferences` the web app's remembered choices (JSON). `user_sessions` holds the
+    # sha256 of each login cookie, `user_keys` of each API key.
     """
     CREATE TABLE users (
         id            INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -232,7 +233,8 @@ _MIGRATIONS: tuple[str, ...] = (
         disabled      INTEGER NOT NULL DEFAULT 0,
         source        TEXT NOT NULL,
         created_at    TEXT NOT NULL,
-        last_login_at TEXT
+        last_login_at TEXT,
+        preferences   TEXT NOT NULL DEFAULT '{}'
     );
     CREATE TABLE user_sessions (
         token_hash TEXT PRIMARY KEY,

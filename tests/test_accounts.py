@@ -411,3 +411,19 @@ async def test_logging_out_of_the_admin_panel_ends_the_admin_users_login(
     local.client.cookies.delete("mrip_user")  # what the answer's expired cookie does
     assert (await local.client.get("/api/admin/status")).json()["logged_in"] is False
     assert (await local.client.get("/api/downloads")).status_code == 401
+
+
+async def test_preferences_are_the_users_on_every_device_and_bounded(local: RunningApp) -> None:
+    async with user_client(local, *ALICE) as phone, user_client(local, *ALICE) as laptop:
+        assert (await phone.get("/api/auth/preferences")).json() == {"preferences": {}}
+        chosen = {"mode": "dark", "theme": {"dark": "midnight"}, "mediaType": "audio"}
+        saved = await phone.put("/api/auth/preferences", json=chosen)
+        assert saved.status_code == 200, saved.text
+        assert (await laptop.get("/api/auth/preferences")).json() == {"preferences": chosen}
+        async with user_client(local, *BOB) as bob:
+            assert (await bob.get("/api/auth/preferences")).json() == {"preferences": {}}
+        too_big = await phone.put("/api/auth/preferences", json={"x": "y" * 20_000})
+        assert too_big.status_code == 422
+        too_many = await phone.put("/api/auth/preferences", json={str(n): n for n in range(60)})
+        assert too_many.status_code == 422
+        assert (await laptop.get("/api/auth/preferences")).json() == {"preferences": chosen}

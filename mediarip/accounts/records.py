@@ -180,6 +180,14 @@ class Records:
 
         await self._store._call(self._store._write, statements)
 
+    async def get_preferences(self, user_id: int) -> str:
+        rows = await self._read("SELECT preferences FROM users WHERE id = ?", (user_id,))
+        return str(rows[0][0]) if rows else "{}"
+
+    async def set_preferences(self, user_id: int, encoded: str) -> None:
+        sql = "UPDATE users SET preferences = ? WHERE id = ?"
+        await self._store._call(self._store._write, lambda db: db.execute(sql, (encoded, user_id)))
+
     # -- login sessions ---------------------------------------------------------------------
 
     async def insert_session(

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import secrets
 from typing import TYPE_CHECKING
@@ -72,6 +73,8 @@ log = logging.getLogger("mediarip.accounts")
 
 KEY_PREFIX = "mrk_"
 MAX_KEY_NAME = 64
+MAX_PREFERENCES = 50
+MAX_PREFERENCES_BYTES = 16 * 1024
 #: Statuses whose jobs can change owners (nothing runs or waits for a slot in them).
 SETTLED = ("completed", "failed", "cancelled", "paused")
 
@@ -235,6 +238,25 @@ class Accounts:
             token = await self._new_session(user.id)
         log.info("user %r changed their password; their other logins ended", user.username)
         return token
+
+    # -- preferences --------------------------------------------------------------------------
+
+    async def preferences(self, user: User) -> dict[str, object]:
+        """What the web app remembers for the user (colour mode, theme, format choices): the
+        same on every device. Opaque here: the web app owns the keys."""
+        loaded = json.loads(await self._records.get_preferences(user.id))
+        return loaded if isinstance(loaded, dict) else {}
+
+    async def set_preferences(self, user: User, preferences: dict[str, object]) -> None:
+        if len(preferences) > MAX_PREFERENCES or any(len(k) > 64 for k in preferences):
+            raise CredentialsRejected(
+                f"preferences: at most {MAX_PREFERENCES} keys of at most 64 characters"
+            )
+        encoded = json.dumps(preferences, separators=(",", ":"))
+        if len(encoded) > MAX_PREFERENCES_BYTES:
+            raise CredentialsRejected(f"preferences: at most {MAX_PREFERENCES_BYTES} bytes")
+        with trio.CancelScope(shield=True):
+            await self._records.set_preferences(user.id, encoded)
 
     # -- proxy mode ---------------------------------------------------------------------------
 

@@ -212,6 +212,41 @@ async def change_password(body: PasswordChange) -> Response:
     return response
 
 
+@attrs.frozen
+class Preferences:
+    """The web app's remembered choices for you (opaque JSON by key), the same on every
+    device."""
+
+    preferences: dict[str, object]
+
+
+@blueprint.get("/preferences")
+@endpoint(
+    "Your remembered choices",
+    answers={200: Answer("Your preferences", Preferences)},
+    requires=(ACCOUNTS_ON, USER),
+)
+async def get_preferences() -> Preferences:
+    user = current_user()
+    assert user is not None
+    return Preferences(await services().accounts.preferences(user))
+
+
+@blueprint.put("/preferences")
+@endpoint(
+    "Replace your remembered choices (at most 50 keys, 16 KiB)",
+    body=dict,
+    answers={200: Answer("Your preferences", Preferences)},
+    refuses=(CredentialsRejected,),
+    requires=(ACCOUNTS_ON, USER),
+)
+async def put_preferences(body: dict[str, object]) -> Preferences:
+    user = current_user()
+    assert user is not None
+    await services().accounts.set_preferences(user, body)
+    return Preferences(body)
+
+
 @blueprint.get("/keys")
 @endpoint(
     "Your API keys (masked)",

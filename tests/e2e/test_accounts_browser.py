@@ -143,6 +143,25 @@ def test_one_user_on_two_browsers_sees_one_queue_with_live_progress_on_both(
         assert wait_for_status(row_for(page, job_id), "completed") == "completed"
 
 
+def test_a_users_colour_mode_follows_them_to_another_device(
+    new_context: NewContext, local_server: AppServer
+) -> None:
+    first = log_in(new_context(color_scheme="light"), local_server.base, *ALICE)
+    expect(first.locator("html")).to_have_attribute("data-mode", "light")
+    first.get_by_test_id("mode-dark").click()
+    expect(first.locator("html")).to_have_attribute("data-mode", "dark")
+    with api_login(local_server.base, *ALICE) as client:
+        deadline = time.monotonic() + 20
+        while client.get("/api/auth/preferences").json()["preferences"].get("mode") != "dark":
+            assert time.monotonic() < deadline, "the choice never reached the server"
+            time.sleep(0.05)
+    second = log_in(new_context(color_scheme="light"), local_server.base, *ALICE)
+    expect(second.locator("html")).to_have_attribute("data-mode", "dark")
+    # Bob's devices keep their own.
+    bob = log_in(new_context(color_scheme="light"), local_server.base, *BOB)
+    expect(bob.locator("html")).to_have_attribute("data-mode", "light")
+
+
 def test_logging_out_shows_the_login_again_and_the_account_pages_work(
     new_context: NewContext, local_server: AppServer
 ) -> None:

@@ -76,3 +76,13 @@ export function revokeUserKey(id: number, keyId: string): Promise<void> {
 export async function adoptSessions(id: number): Promise<number> {
   return (await request<{ moved: number }>(`/api/admin/users/${id}/adopt`, { method: 'POST', json: {} })).moved
 }
+
+// -- a user's remembered choices ---------------------------------------------------------------
+
+export async function getPreferences(): Promise<Record<string, unknown>> {
+  return (await request<{ preferences: Record<string, unknown> }>('/api/auth/preferences')).preferences
+}
+
+export async function putPreferences(preferences: Record<string, unknown>): Promise<void> {
+  await request<unknown>('/api/auth/preferences', { method: 'PUT', json: preferences })
+}

@@ -9,6 +9,7 @@ import { useEventsStore } from './stores/events'
 import { jobLabel, useJobsStore } from './stores/jobs'
 import { useNoticesStore } from './stores/notices'
 import { usePreferencesStore } from './stores/preferences'
+import { followUserPreferences } from './userPreferences'
 import { useThemesStore } from './stores/themes'
 import './styles/tokens.css'
 import './styles/base.css'
@@ -32,7 +33,15 @@ const account = useAccountStore(pinia)
 const loaded = config.load().then(async (c) => {
   prefs.applyServerDefault(c.theme_default_mode)
   await account.load(c.auth_mode ?? 'none', c.accounts_setup_required ?? false)
+  if (account.user) await followPreferences()
 })
+// A logged-in user's choices are theirs on every device (issue 14).
+function followPreferences(): Promise<void> {
+  return followUserPreferences(() => {
+    prefs.reload()
+    themes.reload()
+  })
+}
 
 // Say out loud when a download ends (the live region is polite: it waits its turn).
 const jobs = useJobsStore(pinia)
@@ -60,9 +69,10 @@ void loaded.then(() => {
   if (!isAdminPath(currentPath.value) && account.canUse) events.connect()
 })
 watch(
-  () => account.user,
-  (user, before) => {
-    if (user && !before && account.checked && !isAdminPath(currentPath.value)) events.connect()
+  () => account.logins,
+  () => {
+    void followPreferences()
+    if (!isAdminPath(currentPath.value)) events.connect()
   },
 )
 

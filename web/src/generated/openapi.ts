@@ -3066,6 +3066,147 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your remembered choices */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Your preferences */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Preferences"];
+                    };
+                };
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description auth.mode is none: there are no users (not_found) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /** Replace your remembered choices (at most 50 keys, 16 KiB) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            responses: {
+                /** @description Your preferences */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Preferences"];
+                    };
+                };
+                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description auth.mode is none: there are no users (not_found) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *413* `Request Entity Too Large` The status code one should return if the data submitted exceeded a given limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request; or: A new username or password breaks a rule; the message names the field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/config/public": {
         parameters: {
             query?: never;
@@ -5818,6 +5959,12 @@ export interface components {
             index: number;
             title: string | null;
             url: string;
+        };
+        /** @description The web app's remembered choices for you (opaque JSON by key), the same on every device. */
+        Preferences: {
+            preferences: {
+                [key: string]: unknown;
+            };
         };
         /** @description A stored preset, as ``GET /api/presets`` shows it. */
         Preset: {

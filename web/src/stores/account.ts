@@ -13,6 +13,8 @@ export const useAccountStore = defineStore('account', () => {
   const checked = ref(false)
   const setupRequired = ref(false)
   const loadError = ref('')
+  /** Counts logins made on this page (not the one found at load): something to watch. */
+  const logins = ref(0)
 
   /** Whether the download page may be shown (and its event stream opened). */
   const canUse = computed(() => mode.value === 'none' || user.value !== null)
@@ -39,6 +41,7 @@ export const useAccountStore = defineStore('account', () => {
 
   async function logIn(username: string, password: string): Promise<void> {
     user.value = (await accounts.login(username, password)).user ?? null
+    logins.value += 1
   }
 
   async function logOut(): Promise<void> {
@@ -46,5 +49,17 @@ export const useAccountStore = defineStore('account', () => {
     user.value = null
   }
 
-  return { mode, user, checked, setupRequired, loadError, canUse, needsLogin, load, logIn, logOut }
+  return {
+    mode,
+    user,
+    checked,
+    setupRequired,
+    loadError,
+    logins,
+    canUse,
+    needsLogin,
+    load,
+    logIn,
+    logOut,
+  }
 })
