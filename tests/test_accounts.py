@@ -11,8 +11,9 @@ import pytest
 import trio
 
 from tests.accounts_support import ADMIN, local_app, log_in, make_user, user_client
+from tests.conftest import make_settings
 from tests.media import MediaServer
-from tests.support import RunningApp, open_events
+from tests.support import RunningApp, open_events, running_app
 
 ALICE = ("alice", "alice-password-1")
 BOB = ("bob", "bob-password-12")
@@ -427,3 +428,27 @@ async def test_preferences_are_the_users_on_every_device_and_bounded(local: Runn
         too_many = await phone.put("/api/auth/preferences", json={str(n): n for n in range(60)})
         assert too_many.status_code == 422
         assert (await laptop.get("/api/auth/preferences")).json() == {"preferences": chosen}
+
+
+async def test_a_fresh_local_install_makes_its_first_user_at_the_admins_setup(
+    tmp_path: Path,
+) -> None:
+    async with running_app(make_settings(tmp_path, {"MEDIARIP__AUTH__MODE": "local"})) as app:
+        config = (await app.client.get("/api/config/public")).json()
+        assert config["accounts_setup_required"] is True
+        assert (await log_in(app.client, "admin", "whatever-it-is")).status_code == 401
+        token = app.handle.services.auth.setup_token
+        setup = await app.client.post(
+            "/api/admin/setup",
+            json={"token": token, "username": "root", "password": "root-password-1"},
+            headers={"X-CSRF-Token": app.client.cookies.get("mrip_csrf") or ""},
+        )
+        assert setup.status_code == 200, setup.text
+        # Setup logged the new admin in as a user too.
+        app.client.headers["X-CSRF-Token"] = app.client.cookies["mrip_csrf"]
+        me = (await app.client.get("/api/auth/me")).json()["user"]
+        assert (me["username"], me["role"]) == ("root", "admin")
+        config = (await app.client.get("/api/config/public")).json()
+        assert config["accounts_setup_required"] is False
+        async with app.new_client() as other:
+            assert (await log_in(other, "root", "root-password-1")).status_code == 200

@@ -289,7 +289,11 @@ class Records:
             scope = "session_id NOT LIKE 'user:%' AND session_id <> 'api'"
             params: tuple[Any, ...] = ()
         else:
-            scope = f"session_id IN ({', '.join('?' for _ in session_ids)})"
+            # Anonymous ones only: never another user's, even when named.
+            scope = (
+                f"session_id IN ({', '.join('?' for _ in session_ids)}) "
+                "AND session_id NOT LIKE 'user:%'"
+            )
             params = tuple(session_ids)
         wanted = ", ".join("?" for _ in statuses)
 
