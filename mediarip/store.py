@@ -222,7 +222,8 @@ _MIGRATIONS: tuple[str, ...] = (
     # issue 14: accounts (mediarip/accounts). `users` by a numeric id that is never reused
     # (a user's jobs are owned by "user:<id>"); `name_key` is the name folded for confusables,
     # unique; `preferences` the web app's remembered choices (JSON). `user_sessions` holds the
-    # sha256 of each login cookie, `user_keys` of each API key.
+    # sha256 of each login cookie, `user_keys` of each API key, `user_invites` of each unused
+    # invite link.
     """
     CREATE TABLE users (
         id            INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -253,6 +254,12 @@ _MIGRATIONS: tuple[str, ...] = (
         last_used  TEXT
     );
     CREATE INDEX user_keys_by_user ON user_keys (user_id);
+    CREATE TABLE user_invites (
+        token_hash TEXT PRIMARY KEY,
+        role       TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
     """,
 )
 

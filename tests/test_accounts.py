@@ -452,3 +452,37 @@ async def test_a_fresh_local_install_makes_its_first_user_at_the_admins_setup(
         assert config["accounts_setup_required"] is False
         async with app.new_client() as other:
             assert (await log_in(other, "root", "root-password-1")).status_code == 200
+
+
+async def test_an_invite_link_makes_one_account_and_only_one(local: RunningApp) -> None:
+    made = await local.client.post("/api/admin/users/invites", json={"role": "user"})
+    assert made.status_code == 201, made.text
+    invite = made.json()["invite"]
+    assert made.json()["path"] == f"/register?invite={invite}"
+    async with local.new_client() as newcomer:
+        await newcomer.get("/api/config/public")
+        csrf = {"X-CSRF-Token": newcomer.cookies.get("mrip_csrf") or ""}
+        taken = await newcomer.post(
+            "/api/auth/register",
+            json={"invite": invite, "username": "ALICE", "password": "dana-password-1"},
+            headers=csrf,
+        )
+        assert taken.status_code == 409  # the name is taken; the invite is still good
+        joined = await newcomer.post(
+            "/api/auth/register",
+            json={"invite": invite, "username": "dana", "password": "dana-password-1"},
+            headers=csrf,
+        )
+        assert joined.status_code == 200, joined.text
+        assert joined.json()["user"]["username"] == "dana"
+        newcomer.headers["X-CSRF-Token"] = newcomer.cookies["mrip_csrf"]
+        assert (await newcomer.get("/api/downloads")).status_code == 200
+    async with local.new_client() as second:
+        again = await second.post(
+            "/api/auth/register",
+            json={"invite": invite, "username": "erin", "password": "erin-password-1"},
+        )
+        assert again.status_code == 403
+        assert again.json()["error"]["code"] == "invalid_invite"
+    async with user_client(local, *ALICE) as alice:  # a plain user makes no invites
+        assert (await alice.post("/api/admin/users/invites", json={})).status_code == 401

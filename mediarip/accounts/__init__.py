@@ -16,6 +16,7 @@ from .names import check_name, name_key
 from .records import ApiKeyView, Role, Source, User, owner_of
 from .service import (
     Accounts,
+    InviteInvalid,
     KeyNotFound,
     LastAdmin,
     NewKey,
@@ -26,6 +27,7 @@ from .service import (
 __all__ = [
     "Accounts",
     "ApiKeyView",
+    "InviteInvalid",
     "KeyNotFound",
     "LastAdmin",
     "NewKey",

@@ -276,6 +276,57 @@ class Records:
 
         return await self._store._call(self._store._write, statements)
 
+    # -- invites ----------------------------------------------------------------------------
+
+    async def insert_invite(
+        self, token_hash: str, role: Role, now: dt.datetime, expires: dt.datetime
+    ) -> None:
+        def statements(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM user_invites WHERE expires_at < ?", (_iso(now),))
+            db.execute(
+                "INSERT INTO user_invites (token_hash, role, created_at, expires_at) "
+                "VALUES (?, ?, ?, ?)",
+                (token_hash, role, _iso(now), _iso(expires)),
+            )
+
+        await self._store._call(self._store._write, statements)
+
+    async def invite_valid(self, token_hash: str, now: dt.datetime) -> bool:
+        sql = "SELECT 1 FROM user_invites WHERE token_hash = ? AND expires_at > ?"
+        return bool(await self._read(sql, (token_hash, _iso(now))))
+
+    async def redeem_invite(
+        self,
+        token_hash: str,
+        now: dt.datetime,
+        username: str,
+        name_key: str,
+        password_hash: str,
+    ) -> User | None:
+        """Make the invited user and use the invite up, together; None: no such live invite.
+        Raises :class:`NameInUse` (the invite stays usable)."""
+
+        def statements(db: sqlite3.Connection) -> int | None:
+            row = db.execute(
+                "SELECT role FROM user_invites WHERE token_hash = ? AND expires_at > ?",
+                (token_hash, _iso(now)),
+            ).fetchone()
+            if row is None:
+                return None
+            try:
+                cursor = db.execute(
+                    "INSERT INTO users (username, name_key, password_hash, role, source, "
+                    "created_at) VALUES (?, ?, ?, ?, 'local', ?)",
+                    (username, name_key, password_hash, row[0], _iso(now)),
+                )
+            except sqlite3.IntegrityError:
+                raise NameInUse(username) from None
+            db.execute("DELETE FROM user_invites WHERE token_hash = ?", (token_hash,))
+            return int(cursor.lastrowid or 0)
+
+        user_id = await self._store._call(self._store._write, statements)
+        return None if user_id is None else await self.get_user(user_id)
+
     # -- anonymous sessions' things, given to a user ----------------------------------------
 
     async def give_to(

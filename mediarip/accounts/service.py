@@ -62,6 +62,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Accounts",
+    "InviteInvalid",
     "KeyNotFound",
     "LastAdmin",
     "NewKey",
@@ -74,6 +75,7 @@ log = logging.getLogger("mediarip.accounts")
 KEY_PREFIX = "mrk_"
 MAX_KEY_NAME = 64
 MAX_PREFERENCES = 50
+INVITE_DAYS = 7
 MAX_PREFERENCES_BYTES = 16 * 1024
 #: Statuses whose jobs can change owners (nothing runs or waits for a slot in them).
 SETTLED = ("completed", "failed", "cancelled", "paused")
@@ -93,6 +95,10 @@ class UsernameTaken(Exception):
     def __init__(self, username: str) -> None:
         super().__init__(f"username: {username!r} is taken, or too like a name that is")
         self.message = str(self)
+
+
+class InviteInvalid(Exception):
+    """No such invite, or it was used or has expired: invalid_invite."""
 
 
 class LastAdmin(Exception):
@@ -238,6 +244,46 @@ class Accounts:
             token = await self._new_session(user.id)
         log.info("user %r changed their password; their other logins ended", user.username)
         return token
+
+    # -- invites ------------------------------------------------------------------------------
+
+    async def make_invite(self, role: Role) -> tuple[str, dt.datetime]:
+        """A one-time invite (256 random bits, only its sha256 kept), valid for a week."""
+        token = secrets.token_urlsafe(32)
+        now = utcnow()
+        expires = now + dt.timedelta(days=INVITE_DAYS)
+        with trio.CancelScope(shield=True):
+            await self._records.insert_invite(_sha(token), role, now, expires)
+        log.info("the admin made an invite link (%s)", role)
+        return token, expires
+
+    async def register(
+        self, invite: str, username: str, password: str, client: str
+    ) -> tuple[str, User]:
+        """Redeem an invite: a new user, logged in. Wrong invites count as failed logins."""
+        token_hash = _sha(invite) if 0 < len(invite) <= 128 else ""
+
+        async def invite_matches() -> bool:
+            return bool(token_hash) and await self._records.invite_valid(token_hash, utcnow())
+
+        if not await self._auth.throttle.attempt(client, invite_matches):
+            raise InviteInvalid("This invite link is not valid (used, expired or mistyped).")
+        _checked_name(username)
+        check_password(password)
+        password_hash = await self._auth.bcrypt.hash(password)
+        with trio.CancelScope(shield=True):
+            try:
+                user = await self._records.redeem_invite(
+                    token_hash, utcnow(), username, name_key(username), password_hash
+                )
+            except NameInUse:
+                raise UsernameTaken(username) from None
+            if user is None:  # used by someone else a moment ago
+                raise InviteInvalid("This invite link is not valid (used, expired or mistyped).")
+            token = await self._new_session(user.id)
+        assert user is not None
+        log.info("user %r registered with an invite", username)
+        return token, user
 
     # -- preferences --------------------------------------------------------------------------
 

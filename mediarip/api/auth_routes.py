@@ -16,7 +16,7 @@ import datetime as dt
 import attrs
 from quart import Blueprint, Response, g
 
-from ..accounts import ApiKeyView, KeyNotFound, User
+from ..accounts import ApiKeyView, InviteInvalid, KeyNotFound, User, UsernameTaken
 from ..auth import BadCredentials, CredentialsRejected, Locked, WrongPassword
 from ..config import AuthMode
 from .admin import Login, PasswordChange  # the same shapes as the admin's: one schema each
@@ -184,6 +184,32 @@ async def end_user_login(response: Response) -> None:
     response.delete_cookie(
         USER_COOKIE, path="/", secure=cookies_secure(), httponly=True, samesite="Lax"
     )
+
+
+@attrs.frozen
+class Registration:
+    """An invite link's ``invite`` (from its ``?invite=``), and the new user's name and
+    password."""
+
+    invite: str
+    username: str
+    password: str
+
+
+@blueprint.post("/register")
+@endpoint(
+    "Make your account with an invite link the admin gave you: logs you in",
+    body=Registration,
+    answers={200: Answer("Registered and logged in", Me)},
+    refuses=(InviteInvalid, CredentialsRejected, UsernameTaken, Locked),
+    requires=(LOCAL,),
+)
+async def register(body: Registration) -> Response:
+    accounts = services().accounts
+    token, user = await accounts.register(body.invite, body.username, body.password, client_ip())
+    response = json_response(Me(accounts.mode, user_view(user)))
+    set_user_cookie(response, token, user)
+    return response
 
 
 @blueprint.post("/logout")

@@ -22,7 +22,7 @@ import cattrs
 from quart import Quart, Response, request
 from werkzeug.exceptions import HTTPException, RequestedRangeNotSatisfiable, RequestEntityTooLarge
 
-from ..accounts import KeyNotFound, LastAdmin, UsernameTaken, UserNotFound
+from ..accounts import InviteInvalid, KeyNotFound, LastAdmin, UsernameTaken, UserNotFound
 from ..auth import (
     BadCredentials,
     CredentialsRejected,
@@ -218,6 +218,7 @@ REFUSALS: Mapping[type[Exception], Refusal] = {
     KeyNotFound: Refusal(404, "key_not_found", message="No such API key."),
     UsernameTaken: Refusal(409, "username_taken"),
     LastAdmin: Refusal(409, "last_admin"),
+    InviteInvalid: Refusal(403, "invalid_invite"),
     # the engine
     JobNotFound: Refusal(404, "job_not_found", message="No such job."),
     Conflict: Refusal(409, "conflict"),

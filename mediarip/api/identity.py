@@ -47,7 +47,7 @@ __all__ = [
 USER_COOKIE = "mrip_user"
 _CLOSE = {"Connection": "close"}
 #: /api paths open without an identity (besides the admin side, which has its own login).
-_OPEN = ("/api/health", "/api/config/public", "/api/auth/login")
+_OPEN = ("/api/health", "/api/config/public", "/api/auth/login", "/api/auth/register")
 _OPEN_PREFIXES = ("/api/themes", "/api/admin/")
 
 

@@ -8,6 +8,7 @@ giving anonymous sessions' jobs to a user, which switching an install from ``non
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 import attrs
@@ -19,6 +20,7 @@ from .admin import ADMIN
 from .auth_routes import ACCOUNTS_ON, KeyList, UserView, key_view, user_view
 from .context import services
 from .contract import Answer, endpoint
+from .errors import LoginNotHere
 
 __all__ = ["blueprint"]
 
@@ -69,6 +71,40 @@ def _id(user_id: str) -> int:
     if not user_id.isdigit() or len(user_id) > 18:
         raise UserNotFound("No such user.")
     return int(user_id)
+
+
+@attrs.frozen
+class NewInvite:
+    """The role the invited person gets."""
+
+    role: Literal["user", "admin"] = "user"
+
+
+@attrs.frozen
+class InviteMade:
+    """The link to hand on (shown this once), good for one account until ``expires_at``."""
+
+    invite: str
+    path: str
+    role: str
+    expires_at: dt.datetime
+
+
+@blueprint.post("/invites")
+@endpoint(
+    "Make a one-time invite link (local mode; a week)",
+    body=NewInvite,
+    body_required=False,
+    answers={201: Answer("The invite, shown this once", InviteMade)},
+    refuses=(LoginNotHere,),
+    requires=_GATE,
+)
+async def make_invite(body: NewInvite) -> InviteMade:
+    accounts = services().accounts
+    if accounts.mode != "local":
+        raise LoginNotHere("In proxy mode the reverse proxy decides who may come in.")
+    token, expires = await accounts.make_invite(body.role)
+    return InviteMade(token, f"/register?invite={token}", body.role, expires)
 
 
 @blueprint.get("")

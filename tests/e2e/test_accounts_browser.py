@@ -224,6 +224,31 @@ def test_the_admin_manages_users_on_the_users_page(
         assert refused.status_code == 401
 
 
+def test_an_invite_link_from_the_users_page_makes_an_account(
+    new_context: NewContext, local_server: AppServer
+) -> None:
+    admin = log_in(new_context(), local_server.base, *ADMIN)
+    admin.goto(local_server.base + "/admin/users")
+    admin.get_by_test_id("invite-make").click()
+    link = admin.get_by_test_id("invite-link").input_value()
+    assert "/register?invite=" in link
+    newcomer = new_context().new_page()
+    newcomer.goto(link)
+    expect(newcomer.get_by_role("heading", name="Make your account")).to_be_visible()
+    newcomer.get_by_test_id("login-username").fill("dana")
+    newcomer.get_by_test_id("login-password").fill("dana-password-1")
+    newcomer.get_by_test_id("login-submit").click()
+    expect(newcomer.get_by_test_id("user-name")).to_have_text("dana")
+    expect(newcomer.get_by_test_id("connection")).to_have_attribute("data-state", "open")
+    # The link made one account; a second visit with it is refused.
+    other = new_context().new_page()
+    other.goto(link)
+    other.get_by_test_id("login-username").fill("erin")
+    other.get_by_test_id("login-password").fill("erin-password-1")
+    other.get_by_test_id("login-submit").click()
+    expect(other.get_by_test_id("login-error")).to_contain_text("not valid")
+
+
 def test_the_proxy_names_the_user_and_the_app_refuses_the_header_sent_directly(
     tmp_path: Path, web_dist: Path, new_context: NewContext, open_contexts: list[BrowserContext]
 ) -> None:

@@ -86,3 +86,20 @@ export async function getPreferences(): Promise<Record<string, unknown>> {
 export async function putPreferences(preferences: Record<string, unknown>): Promise<void> {
   await request<unknown>('/api/auth/preferences', { method: 'PUT', json: preferences })
 }
+
+// -- invites -------------------------------------------------------------------------------------
+
+export function register(invite: string, username: string, password: string): Promise<Me> {
+  return request<Me>('/api/auth/register', { method: 'POST', json: { invite, username, password } })
+}
+
+export interface InviteMade {
+  invite: string
+  path: string
+  role: string
+  expires_at: string
+}
+
+export function makeInvite(role: 'user' | 'admin'): Promise<InviteMade> {
+  return request<InviteMade>('/api/admin/users/invites', { method: 'POST', json: { role } })
+}

@@ -44,6 +44,11 @@ export const useAccountStore = defineStore('account', () => {
     logins.value += 1
   }
 
+  async function register(invite: string, username: string, password: string): Promise<void> {
+    user.value = (await accounts.register(invite, username, password)).user ?? null
+    logins.value += 1
+  }
+
   async function logOut(): Promise<void> {
     await accounts.logout()
     user.value = null
@@ -60,6 +65,7 @@ export const useAccountStore = defineStore('account', () => {
     needsLogin,
     load,
     logIn,
+    register,
     logOut,
   }
 })
