@@ -399,6 +399,15 @@ class Auth:
         return self._password_pinned
 
     @property
+    def bcrypt(self) -> _Bcrypt:
+        """The one bcrypt runner (one check at a time), shared with the accounts (issue 14)."""
+        return self._bcrypt
+
+    def admin_credentials(self) -> tuple[str, str | None]:
+        """The admin's name and password hash (None before setup): local mode's first user."""
+        return self._username, self._hash
+
+    @property
     def secret(self) -> bytes:
         """32 random bytes, made once per data folder: sign things with it."""
         return self._secret

@@ -68,9 +68,14 @@ def encode_frame(name: str, event_id: str | None, data: Any) -> bytes:
 class Mailbox:
     """A subscriber's bounded, coalescing buffer; read it with :meth:`next_batch`."""
 
-    def __init__(self, session_id: str | frozenset[str] | None, limit: int) -> None:
+    def __init__(
+        self, session_id: str | frozenset[str] | None, limit: int, owner: str | None = None
+    ) -> None:
         #: ``None``: this subscriber sees every session's jobs; a set: those sessions'.
         self.session_id = session_id
+        #: Who opened the stream (a session or a user's owner id), so that it can be closed
+        #: when that user is disabled or deleted (issue 14), whatever its scope.
+        self.owner = owner
         self._limit = limit
         self._pending: OrderedDict[object, Event] = OrderedDict()
         self._resync = False
@@ -181,12 +186,15 @@ class Broker:
                 mailbox.put(event)
 
     def subscribe(
-        self, session_id: str | frozenset[str] | None, last_event_id: str | None = None
+        self,
+        session_id: str | frozenset[str] | None,
+        last_event_id: str | None = None,
+        owner: str | None = None,
     ) -> Mailbox:
         """A new mailbox. With ``last_event_id`` from this epoch and still in the history, the
         missed events are queued into it at once; otherwise it starts with a resync, which
         the stream answers with ``init``. Always :meth:`unsubscribe` it (``finally``)."""
-        mailbox = Mailbox(session_id, self._mailbox_limit)
+        mailbox = Mailbox(session_id, self._mailbox_limit, owner)
         if self._closed:
             mailbox.close()
             return mailbox
@@ -203,6 +211,17 @@ class Broker:
     def unsubscribe(self, mailbox: Mailbox) -> None:
         self._mailboxes.discard(mailbox)
         mailbox.close()
+
+    def close_owner(self, owner: str) -> None:
+        """End the streams ``owner`` opened (a user disabled, deleted, or whose password
+        changed: issue 14). Their clients reconnect and meet the login wall."""
+        for mailbox in [m for m in self._mailboxes if m.owner == owner]:
+            self.unsubscribe(mailbox)
+
+    def resync_all(self) -> None:
+        """Send every stream a fresh ``init`` (jobs changed owners)."""
+        for mailbox in self._mailboxes:
+            mailbox.request_resync()
 
     def close(self) -> None:
         """End every stream (shutdown); later subscribers get a closed mailbox."""

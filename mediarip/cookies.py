@@ -28,7 +28,8 @@ class CookieFileError(ValueError):
 
 
 def cookie_path(data_dir: Path, session_id: str) -> Path:
-    return data_dir / "cookies" / f"{session_id}.txt"
+    # A user's owner id is "user:<id>"; a colon is not safe on every filesystem (SMB).
+    return data_dir / "cookies" / f"{session_id.replace(':', '-')}.txt"
 
 
 def validate(data: bytes) -> str:

@@ -144,6 +144,8 @@ async def _aged_jobs(store: Store, cutoff: dt.datetime) -> list[Job]:
 async def _remove_cookie_files(data_dir: Path, session_ids: Iterable[str]) -> None:
     def remove_all() -> None:
         for session_id in set(session_ids):
+            if session_id.startswith("user:"):
+                continue  # a user's cookies.txt lives as long as the user (issue 14)
             remove_cookies(cookie_path(data_dir, session_id))
 
     await trio.to_thread.run_sync(remove_all)

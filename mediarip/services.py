@@ -17,6 +17,7 @@ from pathlib import Path
 import attrs
 import trio
 
+from .accounts import Accounts
 from .auth import Auth, forget_password_env, without_plaintext
 from .broker import Broker
 from .config import Settings
@@ -61,12 +62,16 @@ class Services:
     subscriptions: Subscriptions = attrs.field(init=False)
     #: yt-dlp's daily check, updates and rollbacks; its ``restart_wanted`` restarts the server.
     ytdlp: YtdlpUpdater = attrs.field(init=False)
+    #: Users, their logins and keys (issue 14); inert in ``auth.mode: none``.
+    accounts: Accounts = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "purge", PurgeSchedule(self))
         object.__setattr__(self, "presets", PresetBook(self.store))
         object.__setattr__(self, "subscriptions", Subscriptions(self))
         object.__setattr__(self, "ytdlp", YtdlpUpdater(self))
+        accounts = Accounts(self.settings, self.store, self.auth, self.broker, self.downloads)
+        object.__setattr__(self, "accounts", accounts)
 
     @property
     def settings(self) -> Settings:
@@ -141,6 +146,7 @@ async def open_services(
                     on_subscription_event,
                 )
                 services.subscriptions.on_new_items = notifications.new_items
+                await services.accounts.ensure_first_admin()
                 config.subscribe(services.purge.reschedule)
                 config.subscribe(services.ytdlp.reschedule)
                 async with trio.open_nursery() as nursery:

@@ -568,6 +568,7 @@ def test_settings_to_dict_is_plain_json(tmp_path: Path) -> None:
         "ui",
         "admin",
         "metrics",
+        "auth",
     }
 
 

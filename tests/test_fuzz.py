@@ -70,6 +70,7 @@ LOOPBACK_ONLY = {
     "MEDIARIP__YTDLP__INDEX_URL": "http://127.0.0.1:9/simple/",
 }
 KEYED = {"MEDIARIP__SERVER__API_KEY": API_KEY, "MEDIARIP__ADMIN__PASSWORD": ADMIN_PASSWORD}
+LOCAL = {"MEDIARIP__AUTH__MODE": "local", "MEDIARIP__ADMIN__PASSWORD": ADMIN_PASSWORD}
 EVENTS = "/api/events"
 
 
@@ -131,8 +132,29 @@ def admin_cookie(base: str) -> str:
     return response.cookies["mrip_admin"]
 
 
+def admin_user_key(base: str) -> str:
+    """Log in as the admin user (local mode) and make an API key that acts as them."""
+    with httpx.Client(base_url=base, timeout=30) as client:
+        client.get("/api/config/public")
+        token = {"X-CSRF-Token": client.cookies.get("mrip_csrf") or ""}
+        login = {"username": "admin", "password": ADMIN_PASSWORD}
+        assert client.post("/api/auth/login", json=login, headers=token).status_code == 200
+        made = client.post(
+            "/api/auth/keys",
+            json={"name": "fuzz"},
+            headers={"X-CSRF-Token": client.cookies["mrip_csrf"]},
+        )
+        assert made.status_code == 201, made.text
+        return str(made.json()["key"])
+
+
 def run_schemathesis(
-    base: str, workdir: Path, *, headers: dict[str, str], exclude: list[tuple[str, str]]
+    base: str,
+    workdir: Path,
+    *,
+    headers: dict[str, str],
+    exclude: list[tuple[str, str]],
+    reader: dict[str, str] | None = None,
 ) -> tuple[dict[str, Any], str]:
     """``st run`` against ``base``; returns its JSON report and its console output.
 
@@ -140,7 +162,9 @@ def run_schemathesis(
     send ``headers`` (a wrong key) with its own request for it, and it leaves the document's
     own URL out of the run when it loads the document from there."""
     document = workdir / "openapi.json"
-    document.write_bytes(httpx.get(f"{base}/api/openapi.json", timeout=10).content)
+    document.write_bytes(
+        httpx.get(f"{base}/api/openapi.json", headers=reader or {}, timeout=10).content
+    )
     report = workdir / "report.json"
     command = [
         sys.executable,
@@ -204,6 +228,9 @@ SCENARIOS = {
     "keyed-anonymous": (KEYED, "nothing"),
     "keyed-wrong-key": (KEYED, "wrong-key"),
     "keyed-admin": (KEYED, "key-and-admin"),
+    # issue 14: accounts on; the client is the admin user, through their own API key (a
+    # password reset the fuzzer makes cannot end it, as it would a login).
+    "local-admin-user": (LOCAL, "user-key"),
 }
 
 
@@ -213,8 +240,8 @@ def test_every_answer_matches_the_openapi_document(tmp_path: Path, scenario: str
     env, client = SCENARIOS[scenario]
     exclude = [("GET", EVENTS)]
     with mediarip_process(tmp_path, env) as base:
-        document = httpx.get(f"{base}/api/openapi.json", timeout=10).json()
         headers: dict[str, str] = {}
+        reader: dict[str, str] = {}  # what reading the document needs (accounts: a user)
         if client == "wrong-key":
             headers = {"X-API-Key": API_KEY[::-1]}
         elif client == "key-and-admin":
@@ -222,6 +249,9 @@ def test_every_answer_matches_the_openapi_document(tmp_path: Path, scenario: str
             # Logging out would end the admin session the rest of the run relies on; the
             # other runs fuzz it.
             exclude.append(("POST", "/api/admin/logout"))
+        elif client == "user-key":
+            headers = reader = {"X-API-Key": admin_user_key(base)}
+        if client in ("key-and-admin", "user-key"):
             # A notification target may name any address (the admin's is trusted, private
             # ones too), so the fuzzer must make none: a generated URL could be anywhere.
             # tests/test_reach.py covers these with loopback receivers.
@@ -230,7 +260,10 @@ def test_every_answer_matches_the_openapi_document(tmp_path: Path, scenario: str
                 ("PATCH", "/api/admin/notifications/{target_id}"),
                 ("POST", "/api/admin/notifications/{target_id}/test"),
             ]
-        report, output = run_schemathesis(base, tmp_path, headers=headers, exclude=exclude)
+        document = httpx.get(f"{base}/api/openapi.json", headers=reader, timeout=10).json()
+        report, output = run_schemathesis(
+            base, tmp_path, headers=headers, exclude=exclude, reader=reader
+        )
 
     operations = sum(len(methods) for methods in document["paths"].values())
     summary = report["operations"]

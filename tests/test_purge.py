@@ -221,6 +221,15 @@ async def test_idle_sessions_with_nothing_left_go_with_their_cookies(tmp_path: P
         assert await w.ids() == {kept_job.id}
 
 
+async def test_a_users_cookies_file_outlives_their_idle_session_row(tmp_path: Path) -> None:
+    # issue 14: a user's owner id ("user:<id>") is touched like a session, but the cookies.txt
+    # belongs to the account, not to a browser that went quiet.
+    async with world(tmp_path, {"MEDIARIP__SESSION__TIMEOUT_HOURS": "24"}) as w:
+        user = await w.session("user:7", ago(days=5))
+        await run_purge(w, NOW)
+        assert user.is_file()
+
+
 async def test_privacy_mode_removes_old_error_entries_and_session_data(tmp_path: Path) -> None:
     env = {
         "MEDIARIP__PURGE__PRIVACY_MODE": "true",

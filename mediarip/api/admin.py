@@ -40,6 +40,7 @@ from .contract import Answer, Requirement, endpoint, json_response
 from .downloads import JobList
 from .errors import AdminDisabled, AdminLoginRequired
 from .guard import client_ip, cookies_secure
+from .identity import current_user
 
 __all__ = ["ADMIN_COOKIE", "blueprint"]
 
@@ -59,7 +60,15 @@ async def _enabled() -> None:
         raise AdminDisabled(f"There is no API endpoint at {request.path}.", _CLOSE)
 
 
+def _user_admin() -> bool:
+    """A logged-in user with the admin role (issue 14) is logged in to the panel too."""
+    user = current_user()
+    return user is not None and user.role == "admin"
+
+
 async def _logged_in() -> None:
+    if _user_admin():
+        return
     if not await services().auth.session_valid(_token()):
         raise AdminLoginRequired("Log in to the admin panel first.", _CLOSE)
 
@@ -163,12 +172,13 @@ def _set_admin_cookie(response: Response, token: str) -> None:
 
 async def _status(logged_in: bool | None = None) -> AdminStatus:
     auth = services().auth
+    user = current_user() if _user_admin() else None
     if logged_in is None:
-        logged_in = await auth.session_valid(_token())
+        logged_in = user is not None or await auth.session_valid(_token())
     return AdminStatus(
         setup_required=auth.setup_required,
         logged_in=logged_in,
-        username=auth.username if logged_in else None,
+        username=(user.username if user else auth.username) if logged_in else None,
         admin_enabled=auth.enabled,
     )
 
@@ -203,7 +213,18 @@ async def setup(body: Setup) -> Response:
     token = await services().auth.setup(body.token, body.username, body.password, client_ip())
     response = json_response(await _status(logged_in=True))
     _set_admin_cookie(response, token)
+    await _first_user(response)
     return response
+
+
+async def _first_user(response: Response) -> None:
+    """Local accounts (issue 14): setup makes the admin the first user, logged in."""
+    from .auth_routes import set_user_cookie  # auth_routes' users page imports this module
+
+    accounts = services().accounts
+    user = await accounts.ensure_first_admin()
+    if user is not None:
+        set_user_cookie(response, await accounts.start_session(user), user)
 
 
 @blueprint.post("/login")
@@ -229,6 +250,10 @@ async def logout() -> Response:
     response.delete_cookie(
         ADMIN_COOKIE, path=COOKIE_PATH, secure=cookies_secure(), httponly=True, samesite="Strict"
     )
+    if _user_admin():  # logged in as a user with the admin role (issue 14): that login ends
+        from .auth_routes import end_user_login
+
+        await end_user_login(response)
     return response
 
 

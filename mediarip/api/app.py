@@ -9,6 +9,7 @@ from quart_trio import QuartTrio
 
 from . import (
     admin,
+    auth_routes,
     batch,
     cookies,
     cors,
@@ -23,6 +24,7 @@ from . import (
     subscriptions,
     system,
     themes,
+    users,
     webapp,
     ytdlp,
 )
@@ -64,6 +66,8 @@ def routed_app() -> QuartTrio:
         ytdlp,
         themes,
         webapp,
+        auth_routes,  # issue 14
+        users,  # issue 14
         spa,
     ):
         app.register_blueprint(module.blueprint)

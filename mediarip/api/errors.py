@@ -22,6 +22,7 @@ import cattrs
 from quart import Quart, Response, request
 from werkzeug.exceptions import HTTPException, RequestedRangeNotSatisfiable, RequestEntityTooLarge
 
+from ..accounts import InviteInvalid, KeyNotFound, LastAdmin, UsernameTaken, UserNotFound
 from ..auth import (
     BadCredentials,
     CredentialsRejected,
@@ -44,6 +45,7 @@ from ..ytdlp.updater import UpdateRefused
 
 __all__ = [
     "REFUSALS",
+    "AccountsOff",
     "AdminDisabled",
     "AdminLoginRequired",
     "AmbiguousFraming",
@@ -58,7 +60,10 @@ __all__ = [
     "InvalidCookies",
     "InvalidJson",
     "InvalidRequest",
+    "LoginNotHere",
+    "LoginRequired",
     "PreviewNotFound",
+    "ProxyHeaderUntrusted",
     "Refusal",
     "Refused",
     "ThemeNotFound",
@@ -152,6 +157,24 @@ class Unhealthy(Refused):
     unhealthy."""
 
 
+class LoginRequired(Refused):
+    """auth.mode is local or proxy and the request has no identity (log in, or send a user's
+    API key): login_required."""
+
+
+class ProxyHeaderUntrusted(Refused):
+    """In proxy mode, the identity header came from an address that is not one of
+    server.trusted_proxies: proxy_header_untrusted."""
+
+
+class AccountsOff(Refused):
+    """auth.mode is none: there are no users (not_found)."""
+
+
+class LoginNotHere(Refused):
+    """In proxy mode people log in at the proxy, not here: login_at_proxy."""
+
+
 class ApiError(Refused):
     """A refusal with its status and code spelt out at the raise: for what no contract can
     name. Prefer a class above (or a domain exception) with a row in :data:`REFUSALS`."""
@@ -204,6 +227,16 @@ REFUSALS: Mapping[type[Exception], Refusal] = {
     # the data folder
     StorageFull: Refusal(507, "storage_full"),
     StorageUnavailable: Refusal(503, "storage_unavailable"),
+    # issue 14: accounts
+    LoginRequired: Refusal(401, "login_required"),
+    ProxyHeaderUntrusted: Refusal(403, "proxy_header_untrusted"),
+    AccountsOff: Refusal(404, "not_found"),
+    LoginNotHere: Refusal(409, "login_at_proxy"),
+    UserNotFound: Refusal(404, "user_not_found", message="No such user."),
+    KeyNotFound: Refusal(404, "key_not_found", message="No such API key."),
+    UsernameTaken: Refusal(409, "username_taken"),
+    LastAdmin: Refusal(409, "last_admin"),
+    InviteInvalid: Refusal(403, "invalid_invite"),
     # the engine
     JobNotFound: Refusal(404, "job_not_found", message="No such job."),
     Conflict: Refusal(409, "conflict"),

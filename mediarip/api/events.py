@@ -32,10 +32,11 @@ RETRY_MS = 2000
 )
 async def events() -> Response:
     scope = await sessions().job_scope()
+    owner = await sessions().current()
     last_event_id = request.headers.get("Last-Event-ID") or None
     svc = services()  # taken here: the generator runs outside the app context
     response = Response(
-        _stream(svc.broker, svc.downloads, scope, last_event_id),
+        _stream(svc.broker, svc.downloads, scope, last_event_id, owner),
         content_type="text/event-stream",
         headers={"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"},
     )
@@ -44,15 +45,19 @@ async def events() -> Response:
 
 
 async def _stream(
-    broker: Broker, downloads: DownloadService, scope: Scope, last_event_id: str | None
+    broker: Broker,
+    downloads: DownloadService,
+    scope: Scope,
+    last_event_id: str | None,
+    owner: str | None = None,
 ) -> AsyncIterator[bytes]:
-    mailbox = broker.subscribe(scope, last_event_id)
+    mailbox = broker.subscribe(scope, last_event_id, owner)
     try:
         yield f"retry: {RETRY_MS}\n\n".encode()
         while True:
             batch = await mailbox.next_batch()
             if batch is None:
-                return  # the server is shutting down
+                return  # the server is shutting down, or the user was locked out
             if isinstance(batch, Resync):
                 # The id before the snapshot: events after it are queued behind this init.
                 event_id = broker.last_event_id

@@ -20,6 +20,10 @@ must stay within the job-creation rate of their session (``downloads.max_jobs_pe
 
 ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed only from ``server.trusted_proxies``.
 
+With accounts on (``auth.mode`` local or proxy, issue 14), :mod:`.identity` finds the user after
+the key is recognised (a user's own key acts as that user), refuses requests without one, and a
+user's browser must send its login's CSRF token with every change, key or no key.
+
 Refusals close the connection: Hypercorn would otherwise wait for the unread body of the
 refused request and the next request on that connection would hang (see STACK-NOTES).
 """
@@ -33,10 +37,18 @@ from typing import Any
 
 from quart import Response, g, request
 
-from . import client
+from . import client, identity
 from .context import services, sessions, state
 from .contract import Requirement
-from .errors import AmbiguousFraming, ApiKeyRequired, CrossSite, InvalidApiKey, TooManyJobs
+from .errors import (
+    AmbiguousFraming,
+    ApiKeyRequired,
+    CrossSite,
+    InvalidApiKey,
+    LoginRequired,
+    ProxyHeaderUntrusted,
+    TooManyJobs,
+)
 from .sessions import API_SESSION
 
 __all__ = [
@@ -112,26 +124,38 @@ def _presented_key() -> str | None:
     return request.headers.get("X-API-Key") or None
 
 
-def _recognise_key_client() -> bool:
-    """Whether the request carries the right API key: it then acts in the key clients' queue.
-    A wrong key is refused, never quietly read as no key."""
+async def _recognise_key_client() -> bool:
+    """Whether the request carries the right API key: it then acts in the key clients' queue
+    (or, a user's key, as that user). A wrong key is refused, never quietly read as no key."""
     presented = _presented_key()
-    if presented is None or not services().auth.api_key_required:
+    if presented is None:
         return False
-    if not services().auth.api_key_matches(presented):
+    auth = services().auth
+    if auth.api_key_required and auth.api_key_matches(presented):
+        g.api_client = True
+        return True
+    if await identity.recognise_key(presented):
+        g.api_client = True
+        return True
+    if auth.api_key_required or services().accounts.active:
         raise InvalidApiKey("The API key is wrong.", _WRONG_KEY_HEADERS)
-    g.api_client = True
-    return True
+    return False
+
+
+def _csrf_subject(session_id: str) -> str:
+    """What the request's CSRF token is made from: a user's login, else the session."""
+    subject: str | None = g.get("csrf_subject")
+    return subject or session_id
 
 
 async def _require_key_or_app_session() -> None:
     auth = services().auth
-    if not auth.api_key_required:
+    if not auth.api_key_required and not identity.uses_login():
         return
     token = request.headers.get(CSRF_HEADER, "")
-    session_cookie_ok = await sessions().has_valid_cookie()
+    session_cookie_ok = identity.uses_login() or await sessions().has_valid_cookie()
     if session_cookie_ok:
-        expected = csrf_token(await sessions().current())
+        expected = csrf_token(_csrf_subject(await sessions().current()))
         if token and hmac.compare_digest(token.encode(), expected.encode()):
             return
     raise ApiKeyRequired(
@@ -159,12 +183,13 @@ async def check_request() -> None:
             "The request has both Content-Length and Transfer-Encoding; send one of them.",
             _CLOSE,
         )
+    key_client = await _recognise_key_client()
+    await identity.identify()
     if request.method in SAFE_METHODS:
-        _recognise_key_client()
         return
     # The right key proves the sender means it, from wherever it comes (a browser extension's
     # fetch carries its own Origin): a forging page cannot know the key.
-    if not _recognise_key_client():
+    if not key_client:
         _refuse_cross_site()
         await _require_key_or_app_session()
 
@@ -182,12 +207,19 @@ async def _within_job_rate() -> None:
 #: For the contracts of endpoints that create jobs.
 JOB_RATE = Requirement("job rate", _within_job_rate, (TooManyJobs,))
 #: What :func:`check_request` can refuse, by kind of request (for the document).
-REFUSES_READS: tuple[type[Exception], ...] = (InvalidApiKey, AmbiguousFraming)
+REFUSES_READS: tuple[type[Exception], ...] = (
+    InvalidApiKey,
+    AmbiguousFraming,
+    LoginRequired,
+    ProxyHeaderUntrusted,
+)
 REFUSES_CHANGES: tuple[type[Exception], ...] = (
     ApiKeyRequired,
     InvalidApiKey,
     CrossSite,
     AmbiguousFraming,
+    LoginRequired,
+    ProxyHeaderUntrusted,
 )
 
 
@@ -199,9 +231,10 @@ def set_csrf_cookie(response: Response) -> None:
     session_id: Any = g.get("session_id")
     if not session_id or session_id == API_SESSION:
         return
-    if sessions().mode == "open" and not services().auth.api_key_required:
+    open_mode = sessions().mode == "open" and not identity.uses_login()
+    if open_mode and not services().auth.api_key_required:
         return
-    token = csrf_token(session_id)
+    token = csrf_token(_csrf_subject(session_id))
     if request.cookies.get(CSRF_COOKIE) == token:
         return
     response.set_cookie(

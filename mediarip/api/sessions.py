@@ -51,7 +51,10 @@ class SessionTracker:
         cached: str | None = g.get("session_id")
         if cached is not None:
             return cached
-        if g.get("api_client"):
+        owner: str | None = g.get("owner")
+        if owner is not None:
+            session_id = owner  # a logged-in user: the same owner on every device (issue 14)
+        elif g.get("api_client"):
             session_id = API_SESSION  # API-key clients share one queue, cookie or not
         elif self._mode == "open":
             session_id = OPEN_SESSION

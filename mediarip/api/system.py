@@ -13,7 +13,7 @@ import attrs
 import trio
 from quart import Blueprint, Response
 
-from ..config import SessionMode, ThemeMode
+from ..config import AuthMode, SessionMode, ThemeMode
 from ..download_options import SPONSORBLOCK_CATEGORIES
 from ..models import AUDIO_FORMATS, VIDEO_FORMATS
 from ..version import __version__
@@ -95,6 +95,10 @@ class PublicConfig:
     sponsorblock_categories: list[str]
     #: Shared links (share target, bookmarklet) are queued at once with the default preset.
     share_queues: bool
+    #: ``auth.mode`` (issue 14): whether the app asks people to log in, and where.
+    auth_mode: AuthMode = "none"
+    #: Local mode without any user yet: the admin's first-run setup makes the first.
+    accounts_setup_required: bool = False
 
 
 @blueprint.get("/api/health")
@@ -135,6 +139,8 @@ async def public_config() -> PublicConfig:
         autostart=settings.downloads.autostart,
         sponsorblock_categories=list(SPONSORBLOCK_CATEGORIES),
         share_queues=settings.ui.share_queues,
+        auth_mode=settings.auth.mode,
+        accounts_setup_required=await services().accounts.setup_required(),
     )
 
 

@@ -56,6 +56,8 @@ Adding a setting is one field in ``_fields.py`` (and a line in the README's tabl
 from ._fields import (
     SECTIONS,
     AdminSettings,
+    AuthMode,
+    AuthSettings,
     Declared,
     DownloadSettings,
     LogLevel,
@@ -93,6 +95,8 @@ __all__ = [
     "ENV_PREFIX",
     "SECTIONS",
     "AdminSettings",
+    "AuthMode",
+    "AuthSettings",
     "ConfigError",
     "Declared",
     "DownloadSettings",

@@ -49,6 +49,7 @@ SessionMode = Literal["isolated", "shared", "open"]
 ThemeMode = Literal["dark", "light", "system"]
 RecoverMode = Literal["resume", "fail"]
 YtdlpChannel = Literal["stable", "nightly"]
+AuthMode = Literal["none", "local", "proxy"]  # issue 14
 
 _DECLARED: Final = "mediarip.setting"
 
@@ -329,6 +330,34 @@ class AdminSettings:
 
 
 @attrs.frozen
+class AuthSettings:
+    """``auth``: who may use the app at all (issue 14; :mod:`mediarip.accounts`)."""
+
+    mode: AuthMode = setting(
+        "none",
+        choice(AuthMode),
+        "none: no login (sessions only); local: people log in with a name and password; "
+        "proxy: a trusted reverse proxy names the user in a header.",
+        panel=False,
+        restart=True,
+    )
+    proxy_header: str = setting(
+        "Remote-User",
+        text("an HTTP header name", r"[A-Za-z0-9-]+"),
+        "In proxy mode, the header that names the user (believed only from "
+        "server.trusted_proxies).",
+        panel=False,
+        restart=True,
+    )
+    session_days: int = setting(
+        30,
+        integer(1, 3650),
+        "Days a login lasts on a device (local mode); a password change ends every login.",
+        restart=True,
+    )
+
+
+@attrs.frozen
 class Settings:
     """All settings. ``pinned`` holds the dotted keys ("downloads.max_concurrent") the
     environment set, which the admin panel shows read-only and ``with_overrides`` skips."""
@@ -342,6 +371,7 @@ class Settings:
     ui: UiSettings = UiSettings()
     admin: AdminSettings = AdminSettings()
     metrics: MetricsSettings = MetricsSettings()
+    auth: AuthSettings = AuthSettings()
     pinned: frozenset[str] = frozenset()
 
 

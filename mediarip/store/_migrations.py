@@ -184,6 +184,48 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE error_log ADD COLUMN detail TEXT
     """,
+    # 7: accounts (mediarip/accounts). `users` by a numeric id that is never reused
+    # (a user's jobs are owned by "user:<id>"); `name_key` is the name folded for confusables,
+    # unique; `preferences` the web app's remembered choices (JSON). `user_sessions` holds the
+    # sha256 of each login cookie, `user_keys` of each API key, `user_invites` of each unused
+    # invite link.
+    """
+    CREATE TABLE users (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        username      TEXT NOT NULL,
+        name_key      TEXT NOT NULL UNIQUE,
+        password_hash TEXT,
+        role          TEXT NOT NULL,
+        disabled      INTEGER NOT NULL DEFAULT 0,
+        source        TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        last_login_at TEXT,
+        preferences   TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE user_sessions (
+        token_hash TEXT PRIMARY KEY,
+        user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE INDEX user_sessions_by_user ON user_sessions (user_id);
+    CREATE TABLE user_keys (
+        id         TEXT PRIMARY KEY,
+        user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        key_hash   TEXT NOT NULL UNIQUE,
+        name       TEXT NOT NULL,
+        hint       TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        last_used  TEXT
+    );
+    CREATE INDEX user_keys_by_user ON user_keys (user_id);
+    CREATE TABLE user_invites (
+        token_hash TEXT PRIMARY KEY,
+        role       TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    """,
 )
 
 

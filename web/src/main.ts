@@ -3,11 +3,13 @@ import { createApp, watch } from 'vue'
 import App from './App.vue'
 import { currentPath, isAdminPath, listenToHistory } from './router'
 import { STATUS_LABELS } from './labels'
+import { useAccountStore } from './stores/account'
 import { useConfigStore } from './stores/config'
 import { useEventsStore } from './stores/events'
 import { jobLabel, useJobsStore } from './stores/jobs'
 import { useNoticesStore } from './stores/notices'
 import { usePreferencesStore } from './stores/preferences'
+import { followUserPreferences } from './userPreferences'
 import { useThemesStore } from './stores/themes'
 import './styles/tokens.css'
 import './styles/base.css'
@@ -27,7 +29,19 @@ themes.bindDocument()
 void themes.load()
 
 const config = useConfigStore(pinia)
-void config.load().then((c) => prefs.applyServerDefault(c.theme_default_mode))
+const account = useAccountStore(pinia)
+const loaded = config.load().then(async (c) => {
+  prefs.applyServerDefault(c.theme_default_mode)
+  await account.load(c.auth_mode ?? 'none', c.accounts_setup_required ?? false)
+  if (account.user) await followPreferences()
+})
+// A logged-in user's choices are theirs on every device (issue 14).
+function followPreferences(): Promise<void> {
+  return followUserPreferences(() => {
+    prefs.reload()
+    themes.reload()
+  })
+}
 
 // Say out loud when a download ends (the live region is polite: it waits its turn).
 const jobs = useJobsStore(pinia)
@@ -49,7 +63,18 @@ watch(
 
 // The single live connection for the whole app; the admin panel (/admin) has no use for it.
 listenToHistory()
-if (!isAdminPath(currentPath.value)) useEventsStore(pinia).connect()
+// With accounts (issue 14), only once someone is logged in: the stream is theirs.
+const events = useEventsStore(pinia)
+void loaded.then(() => {
+  if (!isAdminPath(currentPath.value) && account.canUse) events.connect()
+})
+watch(
+  () => account.logins,
+  () => {
+    void followPreferences()
+    if (!isAdminPath(currentPath.value)) events.connect()
+  },
+)
 
 app.mount('#app')
 

@@ -15,6 +15,7 @@ export const ADMIN_PAGES = [
   'settings',
   'presets',
   'notifications',
+  'users',
   'password',
   'apikey',
 ] as const
@@ -31,6 +32,7 @@ export const ADMIN_PAGE_TITLES: Record<AdminPage, string> = {
   settings: 'Settings',
   presets: 'Presets',
   notifications: 'Notifications',
+  users: 'Users',
   password: 'Password',
   apikey: 'API key',
 }
@@ -45,6 +47,7 @@ const SLUGS: Record<AdminPage, string> = {
   settings: 'settings',
   presets: 'presets',
   notifications: 'notifications',
+  users: 'users',
   password: 'password',
   apikey: 'api-key',
 }
@@ -83,6 +86,17 @@ export const ANYWHERE_PATH = '/add-anywhere'
 
 export function isAnywherePath(path: string): boolean {
   return path.replace(/\/+$/, '') === ANYWHERE_PATH
+}
+
+/** The account pages (issue 14): `/account` (my API keys) and `/account/password`. */
+export type AccountPage = 'keys' | 'password'
+
+export function isAccountPath(path: string): boolean {
+  return path === '/account' || path.startsWith('/account/')
+}
+
+export function accountPageOf(path: string): AccountPage {
+  return path.replace(/\/+$/, '') === '/account/password' ? 'password' : 'keys'
 }
 
 export function isAdminPath(path: string): boolean {

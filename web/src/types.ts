@@ -93,3 +93,10 @@ export type ApiKeyState = Schemas['ApiKeyState']
 export type YtdlpUpdate = Schemas['UpdateProgress']
 /** `GET /api/admin/ytdlp`: the running yt-dlp, the bundled one, the newest one. */
 export type YtdlpStatus = Schemas['YtdlpStatus']
+
+// Accounts (issue 14).
+export type AuthMode = PublicConfig['auth_mode']
+export type Me = Schemas['Me']
+export type UserView = Schemas['UserView']
+export type KeyView = Schemas['KeyView']
+export type NewKeyMade = Schemas['NewKeyMade']

@@ -39,8 +39,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -88,7 +97,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -97,7 +106,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -154,7 +163,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -163,7 +172,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -234,8 +243,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -293,7 +311,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -302,7 +320,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -368,7 +386,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Wrong username or password */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Wrong username or password */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -377,7 +395,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -474,7 +492,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -483,7 +501,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -535,8 +553,26 @@ export interface paths {
                         "application/json": components["schemas"]["TargetList"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -579,7 +615,7 @@ export interface paths {
                         "application/json": components["schemas"]["Target"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -588,7 +624,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -597,7 +633,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -679,7 +715,16 @@ export interface paths {
                     };
                     content?: never;
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -688,7 +733,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -735,7 +780,7 @@ export interface paths {
                         "application/json": components["schemas"]["Target"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -744,7 +789,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -753,7 +798,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -832,7 +877,16 @@ export interface paths {
                         "application/json": components["schemas"]["TestResult"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -841,7 +895,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -908,7 +962,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -917,7 +971,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: The current password given for a change is wrong */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted; or: The current password given for a change is wrong */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1020,7 +1074,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1029,7 +1083,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1120,7 +1174,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1129,7 +1183,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1185,7 +1239,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1194,7 +1248,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1280,7 +1334,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1289,7 +1343,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1350,8 +1404,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1415,8 +1478,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1478,8 +1550,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1535,7 +1616,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1544,7 +1625,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1633,7 +1714,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1642,7 +1723,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1726,7 +1807,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: The token given is not the setup token from the server log */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: The token given is not the setup token from the server log */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1735,7 +1816,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: Setup needs the one-time token from the server log, and none was given */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted; or: Setup needs the one-time token from the server log, and none was given */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1832,8 +1913,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1895,8 +1985,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1958,8 +2057,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1980,6 +2088,681 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every user */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Users */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UserList"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The admin side is off (admin.enabled: false): not_found; or: auth.mode is none: there are no users (not_found) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Make a user */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["NewUser"];
+                };
+            };
+            responses: {
+                /** @description The user */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UserView"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The admin side is off (admin.enabled: false): not_found; or: auth.mode is none: there are no users (not_found) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Another user has this name or one too like it ("Bob" and "b0b"): username_taken */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *413* `Request Entity Too Large` The status code one should return if the data submitted exceeded a given limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request; or: A new username or password breaks a rule; the message names the field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a user with their logins, keys, jobs and files */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The admin side is off (admin.enabled: false): not_found; or: auth.mode is none: there are no users (not_found); or: No such user: user_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The last enabled admin cannot be disabled, demoted or deleted: last_admin */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Rename, reset the password, change the role, disable or enable a user */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["UserChange"];
+                };
+            };
+            responses: {
+                /** @description The user */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UserView"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The admin side is off (admin.enabled: false): not_found; or: auth.mode is none: there are no users (not_found); or: No such user: user_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Another user has this name or one too like it ("Bob" and "b0b"): username_taken; or: The last enabled admin cannot be disabled, demoted or deleted: last_admin */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *413* `Request Entity Too Large` The status code one should return if the data submitted exceeded a given limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request; or: A new username or password breaks a rule; the message names the field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/admin/users/{user_id}/adopt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Give anonymous sessions' jobs to this user (after switching from auth.mode none) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["Adopt"];
+                };
+            };
+            responses: {
+                /** @description How many jobs moved */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Adopted"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The admin side is off (admin.enabled: false): not_found; or: auth.mode is none: there are no users (not_found); or: No such user: user_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *413* `Request Entity Too Large` The status code one should return if the data submitted exceeded a given limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{user_id}/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's API keys (masked) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Keys */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["KeyList"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The admin side is off (admin.enabled: false): not_found; or: auth.mode is none: there are no users (not_found); or: No such user: user_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{user_id}/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke a user's API key */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    key_id: string;
+                    user_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Revoked */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The admin side is off (admin.enabled: false): not_found; or: auth.mode is none: there are no users (not_found); or: No such user: user_not_found; or: No such API key among yours: key_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/invites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Make a one-time invite link (local mode; a week) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["NewInvite"];
+                };
+            };
+            responses: {
+                /** @description The invite, shown this once */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["InviteMade"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The admin side is off (admin.enabled: false): not_found; or: auth.mode is none: there are no users (not_found) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode people log in at the proxy, not here: login_at_proxy */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *413* `Request Entity Too Large` The status code one should return if the data submitted exceeded a given limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -2021,8 +2804,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2086,7 +2878,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2095,7 +2887,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2158,7 +2950,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2167,7 +2959,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2243,7 +3035,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: Not logged in to the admin panel: admin_login_required */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Not logged in to the admin panel: admin_login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2252,7 +3044,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2340,8 +3132,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2400,7 +3201,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2409,7 +3210,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2429,6 +3230,838 @@ export interface paths {
                 };
                 /** @description A field or parameter is missing or invalid; the message names it: invalid_request; or: Not a yt-dlp archive file (UTF-8 text, one '<extractor> <id>' per line), or more than 200,000 lines: invalid_archive */
                 422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your API keys (masked) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Your keys */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["KeyList"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description auth.mode is none: there are no users (not_found) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Make an API key that acts as you */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["NewKeyRequest"];
+                };
+            };
+            responses: {
+                /** @description The key, shown this once */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NewKeyMade"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description auth.mode is none: there are no users (not_found) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *413* `Request Entity Too Large` The status code one should return if the data submitted exceeded a given limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request; or: A new username or password breaks a rule; the message names the field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke one of your API keys */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    key_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Revoked */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description auth.mode is none: there are no users (not_found); or: No such API key among yours: key_not_found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Log in with a name and password: sets the mrip_user cookie */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["Login"];
+                };
+            };
+            responses: {
+                /** @description Logged in */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Me"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required; or: Wrong username or password */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description auth.mode is none: there are no users (not_found) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode people log in at the proxy, not here: login_at_proxy */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *413* `Request Entity Too Large` The status code one should return if the data submitted exceeded a given limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many failures from this client: try again in ``retry_after`` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Log out: ends this login on the server */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Logged out */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who you are */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description You */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Me"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Change your password: your other logins end */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PasswordChange"];
+                };
+            };
+            responses: {
+                /** @description Changed; this device stays logged in */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Me"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted; or: The current password given for a change is wrong */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description auth.mode is none: there are no users (not_found) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode people log in at the proxy, not here: login_at_proxy */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *413* `Request Entity Too Large` The status code one should return if the data submitted exceeded a given limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request; or: A new username or password breaks a rule; the message names the field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many failures from this client: try again in ``retry_after`` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your remembered choices */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Your preferences */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Preferences"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description auth.mode is none: there are no users (not_found) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /** Replace your remembered choices (at most 50 keys, 16 KiB) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            responses: {
+                /** @description Your preferences */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Preferences"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description auth.mode is none: there are no users (not_found) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *413* `Request Entity Too Large` The status code one should return if the data submitted exceeded a given limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request; or: A new username or password breaks a rule; the message names the field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Make your account with an invite link the admin gave you: logs you in */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["Registration"];
+                };
+            };
+            responses: {
+                /** @description Registered and logged in */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Me"];
+                    };
+                };
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted; or: No such invite, or it was used or has expired: invalid_invite */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description auth.mode is none: there are no users (not_found) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode people log in at the proxy, not here: login_at_proxy; or: Another user has this name or one too like it ("Bob" and "b0b"): username_taken */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description *413* `Request Entity Too Large` The status code one should return if the data submitted exceeded a given limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A field or parameter is missing or invalid; the message names it: invalid_request; or: A new username or password breaks a rule; the message names the field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many failures from this client: try again in ``retry_after`` seconds */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2479,8 +4112,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2533,8 +4175,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2577,7 +4228,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2586,7 +4237,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2641,7 +4292,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2650,7 +4301,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2705,8 +4356,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2758,7 +4418,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2767,7 +4427,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2857,8 +4517,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2909,7 +4578,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2918,7 +4587,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3000,7 +4669,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3009,7 +4678,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3095,8 +4764,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3193,8 +4871,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3278,7 +4965,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3287,7 +4974,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3352,7 +5039,16 @@ export interface paths {
                         "application/json": components["schemas"]["Job"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3361,7 +5057,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3426,7 +5122,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3435,7 +5131,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3509,7 +5205,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3518,7 +5214,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3594,7 +5290,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3603,7 +5299,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3679,7 +5375,7 @@ export interface paths {
                         "application/json": components["schemas"]["JobsCleared"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -3688,7 +5384,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3697,7 +5393,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3764,7 +5460,7 @@ export interface paths {
                         "application/json": components["schemas"]["JobsRetried"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -3773,7 +5469,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3782,7 +5478,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3852,8 +5548,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3908,8 +5613,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3971,8 +5685,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -4025,8 +5748,26 @@ export interface paths {
                         "application/json": components["schemas"]["Readiness"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -4090,8 +5831,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -4144,8 +5894,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -4198,8 +5957,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -4249,7 +6017,7 @@ export interface paths {
                         "application/json": components["schemas"]["ApiJobsShown"];
                     };
                 };
-                /** @description No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing; or: No body, where a JSON object is needed: empty_body; or: The body is not JSON, or JSON that is not an object: invalid_json */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -4258,7 +6026,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -4267,7 +6035,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4315,7 +6083,16 @@ export interface paths {
                         "application/json": components["schemas"]["ApiJobsShown"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request has both Content-Length and Transfer-Encoding, so where it ends is ambiguous (a request-smuggling pattern); the connection is closed: ambiguous_framing */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -4324,7 +6101,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4377,7 +6154,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -4386,7 +6163,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4440,7 +6217,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -4449,7 +6226,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4501,8 +6278,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -4545,7 +6331,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -4554,7 +6340,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4626,8 +6412,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -4680,7 +6475,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -4689,7 +6484,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4754,7 +6549,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -4763,7 +6558,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4842,7 +6637,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -4851,7 +6646,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4925,8 +6720,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5001,7 +6805,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -5010,7 +6814,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -5075,7 +6879,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -5084,7 +6888,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -5151,7 +6955,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -5160,7 +6964,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -5230,8 +7034,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5295,8 +7108,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5367,8 +7189,17 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -5436,7 +7267,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key */
+                /** @description An API key is set and the request carries none (with WWW-Authenticate); the web app's own requests carry their session's CSRF token instead: api_key_required; or: The request shows an API key, and it is the wrong one: invalid_api_key; or: auth.mode is local or proxy and the request has no identity (log in, or send a user's API key): login_required */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -5445,7 +7276,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site */
+                /** @description A cross-site request (Sec-Fetch-Site or Origin names another site) may change nothing without the API key: cross_site; or: In proxy mode, the identity header came from an address that is not one of server.trusted_proxies: proxy_header_untrusted */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -5489,6 +7320,14 @@ export interface components {
             logged_in: boolean;
             setup_required: boolean;
             username: string | null;
+        };
+        /** @description Which anonymous sessions' jobs to give; null: every anonymous session's. */
+        Adopt: {
+            session_ids?: string[] | null;
+        };
+        /** @description How many finished or paused jobs changed hands (running ones stay where they are). */
+        Adopted: {
+            moved: number;
         };
         ApiJobsShown: {
             api_jobs: boolean;
@@ -5635,6 +7474,14 @@ export interface components {
             added: number;
             read: number;
         };
+        /** @description The link to hand on (shown this once), good for one account until ``expires_at``. */
+        InviteMade: {
+            /** Format: date-time */
+            expires_at: string;
+            invite: string;
+            path: string;
+            role: string;
+        };
         /** @description A download as the app knows it. ``session_id`` never leaves the server. */
         Job: {
             /** Format: date-time */
@@ -5687,9 +7534,26 @@ export interface components {
         JobsRetried: {
             retried: number;
         };
+        KeyList: {
+            keys: components["schemas"]["KeyView"][];
+        };
+        KeyView: {
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            last_used: string | null;
+            masked: string;
+            name: string;
+        };
         Login: {
             password: string;
             username: string;
+        };
+        /** @description Who you are: ``user`` is null in mode none (or for the server-wide API key). */
+        Me: {
+            /** @enum {unknown} */
+            mode: "none" | "local" | "proxy";
+            user: components["schemas"]["UserView"] | null;
         };
         /** @description A new key, shown this once. */
         NewApiKey: {
@@ -5712,6 +7576,11 @@ export interface components {
             quality?: string | null;
             urls: string[];
         };
+        /** @description The role the invited person gets. */
+        NewInvite: {
+            /** @enum {unknown} */
+            role?: "user" | "admin";
+        };
         /** @description The body of ``POST /api/downloads``, validated once here at the edge. */
         NewJob: {
             format_id?: string | null;
@@ -5726,6 +7595,19 @@ export interface components {
             /** @description an http:// or https:// address */
             url: string;
         };
+        /** @description The key, shown this once; later only ``masked`` (its last four characters). */
+        NewKeyMade: {
+            /** Format: date-time */
+            created_at: string;
+            id: string;
+            key: string;
+            masked: string;
+            name: string;
+        };
+        /** @description A name to tell the key apart later ("phone", "browser extension"). */
+        NewKeyRequest: {
+            name?: string;
+        };
         /** @description The body of ``POST /api/admin/notifications`` (and a whole target after a ``PATCH``). */
         NewTarget: {
             enabled?: boolean;
@@ -5737,6 +7619,13 @@ export interface components {
             secret?: string | null;
             /** @description webhook: an http(s) URL; apprise: an Apprise URL (ntfy://, tgram://, …) */
             url: string;
+        };
+        /** @description ``password`` may be left out in proxy mode (the proxy checks it). */
+        NewUser: {
+            password?: string | null;
+            /** @enum {unknown} */
+            role?: "user" | "admin";
+            username: string;
         };
         PasswordChange: {
             current: string;
@@ -5750,6 +7639,12 @@ export interface components {
             index: number;
             title: string | null;
             url: string;
+        };
+        /** @description The web app's remembered choices for you (opaque JSON by key), the same on every device. */
+        Preferences: {
+            preferences: {
+                [key: string]: unknown;
+            };
         };
         /** @description A stored preset, as ``GET /api/presets`` shows it. */
         Preset: {
@@ -5785,7 +7680,10 @@ export interface components {
         };
         /** @description The settings the web app needs; never a secret. */
         PublicConfig: {
+            accounts_setup_required: boolean;
             admin_enabled: boolean;
+            /** @enum {unknown} */
+            auth_mode: "none" | "local" | "proxy";
             autostart: boolean;
             max_concurrent: number;
             output_formats: {
@@ -5829,6 +7727,12 @@ export interface components {
         Refusal: {
             error: components["schemas"]["JobError"];
             url: unknown;
+        };
+        /** @description An invite link's ``invite`` (from its ``?invite=``), and the new user's name and password. */
+        Registration: {
+            invite: string;
+            password: string;
+            username: string;
         };
         Removed: {
             removed: number;
@@ -6065,6 +7969,28 @@ export interface components {
         UrlRequest: {
             /** @description an http:// or https:// address */
             url: string;
+        };
+        /** @description Only the fields given change; a new password or disabling ends the user's logins. */
+        UserChange: {
+            disabled?: boolean | null;
+            password?: string | null;
+            role?: ("user" | "admin") | null;
+            username?: string | null;
+        };
+        UserList: {
+            users: components["schemas"]["UserView"][];
+        };
+        /** @description A user as the API shows them: never a password or its hash. */
+        UserView: {
+            /** Format: date-time */
+            created_at: string;
+            disabled: boolean;
+            has_password: boolean;
+            id: number;
+            last_login_at: string | null;
+            role: string;
+            source: string;
+            username: string;
         };
         /** @description ``GET /api/admin/ytdlp``. */
         YtdlpStatus: {

@@ -22,6 +22,8 @@ export const DEFAULT_CONFIG: PublicConfig = {
   autostart: true,
   sponsorblock_categories: [],
   share_queues: false,
+  auth_mode: 'none',
+  accounts_setup_required: false,
 }
 
 export const useConfigStore = defineStore('config', () => {

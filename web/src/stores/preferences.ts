@@ -92,7 +92,17 @@ export const usePreferencesStore = defineStore('preferences', () => {
     }
   }
 
+  /** Read the remembered choices again (a logged-in user's, just fetched from the server). */
+  function reload(): void {
+    mode.value = loadJSON('mode', mode.value, isMode)
+    modeChosen.value = hasKey('mode')
+    mediaType.value = loadJSON('mediaType', mediaType.value, isMediaType)
+    Object.assign(formatChoice, loadJSON('formatChoice', { ...formatChoice }, isStringPair))
+    Object.assign(outputFormat, loadJSON('outputFormat', { ...outputFormat }, isStringPair))
+  }
+
   return {
+    reload,
     mode,
     mediaType,
     formatChoice,

@@ -157,7 +157,15 @@ export const useThemesStore = defineStore('themes', () => {
     }
   }
 
+  /** Read the remembered picks again (a logged-in user's, just fetched from the server). */
+  function reload(): void {
+    const again = loadJSON('theme', {}, isPicks)
+    for (const family of Object.keys(picked) as ThemeFamily[]) delete picked[family]
+    Object.assign(picked, again)
+  }
+
   return {
+    reload,
     themes,
     loaded,
     defaults,
