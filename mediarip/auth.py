@@ -16,17 +16,15 @@ next restart would undo the change). With no password anywhere, first-run setup 
 not to whoever comes first: it needs a one-time token that only the server log shows
 (SPEC §7). The token lives in memory, a new one at every start, and is gone once used.
 
-bcrypt is slow on purpose (~0.3 s a check), so it runs in a worker thread, one check at a time
-(a login flood cannot take every core), and only at login, setup and password change. Being
+bcrypt is slow on purpose, so it runs only at login, setup and password change
+(:mod:`.passwords` has the rules, the worker thread and the lock-out). Being
 logged in is an admin *session*: a random cookie of 256 bits whose sha256 is stored with its
 creation time and the password's *generation* (a digest of the current hash). Any change of the
 hash, from the panel or the config, changes the generation, so every older cookie stops
 working; the panel's password change also deletes them outright, in the same transaction.
 
 Lock-out. Login, setup tokens and password changes are throttled per client address
-(:class:`LoginThrottle`): five failures are free, then each further attempt waits 1 s, 2 s,
-4 s ... up to 15 minutes; a success resets it. It lives in memory: a restart forgets it, which
-costs an attacker a restart they cannot cause.
+(:class:`~.passwords.LoginThrottle`).
 
 The API key. ``server.api_key`` from the config wins (pinned: it cannot be regenerated or
 revoked here). Otherwise the admin can generate one, which is stored as is in SQLite: the data
@@ -55,18 +53,27 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
-import math
 import os
 import secrets
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import MutableMapping
 
 import attrs
 import trio
-from passlib.context import CryptContext
 
 from .config import ENV_PREFIX, ConfigError, Settings
 from .models import utcnow
+from .passwords import (
+    DECOY_HASH,
+    MAX_PASSWORD_BYTES,
+    MIN_PASSWORD_CHARS,
+    AuthError,
+    Bcrypt,
+    CredentialsRejected,
+    Locked,
+    LoginThrottle,
+    check_password,
+    check_username,
+)
 from .store import AdminSession, Store
 
 __all__ = [
@@ -92,9 +99,6 @@ __all__ = [
 
 log = logging.getLogger("mediarip.auth")
 
-MIN_PASSWORD_CHARS = 8
-MAX_PASSWORD_BYTES = 72  # bcrypt ignores (bcrypt >= 5: refuses) anything longer
-MAX_USERNAME_CHARS = 64
 SESSION_HOURS = 8
 
 # Keys in the store's ``meta`` table.
@@ -104,18 +108,8 @@ _HASH = "admin_password_hash"
 _CONFIG_HASH = "admin_config_password_hash"
 _API_KEY = "api_key"
 
-_context = CryptContext(schemes=["bcrypt"], bcrypt__rounds=12)
-
 
 # -- errors -------------------------------------------------------------------------------------
-
-
-class AuthError(Exception):
-    """A refusal, with a message for the person at the panel."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class SetupNotNeeded(AuthError):
@@ -134,10 +128,6 @@ class SetupTokenWrong(AuthError):
     """The token given is not the setup token from the server log."""
 
 
-class CredentialsRejected(AuthError):
-    """A new username or password breaks a rule; the message names the field."""
-
-
 class BadCredentials(AuthError):
     """Wrong username or password."""
 
@@ -148,17 +138,6 @@ class WrongPassword(AuthError):
 
 class PinnedByConfig(AuthError):
     """The config sets this; the panel cannot change it."""
-
-
-class Locked(AuthError):
-    """Too many failures from this client: try again in ``retry_after`` seconds."""
-
-    def __init__(self, retry_after: float) -> None:
-        self.retry_after = max(1, math.ceil(retry_after))
-        super().__init__(
-            f"Too many failed attempts. Try again in {self.retry_after} s "
-            "(each further failure doubles the wait)."
-        )
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -178,25 +157,6 @@ def forget_password_env(environ: MutableMapping[str, str] | None = None) -> None
         del environ[name]
 
 
-def check_password(password: str, field: str = "password") -> None:
-    """The password rules: at least 8 characters, at most 72 bytes (bcrypt's limit)."""
-    if len(password) < MIN_PASSWORD_CHARS:
-        raise CredentialsRejected(f"{field}: at least {MIN_PASSWORD_CHARS} characters, please")
-    size = len(password.encode("utf-8"))
-    if size > MAX_PASSWORD_BYTES:
-        raise CredentialsRejected(
-            f"{field}: at most {MAX_PASSWORD_BYTES} bytes in UTF-8 (bcrypt's limit); this one "
-            f"is {size} bytes"
-        )
-
-
-def check_username(username: str) -> None:
-    if not username or username != username.strip() or len(username) > MAX_USERNAME_CHARS:
-        raise CredentialsRejected(
-            f"username: 1 to {MAX_USERNAME_CHARS} characters, without surrounding spaces"
-        )
-
-
 def _generation(password_hash: str | None) -> str:
     if password_hash is None:
         return ""
@@ -214,99 +174,6 @@ def _same(given: str, expected: str) -> bool:
 
 def _mask(key: str) -> str:
     return "…" + key[-4:]
-
-
-class _Bcrypt:
-    """bcrypt in worker threads (~0.3 s a call), one call at a time: a flood of logins from
-    many addresses queues up instead of taking every core. Each call is a checkpoint."""
-
-    def __init__(self) -> None:
-        self._threads = trio.CapacityLimiter(1)
-
-    async def hash(self, password: str) -> str:
-        return await trio.to_thread.run_sync(_context.hash, password, limiter=self._threads)
-
-    async def verify(self, password: str, password_hash: str) -> bool:
-        def verify() -> bool:
-            try:
-                return bool(_context.verify(password, password_hash))
-            except ValueError:  # too long for bcrypt, or a malformed hash: not a match
-                return False
-
-        return await trio.to_thread.run_sync(verify, limiter=self._threads)
-
-
-# A valid hash to check against when the username is wrong, so a wrong name costs as long as a
-# wrong password and the answer's timing does not tell which it was.
-_DECOY_HASH = "$2b$12$SdpQDds2geRgVjeEQ4qm4OFEDOrTHUQmRiHKgTbRU3xoS/811VyE."
-
-
-# -- lock-out -----------------------------------------------------------------------------------
-
-
-@attrs.define
-class _Record:
-    failures: int = 0
-    locked_until: float = -math.inf
-    in_flight: int = 0
-
-
-class LoginThrottle:
-    """Failures per client address: :data:`FREE` are free, then a lock-out that doubles with
-    each further failure, from :data:`FIRST_WAIT` up to :data:`LONGEST_WAIT` seconds.
-
-    Attempts being checked count too: otherwise fifty parallel guesses would all pass the
-    check before the first failure was recorded. Uses trio's clock (tests can mock it)."""
-
-    FREE = 5
-    FIRST_WAIT = 1.0
-    LONGEST_WAIT = 15 * 60.0
-    MAX_CLIENTS = 10_000
-
-    def __init__(self, clock: Callable[[], float] = trio.current_time) -> None:
-        self._clock = clock
-        self._clients: OrderedDict[str, _Record] = OrderedDict()
-
-    def begin(self, client: str) -> None:
-        """Start an attempt, or raise :class:`Locked`."""
-        now = self._clock()
-        record = self._clients.get(client)
-        if record is None:
-            record = self._clients[client] = _Record()
-            while len(self._clients) > self.MAX_CLIENTS:
-                self._clients.popitem(last=False)
-        self._clients.move_to_end(client)
-        if record.locked_until > now:
-            raise Locked(record.locked_until - now)
-        if record.in_flight and record.failures + record.in_flight >= self.FREE:
-            raise Locked(self.FIRST_WAIT)
-        record.in_flight += 1
-
-    def end(self, client: str, *, success: bool) -> None:
-        record = self._clients.get(client)
-        if record is None:
-            return
-        record.in_flight = max(0, record.in_flight - 1)
-        if success:
-            if not record.in_flight:
-                del self._clients[client]
-            else:
-                record.failures, record.locked_until = 0, -math.inf
-            return
-        record.failures += 1
-        if record.failures >= self.FREE:
-            wait = min(self.FIRST_WAIT * 2 ** (record.failures - self.FREE), self.LONGEST_WAIT)
-            record.locked_until = self._clock() + wait
-
-    async def attempt(self, client: str, check: Callable[[], Awaitable[bool]]) -> bool:
-        """Run ``check`` as one attempt of ``client``; a cancelled attempt counts as failed."""
-        self.begin(client)
-        success = False
-        try:
-            success = await check()
-        finally:
-            self.end(client, success=success)
-        return success
 
 
 # -- the API key's state, as the panel shows it -------------------------------------------------
@@ -337,10 +204,10 @@ class Auth:
         secret: bytes,
         api_key: str | None,
         api_key_pinned: bool,
-        bcrypt: _Bcrypt | None = None,
+        bcrypt: Bcrypt | None = None,
     ) -> None:
         self._store = store
-        self._bcrypt = bcrypt or _Bcrypt()
+        self._bcrypt = bcrypt or Bcrypt()
         self._enabled = enabled
         self._username = username
         self._hash = password_hash
@@ -360,7 +227,7 @@ class Auth:
         """Load (or make) the secret, the password hash and the API key; log the setup token
         if there is no password. Hashing ``admin.password`` takes ~0.3 s in a worker thread."""
         secret = bytes.fromhex(await store.ensure_meta(_SECRET, secrets.token_hex(32)))
-        bcrypt = _Bcrypt()
+        bcrypt = Bcrypt()
         username, password_hash, pinned = await _load_password(settings, store, bcrypt)
         configured_key = settings.server.api_key
         auth = cls(
@@ -399,7 +266,7 @@ class Auth:
         return self._password_pinned
 
     @property
-    def bcrypt(self) -> _Bcrypt:
+    def bcrypt(self) -> Bcrypt:
         """The one bcrypt runner (one check at a time), shared with the accounts (issue 14)."""
         return self._bcrypt
 
@@ -467,7 +334,7 @@ class Auth:
 
         async def credentials_match() -> bool:
             name_ok = _same(username, self._username)
-            checked = password_hash if name_ok else _DECOY_HASH
+            checked = password_hash if name_ok else DECOY_HASH
             password_ok = await self._bcrypt.verify(password, checked)
             return name_ok and password_ok
 
@@ -570,7 +437,7 @@ class Auth:
 
 
 async def _load_password(
-    settings: Settings, store: Store, bcrypt: _Bcrypt
+    settings: Settings, store: Store, bcrypt: Bcrypt
 ) -> tuple[str, str | None, bool]:
     """(username, hash or None, pinned by the config), by the precedence in the module doc."""
     admin = settings.admin

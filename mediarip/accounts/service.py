@@ -41,15 +41,10 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from ..auth import (
-    _DECOY_HASH,
-    BadCredentials,
-    CredentialsRejected,
-    WrongPassword,
-    check_password,
-)
+from ..auth import BadCredentials, WrongPassword
 from ..cookies import remove_cookies
 from ..models import utcnow
+from ..passwords import DECOY_HASH, CredentialsRejected, check_password
 from .names import NameRefused, check_name, name_key
 from .records import ApiKeyView, KeyRow, NameInUse, Records, Role, User
 
@@ -187,7 +182,7 @@ class Accounts:
 
         async def credentials_match() -> bool:
             usable = user is not None and password_hash is not None and not user.disabled
-            checked = password_hash if usable and password_hash else _DECOY_HASH
+            checked = password_hash if usable and password_hash else DECOY_HASH
             ok = await bcrypt.verify(password, checked)
             return usable and ok
 
