@@ -43,7 +43,10 @@ def instrument(log_path: Path) -> None:
             stamp = time.time()
             report(item)
             with lock:
-                log.write(f"{request.job_id}\t{item.progress!r}\t{stamp!r}\n")
+                # Keyed by bytes, not by the (rounded) percentage: several reports can share
+                # a percentage on a slow download, and would then be matched to the first.
+                key = item.downloaded_bytes if item.downloaded_bytes is not None else item.progress
+                log.write(f"{request.job_id}\t{float(key)!r}\t{stamp!r}\n")
 
         return original(request, token, stamped)
 

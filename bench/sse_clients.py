@@ -42,7 +42,10 @@ async def _client(
                 connected.release()
             elif name == "job_update" and "progress" in data["job"]:
                 job = data["job"]
-                records.append((index, job["id"], float(job["progress"]), arrived))
+                # The same key as the launcher's log: bytes, else the percentage.
+                key = job.get("downloaded_bytes")
+                key = job["progress"] if key is None else key
+                records.append((index, job["id"], float(key), arrived))
 
 
 async def _until_stdin_closes() -> None:

@@ -584,3 +584,29 @@ async def test_setup_with_a_wrong_token_and_a_short_password_says_both(app: Runn
     assert error["code"] == "bad_setup_token"
     assert "setup token" in error["message"]
     assert "password: at least 8 characters" in error["message"]
+
+
+async def test_deployment_keys_from_a_config_file_are_refused_by_their_own_name(
+    tmp_path: Path,
+) -> None:
+    # Nothing pinned by the environment: the port and folders come from config.yaml, so the
+    # refusal is "read_only", and it names the key that was sent, on a kept-alive connection.
+    from mediarip.config import load_settings
+
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"server:\n  port: 0\n  data_dir: {tmp_path / 'data'}\n"
+        f"downloads:\n  output_dir: {tmp_path / 'downloads'}\n"
+    )
+    settings = load_settings(
+        environ={"MEDIARIP_CONFIG": str(config), "MEDIARIP__YTDLP__CHECK_UPDATES": "false"},
+        cwd=tmp_path,
+    )
+    async with running_app(settings) as app:
+        await set_up(app)
+        for key, value in (("server.port", 9000), ("server.data_dir", "/elsewhere")):
+            response = await app.client.patch("/api/admin/settings", json={key: value})
+            error = error_of(response, 409)
+            assert error["code"] == "read_only" and error["message"].startswith(key)
+        changed = await app.client.patch("/api/admin/settings", json={"ui.welcome_message": "hi"})
+        assert changed.status_code == 200

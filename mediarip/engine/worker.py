@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 REPORT_STEP = 0.5  # percent
-REPORT_INTERVAL = 0.2  # seconds (reads come every ~0.1 s: ytdl.READ_SECONDS)
+REPORT_INTERVAL = 0.15  # seconds (reads come every ~0.1 s: ytdl.READ_SECONDS)
 
 
 @attrs.frozen
