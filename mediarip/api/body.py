@@ -20,9 +20,10 @@ from cattrs.preconf.json import make_converter
 from quart import request
 
 from ..download_options import register_hooks
+from ..rules import rules
 from .errors import EmptyBody, InvalidJson, InvalidRequest, validation_message
 
-__all__ = ["read_json", "read_model", "read_query", "structure_model"]
+__all__ = ["flag", "is_set", "read_json", "read_model", "read_query", "structure_model"]
 
 T = TypeVar("T")
 
@@ -172,3 +173,21 @@ def _parse(field: attrs.Attribute[Any], tp: Any, raw: str) -> Any:
             allowed = ", ".join(str(m.value) for m in kind)
             raise InvalidRequest(f"{field.name}: {raw!r} is not one of {allowed}") from None
     return raw
+
+
+def _check_flag(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if value not in ("true", "false", "1", "0"):
+        raise ValueError(f"{attribute.name}: true or false")
+
+
+def flag(description: str) -> Any:
+    """A true/false query parameter, false unless given: kept as the text it came as (a query
+    string is text), checked, and read with :func:`is_set`."""
+    return attrs.field(
+        default="false", validator=_check_flag, metadata=rules(description=description)
+    )
+
+
+def is_set(value: str) -> bool:
+    """Whether a :func:`flag` parameter was given as true."""
+    return value in ("true", "1")

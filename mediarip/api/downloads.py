@@ -21,7 +21,7 @@ from ..models import TERMINAL_STATUSES, Job, JobStatus, NewJob, job_to_api
 from ..presets import PresetRefused, apply_preset
 from ..rules import rules
 from ..store import StorageFull
-from .body import structure_model
+from .body import flag, is_set, structure_model
 from .context import services, sessions, state
 from .contract import Answer, endpoint
 from .errors import FileMissing, FileNotReady, InvalidApiKey, InvalidRequest
@@ -218,20 +218,9 @@ async def start_queue() -> QueueState:
     return QueueState(False, started)
 
 
-def _check_flag(_: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if value not in ("true", "false", "1", "0"):
-        raise ValueError(f"{attribute.name}: true or false")
-
-
 @attrs.frozen
 class DeleteJobQuery:
-    keep_file: str = attrs.field(
-        default="false",
-        validator=_check_flag,
-        metadata=rules(
-            description="true: forget the job but leave its file(s) in the downloads folder"
-        ),
-    )
+    keep_file: str = flag("true: forget the job but leave its file(s) in the downloads folder")
 
 
 @blueprint.delete("/api/downloads/<job_id>")
@@ -242,7 +231,7 @@ class DeleteJobQuery:
     refuses=(JobNotFound, Conflict),
 )
 async def delete(job_id: str, query: DeleteJobQuery) -> Response:
-    keep = query.keep_file in ("true", "1")
+    keep = is_set(query.keep_file)
     await services().downloads.delete(job_id, await sessions().job_scope(), keep_files=keep)
     return Response(b"", status=204)
 

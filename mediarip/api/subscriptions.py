@@ -39,6 +39,7 @@ from ..subscriptions.models import (
     subscription_to_api,
 )
 from .admin import ADMIN
+from .body import flag, is_set
 from .context import services, sessions
 from .contract import Answer, endpoint, json_response
 from .errors import InvalidArchive, InvalidRequest, validation_message
@@ -81,18 +82,9 @@ class HistoryQuery:
     limit: int = attrs.field(default=MAX_HISTORY, metadata=rules(minimum=1, maximum=MAX_HISTORY))
 
 
-def _check_flag(_: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if value not in ("true", "false", "1", "0"):
-        raise ValueError(f"{attribute.name}: true or false")
-
-
 @attrs.frozen
 class DeleteQuery:
-    remove_downloads: str = attrs.field(
-        default="false",
-        validator=_check_flag,
-        metadata=rules(description="true: also remove its jobs and their files"),
-    )
+    remove_downloads: str = flag("true: also remove its jobs and their files")
 
 
 def _settings(parse: Any, *args: Any) -> SubscriptionSettings:
@@ -203,7 +195,7 @@ async def change(sub_id: str, body: dict[str, Any]) -> Response:
 )
 async def delete(sub_id: str, query: DeleteQuery) -> SubscriptionRemoved:
     removed = await services().subscriptions.delete(
-        sub_id, await sessions().scope(), remove_downloads=query.remove_downloads in ("true", "1")
+        sub_id, await sessions().scope(), remove_downloads=is_set(query.remove_downloads)
     )
     return SubscriptionRemoved(removed)
 
