@@ -163,9 +163,20 @@ def close_when_asked(app: Any) -> Any:
         if scope.get("type") != "http":
             await app(scope, receive, send)
             return
+        # Only answers on a connection that is to close: shielding every answer's end also
+        # held the ends of answers on kept-alive connections (event streams among them), and a
+        # server restarting itself then left connections that the new process never answered.
+        closing = scope.get("http_version") == "1.0" or _says_close(scope.get("headers", ()))
 
         async def send_last_shielded(message: Any) -> None:
-            if message.get("type") == "http.response.body" and not message.get("more_body"):
+            nonlocal closing
+            if message.get("type") == "http.response.start":
+                closing = closing or _says_close(message.get("headers", ()))
+            elif (
+                closing
+                and message.get("type") == "http.response.body"
+                and not message.get("more_body")
+            ):
                 with trio.CancelScope(shield=True), trio.move_on_after(CLOSING_SEND_TIMEOUT):
                     await send(message)
                 return
@@ -174,6 +185,13 @@ def close_when_asked(app: Any) -> Any:
         await app(scope, receive, send_last_shielded)
 
     return wrapped
+
+
+def _says_close(headers: Any) -> bool:
+    """Whether ASGI ``headers`` carry ``Connection: close``."""
+    return any(
+        name.lower() == b"connection" and b"close" in value.lower() for name, value in headers
+    )
 
 
 async def _serve_hypercorn(

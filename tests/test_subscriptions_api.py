@@ -145,7 +145,14 @@ async def test_edit_pause_resume_and_bad_input(app: RunningApp, media: MediaServ
     assert response.status_code == 200, response.text
     changed = response.json()
     assert changed["cron"] == "0 6 * * *" and changed["interval_minutes"] is None
-    assert changed["filters"] == {"title_include": "talk"} and changed["max_items_per_check"] == 3
+    assert changed["filters"] == {
+        "title_include": "talk",
+        "title_exclude": None,
+        "min_duration": None,
+        "max_duration": None,
+        "published_after": None,
+    }
+    assert changed["max_items_per_check"] == 3
 
     paused = (await app.client.post(f"/api/subscriptions/{sub_id}/pause")).json()
     assert paused["paused"] is True and paused["next_check_at"] is None

@@ -280,7 +280,9 @@ def subscription_to_api(sub: Subscription) -> dict[str, Any]:
     the choice to its preset or the defaults (the ``Subscription`` schema)."""
     state: dict[str, Any] = converter.unstructure(sub)
     del state["session_id"], state["settings"]
-    download = dict.fromkeys(DOWNLOAD_FIELDS) | settings_to_body(sub.settings)
+    body = settings_to_body(sub.settings)
+    body["filters"] = converter.unstructure(sub.settings.filters)  # every filter, null if unset
+    download = dict.fromkeys(DOWNLOAD_FIELDS) | body
     return {**download, **state, "schedule": sub.settings.schedule}
 
 
