@@ -178,8 +178,8 @@ export function revokeApiKey(): Promise<ApiKeyState> {
   return adminRequest<ApiKeyState>('/api/admin/api-key', { method: 'DELETE' })
 }
 
-export function getYtdlp(): Promise<YtdlpStatus> {
-  return request<YtdlpStatus>('/api/admin/ytdlp')
+export function getYtdlp(signal?: AbortSignal): Promise<YtdlpStatus> {
+  return request<YtdlpStatus>('/api/admin/ytdlp', { signal })
 }
 
 /** Ask the package index for the newest yt-dlp now. */
