@@ -7,6 +7,12 @@ import { computed, ref } from 'vue'
 import * as api from '../subscriptionsApi'
 import type { CheckResult, Subscription, SubscriptionSettings } from '../subscriptionTypes'
 
+/** What a subscription's checks learnt, as opposed to what a person set. */
+function checkState(sub: Subscription): Partial<Subscription> {
+  const { title, last_check_at, next_check_at, last_error, failures, checks } = sub
+  return { title, last_check_at, next_check_at, last_error, failures, checks }
+}
+
 export const useSubscriptionsStore = defineStore('subscriptions', () => {
   const byId = ref<Map<string, Subscription>>(new Map())
   const lastResult = ref<Map<string, CheckResult>>(new Map())
@@ -23,6 +29,19 @@ export const useSubscriptionsStore = defineStore('subscriptions', () => {
     const next = new Map(byId.value)
     next.set(sub.id, sub)
     byId.value = next
+  }
+
+  /** Upserts the answer to our own request. The first check starts as the subscription is
+   *  created and its event may arrive before the answer to the POST that created it (so may any
+   *  check's, before a PATCH's answer): an answer never puts back an older check's state. */
+  function fromAnswer(sub: Subscription): Subscription {
+    const known = byId.value.get(sub.id)
+    const fresher =
+      known?.last_check_at != null &&
+      (sub.last_check_at == null || Date.parse(known.last_check_at) > Date.parse(sub.last_check_at))
+    const kept = fresher && known ? { ...sub, ...checkState(known) } : sub
+    upsert(kept)
+    return kept
   }
 
   function remove(id: string): void {
@@ -45,19 +64,15 @@ export const useSubscriptionsStore = defineStore('subscriptions', () => {
   }
 
   async function create(body: SubscriptionSettings): Promise<Subscription> {
-    const sub = await api.createSubscription(body)
-    upsert(sub)
-    return sub
+    return fromAnswer(await api.createSubscription(body))
   }
 
   async function change(id: string, body: Partial<SubscriptionSettings>): Promise<Subscription> {
-    const sub = await api.changeSubscription(id, body)
-    upsert(sub)
-    return sub
+    return fromAnswer(await api.changeSubscription(id, body))
   }
 
   async function setPaused(id: string, paused: boolean): Promise<void> {
-    upsert(await api.setPaused(id, paused))
+    fromAnswer(await api.setPaused(id, paused))
   }
 
   async function checkNow(id: string): Promise<CheckResult> {
