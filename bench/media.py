@@ -2,6 +2,8 @@
 
 * ``big.mp4``: H.264 + AAC, 1280x720, 40 s of ``testsrc2`` at a constant 40 Mbit/s: ~200 MB.
   ffmpeg makes it in ~3 s.
+* ``clip.mp4``: H.264 + AAC, 1280x720, 10 s at a constant 8 Mbit/s: ~10 MB, the "many small
+  downloads" of section 9.
 * ``long.wav``: 10 min of stereo 16-bit PCM at 44.1 kHz: ~106 MB, which yt-dlp's
   ``FFmpegExtractAudio`` takes ~3 s to turn into an mp3, long enough to cancel it midway.
 
@@ -18,13 +20,21 @@ from pathlib import Path
 
 __all__ = ["ensure_bench_media"]
 
-VERSION = 1
+VERSION = 2
 RECIPES: dict[str, list[str]] = {
     "big.mp4": [
         "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=40",
         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=40",
         "-c:v", "libx264", "-preset", "ultrafast",
         "-b:v", "40M", "-maxrate", "40M", "-bufsize", "40M",
+        "-x264-params", "nal-hrd=cbr:force-cfr=1",
+        "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", "-shortest",
+    ],
+    "clip.mp4": [
+        "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25:duration=10",
+        "-f", "lavfi", "-i", "sine=frequency=550:sample_rate=44100:duration=10",
+        "-c:v", "libx264", "-preset", "ultrafast",
+        "-b:v", "8M", "-maxrate", "8M", "-bufsize", "8M",
         "-x264-params", "nal-hrd=cbr:force-cfr=1",
         "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", "-shortest",
     ],

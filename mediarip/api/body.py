@@ -10,6 +10,7 @@ comma-separated list of an enum's values, or text.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import typing
 from typing import Any, TypeVar
@@ -131,19 +132,26 @@ def structure_model(data: dict[str, Any], cls: type[T]) -> T:
 
 def read_query(cls: type[T]) -> T:
     """The query string as ``cls``: one attrs field per parameter; others are ignored."""
-    hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
-    for field in attrs.fields(cls):  # type: ignore[arg-type]
+    for field, tp in _query_fields(cls):  # type: ignore[arg-type]
         raw = request.args.get(field.name)
         if raw is None or (raw == "" and field.default is not attrs.NOTHING):
             if field.default is attrs.NOTHING:
                 raise InvalidRequest(f"{field.name}: required")
             continue
-        values[field.name] = _parse(field, _plain(hints[field.name]), raw)
+        values[field.name] = _parse(field, tp, raw)
     try:
         return cls(**values)
     except (ValueError, TypeError) as exc:
         raise InvalidRequest(str(exc)) from None
+
+
+@functools.cache
+def _query_fields(cls: type) -> tuple[tuple[attrs.Attribute[Any], Any], ...]:
+    """Each query field with its plain type, worked out once per class: resolving the type
+    hints took ~11 % of a ``GET /api/downloads`` (a 100-job list) when done per request."""
+    hints = typing.get_type_hints(cls)
+    return tuple((f, _plain(hints[f.name])) for f in attrs.fields(cls))
 
 
 def _plain(tp: Any) -> Any:

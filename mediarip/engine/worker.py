@@ -205,7 +205,14 @@ class _Reporter:
             fraction = (index + fraction) / len(parts)
         percent = round(fraction * 100, 1)
         now = time.monotonic()
-        if percent - self._last_progress < REPORT_STEP and now - self._last_time < REPORT_INTERVAL:
+        # A stream's last byte is always reported: the bar reaches its end when the transfer
+        # does, not up to REPORT_INTERVAL earlier (and "last byte -> completed" is measurable).
+        last_byte = bool(total) and downloaded is not None and downloaded >= total
+        if (
+            not last_byte
+            and percent - self._last_progress < REPORT_STEP
+            and now - self._last_time < REPORT_INTERVAL
+        ):
             return
         self._last_progress, self._last_time = percent, now
         speed, eta = d.get("speed"), d.get("eta")
