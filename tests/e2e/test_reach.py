@@ -8,9 +8,7 @@ Every test has a timeout of its own and waits for conditions, never for time."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -30,6 +28,7 @@ from tests.e2e.conftest import (
 )
 from tests.e2e.test_accessibility import BLOCKING, _axe, _describe
 from tests.media import MediaServer
+from tests.receiver import Receiver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -198,34 +197,6 @@ def test_cors_lets_a_named_origin_call_with_the_key_and_no_other(
         context.close()
 
 
-class _Receiver:
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                outer.bodies.append(json.loads(self.rfile.read(length)))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def _admin_context(new_context: NewContext, server: AppServer, **options: Any) -> BrowserContext:
     context = new_context(**options)
     response = context.request.post(
@@ -240,13 +211,12 @@ def _admin_context(new_context: NewContext, server: AppServer, **options: Any) -
 def test_the_admin_adds_a_webhook_and_sends_a_test(
     new_context: NewContext, share_server: AppServer
 ) -> None:
-    receiver = _Receiver()
-    try:
+    with Receiver() as receiver:
         page = _admin_context(new_context, share_server).new_page()
         page.goto(share_server.base + "/admin/notifications")
         expect(page.get_by_role("heading", name="Notifications")).to_be_visible()
         page.get_by_test_id("admin-notification-name").fill("Jellyfin on the LAN")
-        page.get_by_test_id("admin-notification-url").fill(receiver.url)
+        page.get_by_test_id("admin-notification-url").fill(receiver.url + "/hook")
         page.get_by_test_id("admin-notification-event-new_items").check()
         page.get_by_test_id("admin-notification-save").click()
         target = page.get_by_test_id("admin-notification-target")
@@ -254,10 +224,8 @@ def test_the_admin_adds_a_webhook_and_sends_a_test(
         expect(target).to_contain_text("Jellyfin on the LAN")
         target.get_by_test_id("admin-notification-test").click()
         expect(target.get_by_test_id("admin-notification-result")).to_have_text("Delivered.")
-        assert receiver.bodies and receiver.bodies[0]["event"] == "test"
+        assert receiver.received and json.loads(receiver.received[0].body)["event"] == "test"
         screenshot(page, "notification-target")
-    finally:
-        receiver.close()
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
