@@ -17,16 +17,14 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from tests.e2e.axe import Axe, at_each_size_and_scheme, context_options
 from tests.e2e.conftest import (
-    DESKTOP,
-    PHONE,
     AppServer,
     NewContext,
     open_app,
     running_server,
     screenshot,
 )
-from tests.e2e.test_accessibility import BLOCKING, _axe, _describe
 from tests.media import MediaServer
 from tests.receiver import Receiver
 
@@ -228,36 +226,26 @@ def test_the_admin_adds_a_webhook_and_sends_a_test(
         screenshot(page, "notification-target")
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-@pytest.mark.parametrize("size", ["desktop", "phone"])
+@at_each_size_and_scheme
 def test_the_new_pages_have_no_serious_accessibility_violations(
     new_context: NewContext, share_server: AppServer, axe_source: str, size: str, scheme: str
 ) -> None:
-    phone = size == "phone"
-    options = {
-        "viewport": PHONE if phone else DESKTOP,
-        "is_mobile": phone,
-        "has_touch": phone,
-        "color_scheme": scheme,
-        "bypass_csp": True,  # only so that axe's script can be injected
-    }
-    context = _admin_context(new_context, share_server, **options)
+    context = _admin_context(new_context, share_server, **context_options(size, scheme))
     context.request.post(
         share_server.base + "/api/admin/notifications",
         data={"name": "ntfy", "kind": "apprise", "url": "ntfy://ntfy.example.com/media"},
         headers={"X-API-Key": KEY},
     )
     page = context.new_page()
-    found = {}
+    axe = Axe(page, axe_source)
     page.goto(share_server.base + "/add-anywhere")
     expect(page.get_by_test_id("bookmarklet")).to_be_visible()
     expect(page.locator("html")).to_have_attribute("data-mode", scheme)
-    found["add-anywhere"] = _axe(page, axe_source)
+    axe.check("add-anywhere")
     page.goto(share_server.base + "/admin/notifications")
     expect(page.get_by_test_id("admin-notification-target")).to_have_count(1)
-    found["notifications"] = _axe(page, axe_source)
-    blocking = [v for vs in found.values() for v in vs if v["impact"] in BLOCKING]
-    assert not blocking, f"axe found serious/critical violations:\n{_describe(blocking)}"
+    axe.check("notifications")
+    axe.assert_clean(f"{size} {scheme}")
 
 
 def test_open_app_still_works_under_the_worker(new_context: NewContext, server: AppServer) -> None:
