@@ -15,51 +15,19 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import trio
 
 from tests.conftest import make_settings
 from tests.media import MediaServer, ensure_media
+from tests.receiver import Receiver
 from tests.support import open_events, running_app
 from tests.test_admin import set_up
 
 JOBS = 12
 SCRAPES = 200
-
-
-class _Receiver:
-    def __init__(self, hang: bool) -> None:
-        release = self.release = threading.Event()
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if hang:
-                    release.wait(120)
-                    return
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def close(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -116,13 +84,9 @@ async def main() -> None:
     media_dir = ensure_media(Path(__file__).resolve().parents[1] / ".cache" / "test-media")
     with MediaServer(media_dir) as media, tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        hanging, healthy = _Receiver(hang=True), _Receiver(hang=False)
-        try:
-            plain = await _completion_delays(root / "a", media, [])
+        plain = await _completion_delays(root / "a", media, [])
+        with Receiver(then="hang") as hanging, Receiver() as healthy:
             notified = await _completion_delays(root / "b", media, [hanging.url, healthy.url])
-        finally:
-            hanging.close()
-            healthy.close()
         scrapes = await _scrape_times(root / "c", media)
     print(f"completion to SSE frame, {JOBS} jobs each (ms)   median    p95    max")
     for name, values in (("no target", plain), ("hanging + healthy webhook", notified)):

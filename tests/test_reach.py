@@ -7,13 +7,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import attrs
 import pytest
 import trio
 from prometheus_client.parser import text_string_to_metric_families
@@ -26,66 +23,13 @@ from mediarip.notifications.notifier import Notifications
 from mediarip.store import Store
 from tests.conftest import make_settings
 from tests.media import MediaServer
+from tests.receiver import Receiver
 from tests.support import RunningApp, open_events, running_app
 from tests.test_admin import set_up
 
 KEY = "reach-test-key-0123456789"
 EXTENSION = "chrome-extension://abcdefghijklmnopabcdefghijklmnop"
 NOWHERE = "https://example.invalid/video"
-
-
-# -- a loopback receiver -----------------------------------------------------------------------
-
-
-@attrs.define
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-class Receiver:
-    """An HTTP server on 127.0.0.1 in a thread: records each request, answers with the next
-    status of ``script`` (then 200), or hangs until closed for ``"hang"``."""
-
-    def __init__(self, script: list[int | str] | None = None) -> None:
-        self.script = list(script or [])
-        self.received: list[Received] = []
-        self.release = threading.Event()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                outer.received.append(Received(self.path, dict(self.headers.items()), body))
-                step = outer.script.pop(0) if outer.script else 200
-                if step == "hang":
-                    outer.release.wait(60)
-                    return
-                self.send_response(int(step))
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> Receiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -470,7 +414,7 @@ async def test_apprise_delivers_for_real_to_a_loopback_json_receiver(
 ) -> None:
     await set_up(app)
     fast(app)
-    port = receiver.server.server_address[1]
+    port = receiver.port
     target = await add_target(
         app, name="apprise", kind="apprise", url=f"json://127.0.0.1:{port}/apprise"
     )

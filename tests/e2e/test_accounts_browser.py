@@ -15,8 +15,8 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from tests.e2e.axe import Axe, at_each_size_and_scheme, context_options
 from tests.e2e.conftest import (
-    DESKTOP,
     PHONE,
     TERMINAL,
     AppServer,
@@ -26,7 +26,6 @@ from tests.e2e.conftest import (
     screenshot,
     wait_for_status,
 )
-from tests.e2e.test_accessibility import BLOCKING, _axe, _describe
 from tests.media import MediaServer
 from tests.reverse_proxy import ReverseProxy
 
@@ -308,31 +307,23 @@ def test_upgrading_a_none_install_to_local_offers_its_jobs_to_a_user(
             context.close()
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-@pytest.mark.parametrize("size", ["desktop", "phone"])
+@at_each_size_and_scheme
 def test_the_account_pages_have_no_serious_accessibility_problems(
     new_context: NewContext, local_server: AppServer, axe_source: str, size: str, scheme: str
 ) -> None:
-    phone = size == "phone"
-    context = new_context(
-        viewport=PHONE if phone else DESKTOP,
-        is_mobile=phone,
-        has_touch=phone,
-        color_scheme=scheme,
-        bypass_csp=True,  # only so that axe's script can be injected
-    )
-    page = context.new_page()
+    page = new_context(**context_options(size, scheme)).new_page()
     base = local_server.base
     page.goto(base + "/")
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     expect(page.locator("html")).to_have_attribute("data-mode", scheme)
-    found = {"login": _axe(page, axe_source)}
+    axe = Axe(page, axe_source)
+    axe.check("login")
     screenshot(page, f"accounts-login-{size}-{scheme}")
     page.get_by_test_id("login-username").fill(ADMIN[0])
     page.get_by_test_id("login-password").fill(ADMIN[1])
     page.get_by_test_id("login-submit").click()
     expect(page.get_by_test_id("user-name")).to_have_text(ADMIN[0])
-    found["header"] = _axe(page, axe_source)
+    axe.check("header")
     for path, heading in [
         ("/account", "My API keys"),
         ("/account/password", "Change password"),
@@ -345,9 +336,6 @@ def test_the_account_pages_have_no_serious_accessibility_problems(
             expect(page.get_by_test_id("key-row")).to_have_count(1)
         if path == "/admin/users":
             expect(page.get_by_test_id("user-row")).to_have_count(3)
-        found[path] = _axe(page, axe_source)
+        axe.check(path)
         screenshot(page, f"accounts-{re.sub(r'[^a-z]+', '-', path)}-{size}-{scheme}")
-    report = "\n".join(f"{view}:\n{_describe(v) or '    none'}" for view, v in found.items())
-    print(f"axe, {size} {scheme}:\n{report}")
-    blocking = [v for vs in found.values() for v in vs if v["impact"] in BLOCKING]
-    assert not blocking, f"axe found serious/critical violations:\n{_describe(blocking)}"
+    axe.assert_clean(f"{size} {scheme}")

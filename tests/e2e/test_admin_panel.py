@@ -9,7 +9,6 @@ inject axe's script); a CSP violation reported in the console fails the test tha
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Iterator
@@ -20,8 +19,8 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from tests.e2e.axe import Axe, at_each_size_and_scheme, context_options
 from tests.e2e.conftest import (
-    DESKTOP,
     PHONE,
     TERMINAL,
     AppServer,
@@ -29,7 +28,6 @@ from tests.e2e.conftest import (
     running_server,
     screenshot,
 )
-from tests.e2e.test_accessibility import BLOCKING, _axe, _describe
 from tests.media import MediaServer
 
 pytestmark = pytest.mark.e2e
@@ -572,50 +570,18 @@ def a11y_server(
         yield server
 
 
-def _axe_dialog(page: Page, source: str) -> list[dict[str, Any]]:
-    """axe on the page while a modal dialog is open: everything behind it is inert, so fewer
-    rules apply than the 20 that :func:`_axe` insists on."""
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.add_script_tag(content=source)
-    result = page.evaluate(
-        "async () => { const r = await axe.run(document);"
-        " return { violations: r.violations, passes: r.passes.length }; }"
-    )
-    assert result["passes"] >= 10, result
-    return list(result["violations"])
-
-
-def _check(found: dict[str, list[dict[str, Any]]], label: str) -> None:
-    report = "\n".join(f"{view}:\n{_describe(v) or '    none'}" for view, v in found.items())
-    print(f"axe, {label}:\n{report}")
-    blocking = [v for vs in found.values() for v in vs if v["impact"] in BLOCKING]
-    assert not blocking, (
-        f"axe found serious/critical violations:\n{_describe(blocking)}\n"
-        + json.dumps([n["html"] for v in blocking for n in v["nodes"][:3]], indent=1)
-    )
-
-
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-@pytest.mark.parametrize("size", ["desktop", "phone"])
+@at_each_size_and_scheme
 def test_admin_pages_have_no_serious_or_critical_accessibility_violations(
     new_context: NewContext, a11y_server: AppServer, axe_source: str, size: str, scheme: str
 ) -> None:
-    phone = size == "phone"
-    context = new_context(
-        viewport=PHONE if phone else DESKTOP,
-        is_mobile=phone,
-        has_touch=phone,
-        color_scheme=scheme,
-        bypass_csp=True,  # only so that axe's script can be injected
-    )
-    page = open_admin(context, a11y_server)
+    page = open_admin(new_context(**context_options(size, scheme)), a11y_server)
     expect(page.locator("html")).to_have_attribute("data-mode", scheme)
-    found: dict[str, list[dict[str, Any]]] = {}
+    axe = Axe(page, axe_source)
 
     page.get_by_test_id("admin-login-username").fill("admin")
     assert attempt_login(page, "not the password") == 401
     expect(page.get_by_test_id("admin-login-error")).to_be_visible()
-    found["login"] = _axe(page, axe_source)
+    axe.check("login")
     log_in(page)
 
     ready = {
@@ -641,12 +607,12 @@ def test_admin_pages_have_no_serious_or_critical_accessibility_violations(
         if name == "sessions":
             page.get_by_test_id("admin-session-toggle").first.click()
             expect(page.get_by_test_id("admin-session-jobs").first).to_be_visible()
-        found[name] = _axe(page, axe_source)
+        axe.check(name)
         screenshot(page, f"admin-{name}-{size}-{scheme}")
         if name == "apikey":  # and with a new key on screen
             page.get_by_test_id("admin-apikey-generate").click()
             expect(page.get_by_test_id("admin-apikey-fresh")).to_be_visible()
-            found["apikey-new"] = _axe(page, axe_source)
+            axe.check("apikey-new")
             screenshot(page, f"admin-apikey-new-{size}-{scheme}")
             page.get_by_test_id("admin-apikey-revoke").click()
             page.get_by_test_id("confirm-ok").click()
@@ -654,28 +620,29 @@ def test_admin_pages_have_no_serious_or_critical_accessibility_violations(
         if name == "purge":  # and with the confirmation open
             page.get_by_test_id("admin-purge-run").click()
             expect(page.get_by_role("dialog")).to_be_visible()
-            found["purge-confirm"] = _axe_dialog(page, axe_source)
+            axe.check("purge-confirm", dialog=True)
             screenshot(page, f"admin-purge-confirm-{size}-{scheme}")
             page.get_by_test_id("confirm-cancel").click()
             expect(page.get_by_role("dialog")).to_be_hidden()
 
-    if phone:  # nothing wider than the screen
+    if size == "phone":  # nothing wider than the screen
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"the page is {width} px wide"
-    _check(found, f"{size} {scheme}")
+    axe.assert_clean(f"{size} {scheme}")
 
 
 def test_the_setup_page_has_no_serious_or_critical_accessibility_violations(
     new_context: NewContext, server: AppServer, axe_source: str
 ) -> None:
-    context = new_context(viewport=PHONE, is_mobile=True, has_touch=True, bypass_csp=True)
-    page = open_admin(context, server)
+    page = open_admin(new_context(**context_options("phone", "light")), server)
     page.get_by_test_id("admin-setup-token").fill("wrong")
     page.get_by_test_id("admin-setup-password").fill("short")
     page.get_by_test_id("admin-setup-confirm").fill("short")
     page.get_by_test_id("admin-setup-submit").click()
     expect(page.get_by_test_id("admin-setup-error-token")).to_be_visible()
-    _check({"setup": _axe(page, axe_source)}, "setup, phone")
+    axe = Axe(page, axe_source)
+    axe.check("setup")
+    axe.assert_clean("setup, phone")
 
 
 def test_setup_says_every_problem_at_once(new_context: NewContext, server: AppServer) -> None:

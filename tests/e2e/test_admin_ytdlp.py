@@ -15,9 +15,9 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.conftest import REPO_ROOT
+from tests.e2e.axe import Axe, at_each_size_and_scheme, context_options
 from tests.e2e.conftest import DESKTOP, PHONE, AppServer, NewContext, free_port, screenshot
-from tests.e2e.test_accessibility import _axe
-from tests.e2e.test_admin_panel import PASSWORD, _axe_dialog, _check, go, log_in, open_admin
+from tests.e2e.test_admin_panel import PASSWORD, go, log_in, open_admin
 from tests.ytdlp_index import INSTALLED, PackageIndex, bumped_wheel, next_version
 
 pytestmark = pytest.mark.e2e
@@ -103,8 +103,7 @@ def test_update_shows_progress_restarts_and_comes_back_with_the_new_version_then
     assert status_of(page, ytdlp_server)["version"] == INSTALLED
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-@pytest.mark.parametrize("size", ["desktop", "phone"])
+@at_each_size_and_scheme
 def test_the_ytdlp_page_has_no_serious_or_critical_accessibility_violations(
     new_context: NewContext,
     ytdlp_server: AppServer,
@@ -114,31 +113,24 @@ def test_the_ytdlp_page_has_no_serious_or_critical_accessibility_violations(
     scheme: str,
 ) -> None:
     index.add_broken(NEWER)  # the update fails: its message and pip's lines are on screen
-    phone = size == "phone"
-    context = new_context(
-        viewport=PHONE if phone else DESKTOP,
-        is_mobile=phone,
-        has_touch=phone,
-        color_scheme=scheme,
-        bypass_csp=True,  # only so that axe's script can be injected
-    )
-    page = open_ytdlp_page(context, ytdlp_server)
+    page = open_ytdlp_page(new_context(**context_options(size, scheme)), ytdlp_server)
     expect(page.locator("html")).to_have_attribute("data-mode", scheme)
-    found: dict[str, list[dict[str, Any]]] = {"ytdlp": _axe(page, axe_source)}
+    axe = Axe(page, axe_source)
+    axe.check("ytdlp")
 
     page.get_by_test_id("ytdlp-check").click()
     expect(page.get_by_test_id("ytdlp-available")).to_be_visible()
     page.get_by_test_id("ytdlp-update").click()
     expect(page.get_by_role("dialog")).to_be_visible()
-    found["ytdlp-confirm"] = _axe_dialog(page, axe_source)
+    axe.check("ytdlp-confirm", dialog=True)
     page.get_by_test_id("confirm-ok").click()
     message = page.get_by_test_id("ytdlp-progress-message")
     expect(message).to_contain_text(f"yt-dlp {INSTALLED} stays", timeout=180_000)
     expect(message).to_contain_text(f"pip could not install yt-dlp {NEWER}")
     expect(page.get_by_test_id("ytdlp-update")).to_be_enabled()
-    found["ytdlp-failed"] = _axe(page, axe_source)
+    axe.check("ytdlp-failed")
     screenshot(page, f"admin-ytdlp-failed-{size}-{scheme}")
-    if phone:  # nothing wider than the screen
+    if size == "phone":  # nothing wider than the screen
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"the page is {width} px wide"
-    _check(found, f"yt-dlp page, {size} {scheme}")
+    axe.assert_clean(f"yt-dlp page, {size} {scheme}")

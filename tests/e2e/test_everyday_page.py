@@ -14,8 +14,8 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from tests.e2e.axe import Axe, at_each_size_and_scheme, context_options
 from tests.e2e.conftest import (
-    DESKTOP,
     PHONE,
     AppServer,
     NewContext,
@@ -28,7 +28,7 @@ from tests.e2e.conftest import (
     single_row,
     wait_for_status,
 )
-from tests.e2e.test_accessibility import BLOCKING, _axe, _describe, queue_server  # noqa: F401
+from tests.e2e.test_accessibility import queue_server  # noqa: F401
 from tests.media import MediaServer
 
 pytestmark = pytest.mark.e2e
@@ -287,8 +287,7 @@ def test_jobs_added_with_the_api_key_show_once_the_key_is_given(
             context.close()
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-@pytest.mark.parametrize("size", ["desktop", "phone"])
+@at_each_size_and_scheme
 def test_the_dialog_and_the_undo_notice_pass_axe(
     new_context: NewContext,
     queue_server: AppServer,  # noqa: F811
@@ -296,31 +295,21 @@ def test_the_dialog_and_the_undo_notice_pass_axe(
     size: str,
     scheme: str,
 ) -> None:
-    phone = size == "phone"
-    context = new_context(
-        viewport=PHONE if phone else DESKTOP,
-        is_mobile=phone,
-        has_touch=phone,
-        color_scheme=scheme,
-        bypass_csp=True,  # only so that axe's script can be injected
-    )
-    page = open_app(context, queue_server)
-    if phone:
+    page = open_app(new_context(**context_options(size, scheme)), queue_server)
+    if size == "phone":
         page.get_by_test_id("tab-queue").click()
-    found = {}
+    axe = Axe(page, axe_source)
     page.get_by_test_id("clear-finished").click()
     expect(page.get_by_test_id("confirm-dialog")).to_be_visible()
-    found["dialog"] = _axe(page, axe_source)
+    axe.check("dialog")
     page.get_by_test_id("confirm-cancel").click()
 
     failed = page.locator('[data-testid="job-row"][data-status="failed"]').first
     failed_id = failed.get_attribute("data-job-id")
     failed.get_by_test_id("job-delete").click()
     expect(page.get_by_test_id("undo-toast")).to_be_visible()
-    found["undo"] = _axe(page, axe_source)
+    axe.check("undo")
     screenshot(page, f"a11y-undo-{size}-{scheme}")
     page.get_by_test_id("undo-button").click()
     expect(page.locator(f'[data-job-id="{failed_id}"]')).to_have_count(1)
-
-    blocking = [v for vs in found.values() for v in vs if v["impact"] in BLOCKING]
-    assert not blocking, f"axe found serious/critical violations:\n{_describe(blocking)}"
+    axe.assert_clean(f"{size} {scheme}")

@@ -4,7 +4,6 @@ axe in light and dark, at desktop size and at 360 px."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,9 +12,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.axe import Axe, at_each_size_and_scheme, context_options
 from tests.e2e.conftest import (
-    DESKTOP,
-    PHONE,
     AppServer,
     NewContext,
     job_rows,
@@ -26,7 +24,6 @@ from tests.e2e.conftest import (
     single_row,
     wait_for_status,
 )
-from tests.e2e.test_accessibility import BLOCKING, _axe, _describe
 from tests.media import MediaServer
 from tests.test_download_options import has_cover_art, probe
 
@@ -111,8 +108,7 @@ def test_a_paused_job_waits_until_started_from_its_row(
         assert wait_for_status(row, "completed", "failed") == "completed", row.inner_text()
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-@pytest.mark.parametrize("size", ["desktop", "phone"])
+@at_each_size_and_scheme
 def test_the_options_and_batch_panels_pass_axe(
     new_context: NewContext,
     shared_server: AppServer,
@@ -121,28 +117,17 @@ def test_the_options_and_batch_panels_pass_axe(
     size: str,
     scheme: str,
 ) -> None:
-    phone = size == "phone"
-    context = new_context(
-        viewport=PHONE if phone else DESKTOP,
-        is_mobile=phone,
-        has_touch=phone,
-        color_scheme=scheme,
-        bypass_csp=True,  # only so that axe's script can be injected
-    )
-    page = open_app(context, shared_server)
+    page = open_app(new_context(**context_options(size, scheme)), shared_server)
     paste(page, media.url("/rich.html"))
     page.get_by_test_id("options-panel").locator("summary").click()
     page.get_by_test_id("opt-subtitles").check()
     expect(page.get_by_test_id("opt-lang-en")).to_be_visible()
     page.get_by_test_id("batch").locator("summary").click()
     page.get_by_test_id("batch-input").fill(media.url("/media/video.mp4"))
-    violations = _axe(page, axe_source)
+    axe = Axe(page, axe_source)
+    axe.check("options")
     screenshot(page, f"options-{size}-{scheme}")
-    blocking = [v for v in violations if v["impact"] in BLOCKING]
-    assert not blocking, (
-        f"axe found serious/critical violations:\n{_describe(blocking)}\n"
-        + json.dumps([n["html"] for v in blocking for n in v["nodes"][:3]], indent=1)
-    )
+    axe.assert_clean(f"{size} {scheme}")
 
 
 def test_the_admin_adds_a_default_preset_and_the_add_form_starts_with_it(

@@ -8,9 +8,7 @@ Every test has a timeout of its own and waits for conditions, never for time."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -19,17 +17,16 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from tests.e2e.axe import Axe, at_each_size_and_scheme, context_options
 from tests.e2e.conftest import (
-    DESKTOP,
-    PHONE,
     AppServer,
     NewContext,
     open_app,
     running_server,
     screenshot,
 )
-from tests.e2e.test_accessibility import BLOCKING, _axe, _describe
 from tests.media import MediaServer
+from tests.receiver import Receiver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -198,34 +195,6 @@ def test_cors_lets_a_named_origin_call_with_the_key_and_no_other(
         context.close()
 
 
-class _Receiver:
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                outer.bodies.append(json.loads(self.rfile.read(length)))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def _admin_context(new_context: NewContext, server: AppServer, **options: Any) -> BrowserContext:
     context = new_context(**options)
     response = context.request.post(
@@ -240,13 +209,12 @@ def _admin_context(new_context: NewContext, server: AppServer, **options: Any) -
 def test_the_admin_adds_a_webhook_and_sends_a_test(
     new_context: NewContext, share_server: AppServer
 ) -> None:
-    receiver = _Receiver()
-    try:
+    with Receiver() as receiver:
         page = _admin_context(new_context, share_server).new_page()
         page.goto(share_server.base + "/admin/notifications")
         expect(page.get_by_role("heading", name="Notifications")).to_be_visible()
         page.get_by_test_id("admin-notification-name").fill("Jellyfin on the LAN")
-        page.get_by_test_id("admin-notification-url").fill(receiver.url)
+        page.get_by_test_id("admin-notification-url").fill(receiver.url + "/hook")
         page.get_by_test_id("admin-notification-event-new_items").check()
         page.get_by_test_id("admin-notification-save").click()
         target = page.get_by_test_id("admin-notification-target")
@@ -254,42 +222,30 @@ def test_the_admin_adds_a_webhook_and_sends_a_test(
         expect(target).to_contain_text("Jellyfin on the LAN")
         target.get_by_test_id("admin-notification-test").click()
         expect(target.get_by_test_id("admin-notification-result")).to_have_text("Delivered.")
-        assert receiver.bodies and receiver.bodies[0]["event"] == "test"
+        assert receiver.received and json.loads(receiver.received[0].body)["event"] == "test"
         screenshot(page, "notification-target")
-    finally:
-        receiver.close()
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-@pytest.mark.parametrize("size", ["desktop", "phone"])
+@at_each_size_and_scheme
 def test_the_new_pages_have_no_serious_accessibility_violations(
     new_context: NewContext, share_server: AppServer, axe_source: str, size: str, scheme: str
 ) -> None:
-    phone = size == "phone"
-    options = {
-        "viewport": PHONE if phone else DESKTOP,
-        "is_mobile": phone,
-        "has_touch": phone,
-        "color_scheme": scheme,
-        "bypass_csp": True,  # only so that axe's script can be injected
-    }
-    context = _admin_context(new_context, share_server, **options)
+    context = _admin_context(new_context, share_server, **context_options(size, scheme))
     context.request.post(
         share_server.base + "/api/admin/notifications",
         data={"name": "ntfy", "kind": "apprise", "url": "ntfy://ntfy.example.com/media"},
         headers={"X-API-Key": KEY},
     )
     page = context.new_page()
-    found = {}
+    axe = Axe(page, axe_source)
     page.goto(share_server.base + "/add-anywhere")
     expect(page.get_by_test_id("bookmarklet")).to_be_visible()
     expect(page.locator("html")).to_have_attribute("data-mode", scheme)
-    found["add-anywhere"] = _axe(page, axe_source)
+    axe.check("add-anywhere")
     page.goto(share_server.base + "/admin/notifications")
     expect(page.get_by_test_id("admin-notification-target")).to_have_count(1)
-    found["notifications"] = _axe(page, axe_source)
-    blocking = [v for vs in found.values() for v in vs if v["impact"] in BLOCKING]
-    assert not blocking, f"axe found serious/critical violations:\n{_describe(blocking)}"
+    axe.check("notifications")
+    axe.assert_clean(f"{size} {scheme}")
 
 
 def test_open_app_still_works_under_the_worker(new_context: NewContext, server: AppServer) -> None:

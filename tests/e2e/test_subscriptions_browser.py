@@ -10,8 +10,8 @@ import datetime as dt
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.e2e.conftest import DESKTOP, PHONE, AppServer, NewContext, screenshot
-from tests.e2e.test_accessibility import _axe, _describe
+from tests.e2e.axe import Axe, at_each_size_and_scheme, context_options
+from tests.e2e.conftest import AppServer, NewContext, screenshot
 from tests.media import MediaServer
 from tests.test_subscriptions import Channel
 
@@ -95,8 +95,7 @@ def test_subscribe_see_the_preview_then_the_first_downloads_arrive(
     expect(page.locator('[data-testid="job-row"]')).to_have_count(3)  # kept
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-@pytest.mark.parametrize("size", ["desktop", "phone"])
+@at_each_size_and_scheme
 def test_the_subscriptions_page_has_no_serious_accessibility_problem(
     new_context: NewContext,
     server: AppServer,
@@ -105,14 +104,7 @@ def test_the_subscriptions_page_has_no_serious_accessibility_problem(
     size: str,
     scheme: str,
 ) -> None:
-    phone = size == "phone"
-    context = new_context(
-        viewport=PHONE if phone else DESKTOP,
-        is_mobile=phone,
-        has_touch=phone,
-        color_scheme=scheme,
-        bypass_csp=True,  # only so that axe's script can be injected
-    )
+    context = new_context(**context_options(size, scheme))
     channel = channel_of(media, "First", "Second")
     broken = channel_of(media, "Never seen")
     broken.fail(500)
@@ -135,10 +127,10 @@ def test_the_subscriptions_page_has_no_serious_accessibility_problem(
     expect(good.get_by_test_id("history-check")).to_have_count(1)
     good.get_by_test_id("subscription-edit").click()
     expect(good.get_by_test_id("subscription-form")).to_be_visible()
-    violations = _axe(page, axe_source)
+    axe = Axe(page, axe_source)
+    axe.check("subscriptions")
     screenshot(page, f"subscriptions-a11y-{size}-{scheme}")
-    blocking = [v for v in violations if v["impact"] in ("serious", "critical")]
-    assert not blocking, _describe(blocking)
+    axe.assert_clean(f"{size} {scheme}")
 
 
 def test_an_archived_item_is_skipped_and_can_be_downloaded_again_on_purpose(
