@@ -193,11 +193,62 @@ def _steady_reads() -> None:
 
 _steady_reads()
 
+
+# Every YoutubeDL's request handler builds its own TLS context, and loading the CA bundle into
+# it took ~38 ms of CPU per job (for http:// links too: the handler makes it up front). The
+# context depends only on the handler's TLS settings, and an ``SSLContext`` may be shared by
+# threads (it only wraps sockets once made), so one is built per set of settings and process.
+# A yt-dlp update restarts the process, and with it the cache.
+_TLS_CONTEXTS: dict[tuple[Any, ...], Any] = {}
+_TLS_CONTEXTS_LOCK = threading.Lock()
+
+
+def _share_tls_contexts() -> None:
+    from yt_dlp.networking.common import RequestHandler
+
+    build = RequestHandler._make_sslcontext
+    if getattr(build, "_mediarip_shared", False):
+        return
+
+    def shared(self: Any, legacy_ssl_support: bool | None = None) -> Any:
+        legacy = self.legacy_ssl_support if legacy_ssl_support is None else legacy_ssl_support
+        key = (
+            self.verify,
+            legacy,
+            self.prefer_system_certs,
+            tuple(sorted((self._client_cert or {}).items())),
+        )
+        with _TLS_CONTEXTS_LOCK:  # held while one is built: the others want that same one
+            context = _TLS_CONTEXTS.get(key)
+            if context is None:
+                context = _TLS_CONTEXTS[key] = build(self, legacy_ssl_support)
+        return context
+
+    shared._mediarip_shared = True  # type: ignore[attr-defined]
+    RequestHandler._make_sslcontext = shared
+
+
+_share_tls_contexts()
+
 # yt-dlp builds its list of ~1,750 extractors for every YoutubeDL, through an ordered-set helper
 # that is quadratic: ~300 ms of pure Python per job and per probe, holding the GIL while the
 # event loop waits. The list depends only on the installed yt-dlp and ``allowed_extractors``,
 # so it is built once per process (a yt-dlp update restarts the process).
 _EXTRACTORS: dict[tuple[str, ...], list[tuple[str, Any]]] = {}
+
+
+# The options with which yt-dlp prints what ``_forceprint`` prepares (its ``--get-*`` flags).
+_PRINTING_OPTIONS = (
+    "forcetitle",
+    "forceid",
+    "forceurl",
+    "forcethumbnail",
+    "forcedescription",
+    "forcefilename",
+    "forceduration",
+    "forceformat",
+    "forcejson",
+)
 
 
 class CancellableYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
@@ -237,6 +288,21 @@ class CancellableYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
         url, byte_range = refused
         if _url_of(req) == url and _range_of(req) == byte_range:
             req.headers.pop("Range", None)
+
+    def _forceprint(self, key: str, info_dict: Any) -> Any:
+        # yt-dlp renders the file name and the formats, thumbnails and subtitles tables at each
+        # of a download's seven stages, to print them if asked (--print, --get-title...): ~7 ms
+        # of GIL-held Python per job, for nothing when nothing is to be printed (the options
+        # that print are never set by us; should an admin's extra options set one, yt-dlp's
+        # own code runs as before).
+        params = self.params
+        if (
+            params["forceprint"].get(key)
+            or params["print_to_file"].get(key)
+            or any(params.get(option) for option in _PRINTING_OPTIONS)
+        ):
+            return super()._forceprint(key, info_dict)
+        return info_dict
 
     def _prepare_filename(self, info_dict: Any, **kwargs: Any) -> Any:
         # Titles have any length; a file name holds 255 bytes (see mediarip.outtmpl).

@@ -1,0 +1,44 @@
+"""Two per-job costs cut from yt-dlp (issue 9, item 15): a TLS context loaded with the CA bundle
+for every job, and the tables yt-dlp renders at every stage to print them. Neither may change
+what yt-dlp does: the context is shared only between identical TLS settings, and printing, when
+asked for, still prints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mediarip.engine.ytdl import CancellableYoutubeDL, CancelToken
+from tests.media import MediaServer
+
+
+def _context(params: dict[str, Any]) -> Any:
+    with CancellableYoutubeDL({"quiet": True, **params}, CancelToken()) as ydl:
+        handlers = list(ydl._request_director.handlers.values())
+        return handlers[0]._make_sslcontext()
+
+
+def test_jobs_with_the_same_tls_settings_share_one_context() -> None:
+    assert _context({}) is _context({})
+
+
+def test_different_tls_settings_get_their_own_context() -> None:
+    checked, unchecked = _context({}), _context({"nocheckcertificate": True})
+    assert checked is not unchecked
+    assert checked.check_hostname and not unchecked.check_hostname
+
+
+def test_printing_still_prints_when_asked(
+    media: MediaServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    params = {
+        "quiet": True,
+        "skip_download": True,
+        "forceprint": {"video": ["printed:%(id)s"]},
+        "paths": {"home": str(tmp_path)},
+    }
+    with CancellableYoutubeDL(params, CancelToken()) as ydl:
+        ydl.download([media.url("/media/video.mp4")])
+    assert "printed:video" in capsys.readouterr().out
