@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
 import socket
@@ -46,6 +47,36 @@ def test_placing_a_file_never_overwrites(tmp_path: Path) -> None:
     assert first == (downloads / "sub" / "a.mp4").resolve()
     assert second == (downloads / "sub" / "a (1).mp4").resolve()
     assert first.read_bytes() == b"1" and second.read_bytes() == b"2"
+
+
+def test_a_placed_file_leaves_no_second_name_behind(tmp_path: Path) -> None:
+    downloads = tmp_path / "downloads"
+    work = downloads / ".mediarip-partial" / "job"
+    work.mkdir(parents=True)
+    produced = _write(work / "a.mp4", b"data")
+    final = place_file(work, produced, downloads)
+    assert not produced.exists()
+    assert final.stat().st_nlink == 1  # moved, not left linked from the working folder
+
+
+def test_without_hard_links_files_are_still_placed_and_never_overwritten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some FUSE, SMB and exFAT mounts refuse hard links (EPERM): the reservation and rename
+    way then does the move. (The refusal is simulated: no such mount is at hand.)"""
+
+    def no_hard_links(*args: object, **kwargs: object) -> None:
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_hard_links)
+    downloads = tmp_path / "downloads"
+    work = downloads / ".mediarip-partial" / "job"
+    work.mkdir(parents=True)
+    first = place_file(work, _write(work / "a.mp4", b"1"), downloads)
+    second = place_file(work, _write(work / "a.mp4", b"2"), downloads)
+    assert [first.name, second.name] == ["a.mp4", "a (1).mp4"]
+    assert first.read_bytes() == b"1" and second.read_bytes() == b"2"
+    assert not (work / "a.mp4").exists()
 
 
 def test_files_beside_a_renamed_main_file_take_its_new_name(tmp_path: Path) -> None:
