@@ -42,3 +42,21 @@ def test_printing_still_prints_when_asked(
     with CancellableYoutubeDL(params, CancelToken()) as ydl:
         ydl.download([media.url("/media/video.mp4")])
     assert "printed:video" in capsys.readouterr().out
+
+
+def test_a_file_yt_dlp_writes_is_locked_and_emptied_as_before(tmp_path: Path) -> None:
+    """yt-dlp's ``locked_file`` in "wb" mode: an existing file is still emptied and an empty one
+    written from its start (the patch only spares an empty file its truncation)."""
+    from yt_dlp.utils import locked_file
+
+    old = tmp_path / "old.part"
+    old.write_bytes(b"x" * 1000)
+    new = tmp_path / "new.part"
+    for path in (old, new):
+        with locked_file(str(path), "wb") as f:
+            assert f.locked
+            f.write(b"fresh")
+        assert path.read_bytes() == b"fresh"
+    with locked_file(str(old), "ab") as f:
+        f.write(b"+more")
+    assert old.read_bytes() == b"fresh+more"
