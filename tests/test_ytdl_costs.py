@@ -60,3 +60,23 @@ def test_a_file_yt_dlp_writes_is_locked_and_emptied_as_before(tmp_path: Path) ->
     with locked_file(str(old), "ab") as f:
         f.write(b"+more")
     assert old.read_bytes() == b"fresh+more"
+
+
+@pytest.mark.parametrize("noprogress", [True, False])
+def test_progress_hooks_run_and_yt_dlps_own_line_only_when_shown(
+    media: MediaServer, tmp_path: Path, noprogress: bool
+) -> None:
+    seen: list[dict[str, Any]] = []
+    params = {
+        "quiet": True,
+        "noprogress": noprogress,
+        "paths": {"home": str(tmp_path)},
+        "progress_hooks": [lambda status: seen.append(dict(status))],
+    }
+    with CancellableYoutubeDL(params, CancelToken()) as ydl:
+        ydl.download([media.url("/media/video.mp4")])
+    downloading = [s for s in seen if s["status"] == "downloading"]
+    assert downloading and seen[-1]["status"] == "finished"
+    assert downloading[-1]["downloaded_bytes"] == downloading[-1]["total_bytes"]
+    # yt-dlp's console line (its "_percent_str" and friends) is made only when it is shown.
+    assert all(("_percent_str" in s) is not noprogress for s in downloading)
