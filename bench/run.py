@@ -370,16 +370,18 @@ async def measure_post_latency(bench: Bench) -> tuple[list[Row], str]:
     (each job then runs and fails in the background, as a burst of submissions would), and,
     for reference, a few more with the server otherwise idle (each job ends before the next).
 
-    Returns the rows and the cookie of the second session, whose 100 jobs section 6 lists."""
+    Returns the rows and the ``Cookie`` header of the second session (its session and CSRF
+    cookies, as the web app's browser sends them), whose 100 jobs section 6 lists."""
     url = bench.media.url("/fail/404")
     burst: list[float] = []
     cookie = ""
     for _ in range(2):
         async with bench.client() as client:
-            cookie = await start_session(client)
+            await start_session(client)
             for _ in range(POSTS_PER_SESSION):
                 burst.append(await timed_post(client, url))
             await wait_settled(client)
+            cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
     idle: list[float] = []
     async with bench.client() as client:
         await start_session(client)
@@ -431,15 +433,18 @@ def parse_wrk(output: str) -> WrkResult:
 
 
 async def run_wrk(url: str, cookie: str | None) -> WrkResult:
+    """``cookie``: a whole ``Cookie`` header's value."""
     cmd = ["wrk", *WRK_ARGS, url]
     if cookie:
-        cmd[1:1] = ["-H", f"Cookie: {COOKIE}={cookie}"]
+        cmd[1:1] = ["-H", f"Cookie: {cookie}"]
     result = await trio.run_process(cmd, capture_stdout=True, capture_stderr=True)
     return parse_wrk(result.stdout.decode())
 
 
 async def measure_listing(bench: Bench, cookie: str) -> list[Row]:
-    async with bench.client(cookie) as client:
+    async with httpx.AsyncClient(
+        base_url=bench.base_url, headers={"Cookie": cookie}, timeout=60
+    ) as client:
         response = await client.get("/api/downloads")
     jobs = len(response.json()["jobs"])
     if jobs != POSTS_PER_SESSION:
