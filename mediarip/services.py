@@ -31,7 +31,7 @@ from .purge import PurgeSchedule
 from .reports import AdminReports, error_log_writer
 from .store import StorageError, Store
 from .subscriptions.checker import Subscriptions
-from .subscriptions.events import SubscriptionSink
+from .subscriptions.events import SubscriptionEvent, SubscriptionSink
 from .ytdlp.updater import YtdlpUpdater
 
 __all__ = ["Services", "open_services"]
@@ -127,6 +127,10 @@ async def open_services(
             metrics.observe(event)
             notifications.observe(event)
 
+        def on_subscription(event: SubscriptionEvent) -> None:
+            on_subscription_event(event)
+            notifications.observe_subscription(event)
+
         try:
             async with DownloadService.open(
                 store, on_event, current, on_failure=error_log_writer(store)
@@ -143,9 +147,8 @@ async def open_services(
                     reports,
                     metrics,
                     notifications,
-                    on_subscription_event,
+                    on_subscription,
                 )
-                services.subscriptions.on_new_items = notifications.new_items
                 await services.accounts.ensure_first_admin()
                 config.subscribe(services.purge.reschedule)
                 config.subscribe(services.ytdlp.reschedule)

@@ -31,6 +31,7 @@ import trio
 from ..engine.events import JobChanged, JobEvent
 from ..models import Job, JobStatus, job_to_api, utcnow
 from ..store import ErrorEntry, NameTaken, Store
+from ..subscriptions.events import SubscriptionChecked, SubscriptionEvent
 from . import delivery
 from .models import Delivery, Event, Message, NewTarget, Target, TargetKind, new_secret
 
@@ -91,10 +92,11 @@ class Notifications:
             return
         self._enqueue(_job_message(job))
 
-    def new_items(self, sub: Subscription, jobs: Sequence[Job]) -> None:
-        """A subscription's check queued ``jobs``."""
-        if jobs:
-            self._enqueue(_items_message(sub, jobs))
+    def observe_subscription(self, event: SubscriptionEvent) -> None:
+        """The subscription checker's event sink (trio thread, never blocks): a check that
+        queued downloads becomes a message."""
+        if isinstance(event, SubscriptionChecked) and event.jobs:
+            self._enqueue(_items_message(event.subscription, event.jobs))
 
     def _enqueue(self, message: Message) -> None:
         if self._targets is not None and not any(t.wants(message.event) for t in self._targets):

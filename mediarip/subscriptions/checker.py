@@ -140,8 +140,6 @@ class Subscriptions:
         self._nursery: trio.Nursery | None = None
         #: How many checks have ended (any outcome), for tests and the benchmark.
         self.checks_done = 0
-        #: Told of the jobs each check queued (the notifications); never blocks.
-        self.on_new_items: Callable[[Subscription, list[Job]], None] | None = None
 
     @property
     def timeout(self) -> float:
@@ -289,9 +287,7 @@ class Subscriptions:
             return None
         except Conflict:  # shutting down: nothing was written; the next start checks again
             return None
-        self._after_check(checked, result)
-        if jobs and self.on_new_items is not None:
-            self.on_new_items(checked, jobs)
+        self._after_check(checked, result, tuple(jobs))
         if result.queued:
             log.info(
                 "subscription %s (%s): %d new item(s) queued",
@@ -342,10 +338,12 @@ class Subscriptions:
         self._after_check(failed, result)
         return result
 
-    def _after_check(self, sub: Subscription, result: CheckResult) -> None:
+    def _after_check(
+        self, sub: Subscription, result: CheckResult, jobs: tuple[Job, ...] = ()
+    ) -> None:
         if sub.next_check_at is not None and sub.id in self._due:
             self._due[sub.id] = sub.next_check_at
-        self._context.on_subscription_event(SubscriptionChecked(sub, result))
+        self._context.on_subscription_event(SubscriptionChecked(sub, result, jobs))
 
     def _archive_scope(self, session_id: str) -> str | None:
         """Whose archive counts: the owner's in ``isolated`` mode, everyone's otherwise."""

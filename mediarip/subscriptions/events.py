@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import attrs
 
+from ..models import Job
 from .models import CheckResult, Subscription
 
 __all__ = [
@@ -31,10 +32,12 @@ class SubscriptionChanged:
 
 @attrs.frozen
 class SubscriptionChecked:
-    """A check ended (any outcome); ``subscription`` is as the check left it."""
+    """A check ended (any outcome); ``subscription`` is as the check left it, ``jobs`` the
+    downloads it queued (the notifier tells of them)."""
 
     subscription: Subscription
     result: CheckResult
+    jobs: tuple[Job, ...] = ()
 
 
 @attrs.frozen
