@@ -7,6 +7,7 @@ from pathlib import Path
 
 import attrs
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from mediarip.models import Job, JobError, JobKind, JobStatus, MediaType, new_job_id, utcnow
 from mediarip.store import JOB_COLUMNS, MIGRATIONS, Store, choose_journal_mode, filesystem_of
@@ -93,7 +94,7 @@ async def test_expanding_a_playlist_is_one_transaction(tmp_path: Path) -> None:
         await store.insert_jobs([parent])
         duplicate = _job(parent_id=parent.id)
         children = [_job(parent_id=parent.id), duplicate, attrs.evolve(duplicate, url="x")]
-        with pytest.raises(sqlite3.IntegrityError):  # the third child reuses an id
+        with pytest.raises(IntegrityError):  # the third child reuses an id
             await store.expand_playlist(parent.id, children, kind=JobKind.PLAYLIST)
         assert (await store.get_job(parent.id)) == parent  # nothing half-done
         assert await store.list_jobs(parent_id=parent.id) == []

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 import typing
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from ..models import Job, JobStatus, converter
 from ._archive import ArchiveEntry, insert_archive
 from ._base import StoreBase, utc_iso
+from ._schema import jobs
 
-__all__ = ["INSERT_JOB", "JOB_COLUMNS", "JobsTable", "job_to_row"]
+__all__ = ["JOB_COLUMNS", "JobsTable", "insert_job_rows", "job_to_row"]
 
 
 def _columns_of(field: attrs.Attribute[Any]) -> tuple[str, ...]:
@@ -40,11 +41,15 @@ _JSON_FIELDS = frozenset(
         for t in (typing.get_args(field.type) or (field.type,))
     )
 )
-_SELECT_JOB = f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs"
-INSERT_JOB = (
-    f"INSERT INTO jobs ({', '.join(JOB_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c for c in JOB_COLUMNS)})"
-)
+_SELECT_JOB = select(*(jobs.c[name] for name in JOB_COLUMNS))
+#: How many ids go in one ``IN (…)``: well under SQLite's and PostgreSQL's limits on parameters.
+_CHUNK = 500
+
+
+def insert_job_rows(db: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert rows made by :func:`job_to_row` (in the caller's transaction)."""
+    if rows:
+        db.execute(insert(jobs), list(rows))
 
 
 def _to_column(name: str, value: Any) -> Any:
@@ -86,7 +91,7 @@ class JobsTable(StoreBase):
     async def insert_jobs(self, jobs: Iterable[Job]) -> None:
         """Insert jobs in one transaction: all of them, or none."""
         rows = [job_to_row(job) for job in jobs]
-        await self._call(self._write, lambda db: db.executemany(INSERT_JOB, rows))
+        await self._write(lambda db: insert_job_rows(db, rows))
 
     async def update_job(
         self, job_id: str, *, archive: ArchiveEntry | None = None, **changes: Any
@@ -96,25 +101,28 @@ class JobsTable(StoreBase):
         columns = _changes_to_columns(changes)
         if not columns:
             return
-        assignments = ", ".join(f"{name} = :{name}" for name in columns)
-        sql = f"UPDATE jobs SET {assignments} WHERE id = :_id"
+        statement = update(jobs).where(jobs.c.id == job_id).values(columns)
 
-        def statements(db: sqlite3.Connection) -> None:
-            db.execute(sql, {**columns, "_id": job_id})
+        def statements(db: Connection) -> None:
+            db.execute(statement)
             if archive is not None:
                 insert_archive(db, [archive])
 
-        await self._call(self._write, statements)
+        await self._write(statements)
 
     async def update_jobs(self, job_ids: Iterable[str], **changes: Any) -> None:
         """The same ``changes`` on many jobs, in one transaction."""
         columns = _changes_to_columns(changes)
-        ids = [{**columns, "_id": job_id} for job_id in job_ids]
+        ids = list(job_ids)
         if not columns or not ids:
             return
-        assignments = ", ".join(f"{name} = :{name}" for name in columns)
-        sql = f"UPDATE jobs SET {assignments} WHERE id = :_id"
-        await self._call(self._write, lambda db: db.executemany(sql, ids))
+
+        def statements(db: Connection) -> None:
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                db.execute(update(jobs).where(jobs.c.id.in_(chunk)).values(columns))
+
+        await self._write(statements)
 
     async def expand_playlist(
         self, parent_id: str, children: Sequence[Job], **changes: Any
@@ -122,14 +130,13 @@ class JobsTable(StoreBase):
         """Turn a job into a playlist parent and insert its children, in one transaction: after
         a crash there is either a parent with all its children or a job still to expand."""
         rows = [job_to_row(job) for job in children]
-        columns = _changes_to_columns(changes)
-        update = f"UPDATE jobs SET {', '.join(f'{n} = :{n}' for n in columns)} WHERE id = :_id"
+        statement = update(jobs).where(jobs.c.id == parent_id).values(_changes_to_columns(changes))
 
-        def statements(db: sqlite3.Connection) -> None:
-            db.execute(update, {**columns, "_id": parent_id})
-            db.executemany(INSERT_JOB, rows)
+        def statements(db: Connection) -> None:
+            db.execute(statement)
+            insert_job_rows(db, rows)
 
-        await self._call(self._write, statements)
+        await self._write(statements)
 
     async def update_jobs_where_status(
         self, statuses: Iterable[JobStatus], **changes: Any
@@ -137,34 +144,33 @@ class JobsTable(StoreBase):
         """Set ``changes`` on every job in one of ``statuses``; return their ids."""
         wanted = [s.value for s in statuses]
         columns = _changes_to_columns(changes)
-        marks = ", ".join("?" for _ in wanted)
-        assignments = ", ".join(f"{name} = ?" for name in columns)
+        found = select(jobs.c.id).where(jobs.c.status.in_(wanted))
+        statement = update(jobs).where(jobs.c.status.in_(wanted)).values(columns)
 
-        def statements(db: sqlite3.Connection) -> list[str]:
-            ids = [
-                r[0] for r in db.execute(f"SELECT id FROM jobs WHERE status IN ({marks})", wanted)
-            ]
-            db.execute(
-                f"UPDATE jobs SET {assignments} WHERE status IN ({marks})",
-                [*columns.values(), *wanted],
-            )
+        def statements(db: Connection) -> list[str]:
+            ids = [r[0] for r in db.execute(found)]
+            db.execute(statement)
             return ids
 
-        ids: list[str] = await self._call(self._write, statements)
-        return ids
+        return await self._write(statements)
 
     async def delete_jobs(self, job_ids: Iterable[str]) -> None:
-        ids = [(i,) for i in job_ids]
-        await self._call(
-            self._write, lambda db: db.executemany("DELETE FROM jobs WHERE id = ?", ids)
-        )
+        ids = list(job_ids)
+
+        def statements(db: Connection) -> None:
+            for start in range(0, len(ids), _CHUNK):
+                db.execute(delete(jobs).where(jobs.c.id.in_(ids[start : start + _CHUNK])))
+
+        await self._write(statements)
 
     async def get_job(self, job_id: str) -> Job | None:
-        def query() -> Job | None:
-            row = self._db.execute(f"{_SELECT_JOB} WHERE id = ?", (job_id,)).fetchone()
+        query = _SELECT_JOB.where(jobs.c.id == job_id)
+
+        def run(db: Connection) -> Job | None:
+            row = db.execute(query).first()
             return None if row is None else _job_from_row(row)
 
-        return await self._call(query)
+        return await self._read(run)
 
     async def list_jobs(
         self,
@@ -178,43 +184,30 @@ class JobsTable(StoreBase):
     ) -> list[Job]:
         """Jobs newest first; ``session_id=None`` means every session's, a set those
         sessions'."""
-        where: list[str] = []
-        params: list[Any] = []
+        query = _SELECT_JOB
         if isinstance(session_id, frozenset):
-            where.append(f"session_id IN ({', '.join('?' for _ in session_id)})")
-            params.extend(sorted(session_id))
+            query = query.where(jobs.c.session_id.in_(sorted(session_id)))
         elif session_id is not None:
-            where.append("session_id = ?")
-            params.append(session_id)
+            query = query.where(jobs.c.session_id == session_id)
         if statuses is not None:
-            wanted = [s.value for s in statuses]
-            where.append(f"status IN ({', '.join('?' for _ in wanted)})")
-            params.extend(wanted)
+            query = query.where(jobs.c.status.in_([s.value for s in statuses]))
         if parent_id is not None:
-            where.append("parent_id = ?")
-            params.append(parent_id)
+            query = query.where(jobs.c.parent_id == parent_id)
         if subscription_id is not None:
-            where.append("subscription_id = ?")
-            params.append(subscription_id)
+            query = query.where(jobs.c.subscription_id == subscription_id)
         if before is not None:
-            where.append("seq < (SELECT seq FROM jobs WHERE id = ?)")
-            params.append(before)
-        sql = (
-            _SELECT_JOB + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY seq DESC"
-        )
+            query = query.where(
+                jobs.c.seq < select(jobs.c.seq).where(jobs.c.id == before).scalar_subquery()
+            )
+        query = query.order_by(jobs.c.seq.desc())
         if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
-
-        def query() -> list[Job]:
-            return [_job_from_row(row) for row in self._db.execute(sql, params)]
-
-        return await self._call(query)
+            query = query.limit(limit)
+        return await self._read(lambda db: [_job_from_row(row) for row in db.execute(query)])
 
     async def count_jobs(self, statuses: Iterable[JobStatus]) -> int:
         wanted = [s.value for s in statuses]
-        sql = f"SELECT count(*) FROM jobs WHERE status IN ({', '.join('?' for _ in wanted)})"
-        return await self._call(lambda: int(self._db.execute(sql, wanted).fetchone()[0]))
+        query = select(func.count()).select_from(jobs).where(jobs.c.status.in_(wanted))
+        return await self._read(lambda db: int(db.execute(query).scalar_one()))
 
     # -- for the purge and the admin ----------------------------------------------------------
 
@@ -222,17 +215,14 @@ class JobsTable(StoreBase):
         self, cutoff: dt.datetime, statuses: Iterable[JobStatus]
     ) -> list[Job]:
         """Jobs in ``statuses`` whose ``finished_at`` is before ``cutoff``, oldest first."""
-        wanted = [s.value for s in statuses]
-        sql = (
-            f"{_SELECT_JOB} WHERE finished_at IS NOT NULL AND finished_at < ? "
-            f"AND status IN ({', '.join('?' for _ in wanted)}) ORDER BY finished_at"
-        )
-        params = [utc_iso(cutoff), *wanted]
-        return await self._call(
-            lambda: [_job_from_row(row) for row in self._db.execute(sql, params)]
-        )
+        query = _SELECT_JOB.where(
+            jobs.c.finished_at.is_not(None),
+            jobs.c.finished_at < utc_iso(cutoff),
+            jobs.c.status.in_([s.value for s in statuses]),
+        ).order_by(jobs.c.finished_at)
+        return await self._read(lambda db: [_job_from_row(row) for row in db.execute(query)])
 
     async def job_counts(self) -> dict[str, int]:
         """How many jobs there are in each status (statuses with none are left out)."""
-        sql = "SELECT status, count(*) FROM jobs GROUP BY status"
-        return await self._call(lambda: {s: int(n) for s, n in self._db.execute(sql)})
+        query = select(jobs.c.status, func.count()).group_by(jobs.c.status)
+        return await self._read(lambda db: {s: int(n) for s, n in db.execute(query)})
