@@ -2,7 +2,9 @@
 
 Every test runs the real thing: a real Hypercorn server on 127.0.0.1 with the real app, a real
 SQLite file in a temporary folder, real yt-dlp and ffmpeg downloading from the loopback media
-server (``tests/media``), made once per machine with ffmpeg.
+server (``tests/media``), made once per machine with ffmpeg. Tests of the store take the
+``database`` (or ``store``) fixture and run twice: on a SQLite file and on a fresh database of
+a real PostgreSQL cluster the session starts (``tests/postgres.py``).
 """
 
 from __future__ import annotations
@@ -12,9 +14,13 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
 
 from mediarip.config import Settings, load_settings
+from mediarip.store import Store
+from mediarip.store._migrate import upgrade
 from tests.media import MediaServer, ensure_media
+from tests.postgres import TEMPLATE, Cluster, running_cluster
 from tests.support import RunningApp, running_app
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +38,34 @@ def media_dir() -> Path:
 def media(media_dir: Path) -> Iterator[MediaServer]:
     with MediaServer(media_dir) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    """A PostgreSQL cluster for the session (one per xdist worker), with a migrated template
+    database each test's database is copied from."""
+    with running_cluster() as cluster:
+        cluster.execute(f'CREATE DATABASE "{TEMPLATE}"')
+        engine = create_engine(cluster.url(TEMPLATE).replace("://", "+psycopg://", 1))
+        with engine.connect() as connection:
+            upgrade(connection)
+        engine.dispose()  # CREATE DATABASE … TEMPLATE wants no one connected to it
+        yield cluster
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """Where a test's store lives: a SQLite file, or a fresh PostgreSQL database's URL."""
+    if request.param == "sqlite":
+        return tmp_path / "db.sqlite3"
+    cluster: Cluster = request.getfixturevalue("postgres")
+    return cluster.new_database(TEMPLATE)
+
+
+@pytest.fixture
+async def store(database: Path | str) -> AsyncIterator[Store]:
+    async with Store.open(database) as opened:
+        yield opened
 
 
 def make_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:

@@ -9,6 +9,7 @@ database into another in :mod:`._copy`; each table group's methods in a module o
 composed into :class:`Store`.
 """
 
+from ..database_url import DatabaseUrl, parse_database_url
 from ._accounts import AccountsTable
 from ._admin import AdminSession, ErrorEntry
 from ._archive import ArchiveEntry
@@ -22,10 +23,10 @@ from ._errors import (
 )
 from ._jobs import JOB_COLUMNS
 from ._migrations import MIGRATIONS
+from ._open import database_location, open_store
 from ._presets import NameTaken
 from ._sessions import SessionSummary
 from ._store import Store
-from ._url import DatabaseUrl, parse_database_url
 
 __all__ = [
     "JOB_COLUMNS",
@@ -45,6 +46,8 @@ __all__ = [
     "StorageUnavailable",
     "Store",
     "choose_journal_mode",
+    "database_location",
     "filesystem_of",
+    "open_store",
     "parse_database_url",
 ]

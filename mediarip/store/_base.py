@@ -44,11 +44,11 @@ from sqlalchemy import Connection, Engine, create_engine, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 
+from ..database_url import DatabaseUrl, parse_database_url
 from ._errors import StorageError, StorageUnavailable, storage_error
 from ._migrate import upgrade
 from ._schema import meta
 from ._sql import upsert
-from ._url import DatabaseUrl, parse_database_url
 
 __all__ = ["NETWORK_FILESYSTEMS", "StoreBase", "choose_journal_mode", "filesystem_of"]
 

@@ -13,7 +13,10 @@ import attrs
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-__all__ = ["DatabaseUrl", "parse_database_url"]
+__all__ = ["EXPECTED", "DatabaseUrl", "parse_database_url"]
+
+#: What a ``database.url`` looks like, for messages.
+EXPECTED = "sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/NAME"
 
 _POSTGRESQL_DRIVERS = ("postgresql", "postgresql+psycopg", "postgres")
 
@@ -30,21 +33,21 @@ class DatabaseUrl:
 
 
 def parse_database_url(value: str) -> DatabaseUrl:
-    """Raises ValueError saying what is wrong (the caller names the setting)."""
-    expected = "sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+    """Raises ValueError saying in a few words what is wrong (the caller names the setting
+    and shows :data:`EXPECTED`)."""
     try:
         url = make_url(value)
     except ArgumentError:
-        raise ValueError(f"not a database URL: expected {expected}") from None
+        raise ValueError("not a URL") from None
     if url.drivername == "sqlite":
         if not url.database or url.database == ":memory:" or url.host:
-            raise ValueError(f"a SQLite URL names a file: expected {expected}")
+            raise ValueError("a SQLite URL names a file after three slashes")
         path = Path(url.database)
         return DatabaseUrl("sqlite", path, str(url), str(url))
     if url.drivername in _POSTGRESQL_DRIVERS:
         if not url.database:
-            raise ValueError(f"the URL names no database: expected {expected}")
+            raise ValueError("no database name after the host")
         real = url.set(drivername="postgresql+psycopg")
         shown = real.set(drivername="postgresql").render_as_string(hide_password=True)
         return DatabaseUrl("postgresql", None, real.render_as_string(hide_password=False), shown)
-    raise ValueError(f"unsupported database {url.drivername!r}: expected {expected}")
+    raise ValueError(f"{url.drivername} is not supported")
