@@ -13,6 +13,7 @@ is what the code expects, the revisions are how a database gets there.
 from __future__ import annotations
 
 from sqlalchemy import (
+    REAL,
     Column,
     Float,
     ForeignKey,
@@ -30,6 +31,8 @@ __all__ = ["TABLES_IN_ORDER", "metadata"]
 
 metadata = MetaData()
 
+# Floating point: REAL on SQLite, as version 1 declared it; double precision on PostgreSQL.
+_FLOAT = Float().with_variant(REAL(), "sqlite")
 # A name unique in any case: SQLite's NOCASE collation on the column (what version 4 made);
 # PostgreSQL has no such collation by default, so there a unique index on lower(name) does it.
 _NOCASE_TEXT = Text().with_variant(Text(collation="NOCASE"), "sqlite")
@@ -58,10 +61,10 @@ jobs = Table(
     Column("quality", Text),
     Column("output_format", Text),
     Column("playlist_items", Text),
-    Column("progress", Float, nullable=False, server_default=text("0")),
+    Column("progress", _FLOAT, nullable=False, server_default=text("0")),
     Column("downloaded_bytes", Integer),
     Column("total_bytes", Integer),
-    Column("speed", Float),
+    Column("speed", _FLOAT),
     Column("eta", Integer),
     Column("filename", Text),
     Column("filesize", Integer),
