@@ -248,17 +248,22 @@ class StoreBase:
 
 
 def _sqlite_transaction(connection: Connection, statements: Callable[[Connection], T]) -> T:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    """``statements`` in one ``BEGIN IMMEDIATE`` transaction. It is begun and ended on the
+    sqlite3 connection itself: SQLAlchemy's transaction is bookkeeping here (its begin does
+    nothing on sqlite3), and going through it cost ~30 µs a write for nothing."""
+    db = connection.connection.driver_connection
+    assert isinstance(db, sqlite3.Connection)
+    db.execute("BEGIN IMMEDIATE")
     try:
         result = statements(connection)
-        connection.commit()  # sqlite3's commit(): COMMIT of the transaction begun above
+        db.execute("COMMIT")
     except BaseException:
-        # A full disk may have rolled the transaction back already; sqlite3's rollback() then
-        # does nothing.
-        try:
-            connection.rollback()
-        except (DBAPIError, sqlite3.Error):
-            log.warning("rolling back after a failed write failed", exc_info=True)
+        # A full disk may have rolled the transaction back already.
+        if db.in_transaction:
+            try:
+                db.execute("ROLLBACK")
+            except sqlite3.Error:
+                log.warning("rolling back after a failed write failed", exc_info=True)
         raise
     return result
 
