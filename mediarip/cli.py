@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     # httpx (the yt-dlp update check) logs every request at INFO: that is debug detail here.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Alembic tells each start which plugins and DDL mode it uses: migrations log their own.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     if shutil.which("ffmpeg") is None:
         logging.getLogger("mediarip").warning(
             "ffmpeg was not found on PATH: merging formats and extracting audio will fail. "
@@ -81,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     folder.activate(settings.server.data_dir)
     from .server import ServerExit, reexec, run  # imports yt_dlp: after activate()
+    from .store import StorageError
 
     try:
         with contextlib.suppress(KeyboardInterrupt):
@@ -89,4 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:  # found while starting (a stored setting, the admin password)
         print(f"mediarip: the configuration has a problem:\n{exc}", file=sys.stderr)
         return 2
+    except StorageError as exc:  # the database could not be opened at all
+        print(f"mediarip: {exc.message}\n({exc.detail})", file=sys.stderr)
+        return 1
     return 0

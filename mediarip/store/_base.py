@@ -128,6 +128,9 @@ class StoreBase:
         sqlite = self.dialect == "sqlite"
         # SQLite's one connection, held for the store's life; PostgreSQL's come from the pool.
         self._connection = connection
+        # PostgreSQL reads in autocommit: no BEGIN and ROLLBACK round trips around a SELECT
+        # (a multi-statement read then sees each statement's own snapshot, as on SQLite).
+        self._reader = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._limiter = trio.CapacityLimiter(1 if sqlite else POOL_SIZE)
         #: SQLite's journal mode (None on PostgreSQL).
         self.journal_mode = journal_mode
@@ -169,7 +172,13 @@ class StoreBase:
                 read_only=opened.problem,
             )
         else:
-            engine = await trio.to_thread.run_sync(_open_postgresql, url.sqlalchemy_url)
+            try:
+                engine = await trio.to_thread.run_sync(_open_postgresql, url.sqlalchemy_url)
+            except DBAPIError as exc:
+                problem = storage_error(exc, folder or Path("."))
+                if problem is None:
+                    raise
+                raise problem from exc  # unreachable, or its disk is full: say which
             store = cls(
                 engine, None, journal_mode=None, path=Path(url.shown), folder=folder or Path(".")
             )
@@ -210,7 +219,7 @@ class StoreBase:
     def _run_read(self, query: Callable[[Connection], T]) -> T:
         if self._connection is not None:
             return query(self._connection)
-        with self._engine.connect() as connection:  # closing rolls the read's transaction back
+        with self._reader.connect() as connection:
             return query(connection)
 
     def _run_write(self, statements: Callable[[Connection], T]) -> T:
@@ -338,9 +347,10 @@ def _sqlite_read_only_engine(path: Path) -> Engine:
 
 
 def _open_postgresql(url: str) -> Engine:
-    # pool_pre_ping: a connection the server dropped while idle (a restart) is replaced before
-    # use, rather than failing the next statement.
-    engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=0, pool_pre_ping=True)
+    # No pool_pre_ping: it would cost a round trip on every call. A connection the server
+    # dropped (a restart) fails the one call that meets it (DatabaseUnreachable, see _errors);
+    # SQLAlchemy then discards the pool's connections and the next call opens fresh ones.
+    engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=0)
     try:
         with engine.connect() as connection:
             upgrade(connection)

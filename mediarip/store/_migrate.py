@@ -20,6 +20,7 @@ starting together against one database do not race to create the same tables.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ __all__ = ["BASELINE", "current_revision", "head_revision", "upgrade"]
 #: The first Alembic revision: the schema of the old chain's version 7.
 BASELINE = "0001"
 _LEGACY_VERSION = len(MIGRATIONS)
+log = logging.getLogger("mediarip.store")
 #: Serialises migrations on PostgreSQL ("migrate" in ASCII; any 64-bit number would do).
 _MIGRATION_LOCK = 0x6D696772617465
 
@@ -78,6 +80,9 @@ def upgrade(connection: Connection) -> None:
 
 def _upgrade(connection: Connection) -> None:
     scripts = _scripts()
+    before = current_revision(connection)
+    if before == scripts.get_current_head():
+        return  # the usual start: nothing to do, and no Alembic environment to set up
 
     def steps(revision: Any, context: Any) -> Any:
         return scripts._upgrade_revs("head", revision)  # what `alembic upgrade head` does
@@ -102,6 +107,7 @@ def _upgrade(connection: Connection) -> None:
         connection.rollback()
         raise
     connection.commit()
+    log.info("database schema migrated from %s to %s", before or "nothing", head_revision())
 
 
 def _adopt_legacy_sqlite(connection: Connection) -> None:
