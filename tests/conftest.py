@@ -84,7 +84,14 @@ def make_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """The app's settings. With ``MEDIARIP_TEST_ENGINE=postgresql`` in the environment, the
+    app's database is a fresh PostgreSQL database instead of the SQLite file (a way to run the
+    API's tests on PostgreSQL too: ``MEDIARIP_TEST_ENGINE=postgresql ./dev test tests/...``)."""
+    if os.environ.get("MEDIARIP_TEST_ENGINE") == "postgresql":
+        cluster: Cluster = request.getfixturevalue("postgres")
+        url = cluster.new_database(TEMPLATE)
+        return make_settings(tmp_path, {"MEDIARIP__DATABASE__URL": url})
     return make_settings(tmp_path)
 
 
