@@ -23,6 +23,7 @@ from pathlib import Path
 
 import trio
 
+import mediarip.store
 from mediarip.models import Job, new_job_id, utcnow
 from mediarip.store import Store
 
@@ -125,7 +126,7 @@ def main() -> None:
         )
     if not args.sqlite_only:
         with _postgresql() as url:
-            if url is None or "url" not in (Store.open.__doc__ or ""):
+            if url is None or not hasattr(mediarip.store, "open_store"):
                 print("PostgreSQL: skipped (this store has no database.url)")
             else:
                 results["PostgreSQL"] = trio.run(measure, url, args.seconds, args.tasks)

@@ -63,6 +63,9 @@ async def test_jobs_round_trip_with_every_field(database: Path | str) -> None:
         media_type=MediaType.AUDIO,
         output_format="mp3",
         progress=42.5,
+        downloaded_bytes=5_000_000_000,  # past 2 GiB: a long video
+        total_bytes=6_000_000_000,
+        filesize=6_000_000_000,
         error=JobError("not_found", "gone"),
         started_at=utcnow(),
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     REAL,
+    BigInteger,
     Column,
     Float,
     ForeignKey,
@@ -31,6 +32,9 @@ __all__ = ["TABLES_IN_ORDER", "metadata"]
 
 metadata = MetaData()
 
+# Byte counts pass 2 GiB: BIGINT on PostgreSQL (its INTEGER has 32 bits); INTEGER on SQLite,
+# as version 1 declared it (64 bits there).
+_BYTES = BigInteger().with_variant(Integer(), "sqlite")
 # Floating point: REAL on SQLite, as version 1 declared it; double precision on PostgreSQL.
 _FLOAT = Float().with_variant(REAL(), "sqlite")
 # A name unique in any case: SQLite's NOCASE collation on the column (what version 4 made);
@@ -62,12 +66,12 @@ jobs = Table(
     Column("output_format", Text),
     Column("playlist_items", Text),
     Column("progress", _FLOAT, nullable=False, server_default=text("0")),
-    Column("downloaded_bytes", Integer),
-    Column("total_bytes", Integer),
+    Column("downloaded_bytes", _BYTES),
+    Column("total_bytes", _BYTES),
     Column("speed", _FLOAT),
     Column("eta", Integer),
     Column("filename", Text),
-    Column("filesize", Integer),
+    Column("filesize", _BYTES),
     Column("error_code", Text),
     Column("error_message", Text),
     Column("created_at", Text, nullable=False),
