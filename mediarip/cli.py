@@ -1,4 +1,5 @@
-"""``mediarip`` / ``python -m mediarip``: load the settings and serve.
+"""``mediarip`` / ``python -m mediarip``: load the settings and serve; ``mediarip db migrate``
+and ``mediarip db copy --from URL --to URL`` look after the database (:mod:`.dbcommands`).
 
 Order matters here: the yt-dlp update folder (``mediarip.ytdlp.folder``) must be put on
 ``sys.path`` before anything imports yt_dlp, and the server imports it; so the server is
@@ -31,6 +32,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--config", type=Path, help="YAML config file (default: ./config.yaml)")
     parser.add_argument("--version", action="version", version=f"mediarip {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    db = commands.add_parser("db", help="look after the database (without serving)")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_commands.add_parser(
+        "migrate", help="bring the database (database.url) to this version's schema, and exit"
+    )
+    copy = db_commands.add_parser(
+        "copy",
+        help="copy every table of one database into another, new and empty, one",
+        description="Copy jobs, settings, users, the archive, subscriptions, presets, "
+        "notification targets... from one database to another (both are migrated first). The "
+        "target must be empty. URLs: sqlite:///PATH or postgresql://USER:PASSWORD@HOST/NAME.",
+    )
+    copy.add_argument(
+        "--from",
+        dest="source",
+        metavar="URL",
+        help="the database to copy (default: the one the settings name)",
+    )
+    copy.add_argument("--to", dest="target", metavar="URL", required=True, help="the new one")
+    copy.add_argument("--batch", type=int, default=1000, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     start_environ = dict(os.environ)  # what a restart starts the new process with
     try:
@@ -38,12 +60,22 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"mediarip: the configuration has a problem:\n{exc}", file=sys.stderr)
         return 2
+    if args.command == "db":
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        from . import dbcommands
+
+        if args.db_command == "migrate":
+            return dbcommands.migrate(settings)
+        source = args.source or dbcommands.default_location(settings)
+        return dbcommands.copy(source, args.target, batch=args.batch)
     logging.basicConfig(
         level=settings.server.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # httpx (the yt-dlp update check) logs every request at INFO: that is debug detail here.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Alembic tells each start which plugins and DDL mode it uses: migrations log their own.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     if shutil.which("ffmpeg") is None:
         logging.getLogger("mediarip").warning(
             "ffmpeg was not found on PATH: merging formats and extracting audio will fail. "
@@ -51,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     folder.activate(settings.server.data_dir)
     from .server import ServerExit, reexec, run  # imports yt_dlp: after activate()
+    from .store import StorageError
 
     try:
         with contextlib.suppress(KeyboardInterrupt):
@@ -59,4 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:  # found while starting (a stored setting, the admin password)
         print(f"mediarip: the configuration has a problem:\n{exc}", file=sys.stderr)
         return 2
+    except StorageError as exc:  # the database could not be opened at all
+        print(f"mediarip: {exc.message}\n({exc.detail})", file=sys.stderr)
+        return 1
     return 0

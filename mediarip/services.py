@@ -12,7 +12,6 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import attrs
 import trio
@@ -29,7 +28,7 @@ from .overrides import LiveSettings
 from .presets import PresetBook
 from .purge import PurgeSchedule
 from .reports import AdminReports, error_log_writer
-from .store import StorageError, Store
+from .store import StorageError, Store, open_store
 from .subscriptions.checker import Subscriptions
 from .subscriptions.events import SubscriptionEvent, SubscriptionSink
 from .ytdlp.updater import YtdlpUpdater
@@ -111,9 +110,7 @@ async def open_services(
     stop (deliveries in flight are dropped), the event streams end,
     running jobs stop (left ``queued``), the service's nursery waits for their threads, and the
     database closes last."""
-    data_dir = Path(settings.server.data_dir)
-    async with Store.open(data_dir / "mediarip.sqlite3") as store:
-        log.info("database %s (journal %s)", data_dir / "mediarip.sqlite3", store.journal_mode)
+    async with open_store(settings) as store:
         auth = await Auth.open(settings, store)
         forget_password_env()
         config = await LiveSettings.load(without_plaintext(settings), store)

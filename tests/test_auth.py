@@ -1,4 +1,5 @@
-"""The admin's credentials and the API key (mediarip.auth), against a real SQLite store.
+"""The admin's credentials and the API key (mediarip.auth), against a real store (SQLite and
+PostgreSQL).
 
 The HTTP side is in test_admin.py; here are the rules themselves: where the password comes
 from, what survives a restart, the lock-out's arithmetic, the API key's interface for the guard.
@@ -122,10 +123,10 @@ def test_a_72_byte_password_is_fine() -> None:
 
 
 async def test_without_a_password_setup_needs_the_token_printed_in_the_log(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, database: Path | str
 ) -> None:
     settings = make_settings(tmp_path)
-    async with Store.open(tmp_path / "db.sqlite3") as store:
+    async with Store.open(database) as store:
         with caplog.at_level(logging.WARNING, logger="mediarip.auth"):
             auth = await Auth.open(settings, store)
         assert auth.setup_required
@@ -144,7 +145,7 @@ async def test_without_a_password_setup_needs_the_token_printed_in_the_log(
         assert auth.username == "boss"
         with pytest.raises(SetupNotNeeded):
             await auth.setup(token, None, PASSWORD, "10.0.0.1")
-    async with Store.open(tmp_path / "db.sqlite3") as store:  # after a restart
+    async with Store.open(database) as store:  # after a restart
         auth = await Auth.open(settings, store)
         assert not auth.setup_required and auth.setup_token is None
         assert auth.username == "boss"
@@ -152,24 +153,28 @@ async def test_without_a_password_setup_needs_the_token_printed_in_the_log(
         assert await auth.session_valid(await auth.login("boss", PASSWORD, "10.0.0.1"))
 
 
-async def test_a_configured_password_keeps_admin_sessions_across_restarts(tmp_path: Path) -> None:
+async def test_a_configured_password_keeps_admin_sessions_across_restarts(
+    tmp_path: Path, database: Path | str
+) -> None:
     settings = make_settings(tmp_path, {"MEDIARIP__ADMIN__PASSWORD": PASSWORD})
-    async with Store.open(tmp_path / "db.sqlite3") as store:
+    async with Store.open(database) as store:
         auth = await Auth.open(settings, store)
         assert not auth.setup_required and auth.password_pinned
         session = await auth.login("admin", PASSWORD, "10.0.0.1")
         with pytest.raises(PinnedByConfig):
             await auth.change_password(PASSWORD, "another password", "10.0.0.1")
-    async with Store.open(tmp_path / "db.sqlite3") as store:
+    async with Store.open(database) as store:
         assert await (await Auth.open(settings, store)).session_valid(session)
     changed = make_settings(tmp_path, {"MEDIARIP__ADMIN__PASSWORD": "a new password"})
-    async with Store.open(tmp_path / "db.sqlite3") as store:
+    async with Store.open(database) as store:
         # A new password in the config ends the sessions of the old one.
         assert not await (await Auth.open(changed, store)).session_valid(session)
 
 
-async def test_a_configured_password_beats_one_set_in_the_panel(tmp_path: Path) -> None:
-    async with Store.open(tmp_path / "db.sqlite3") as store:
+async def test_a_configured_password_beats_one_set_in_the_panel(
+    tmp_path: Path, database: Path | str
+) -> None:
+    async with Store.open(database) as store:
         auth = await Auth.open(make_settings(tmp_path), store)
         assert auth.setup_token is not None
         await auth.setup(auth.setup_token, None, "panel password", "10.0.0.1")
@@ -180,9 +185,10 @@ async def test_a_configured_password_beats_one_set_in_the_panel(tmp_path: Path) 
 
 async def test_a_configured_password_longer_than_bcrypt_allows_stops_startup(
     tmp_path: Path,
+    database: Path | str,
 ) -> None:
     settings = make_settings(tmp_path, {"MEDIARIP__ADMIN__PASSWORD": "x" * 73})
-    async with Store.open(tmp_path / "db.sqlite3") as store:
+    async with Store.open(database) as store:
         with pytest.raises(ConfigError, match=r"admin\.password"):
             await Auth.open(settings, store)
 
@@ -199,8 +205,10 @@ def test_the_plain_text_password_is_dropped_from_settings_and_environment(tmp_pa
 # -- the API key --------------------------------------------------------------------------------
 
 
-async def test_a_generated_api_key_matches_and_is_shown_masked(tmp_path: Path) -> None:
-    async with Store.open(tmp_path / "db.sqlite3") as store:
+async def test_a_generated_api_key_matches_and_is_shown_masked(
+    tmp_path: Path, database: Path | str
+) -> None:
+    async with Store.open(database) as store:
         auth = await Auth.open(make_settings(tmp_path), store)
         assert not auth.api_key_required
         assert not auth.api_key_matches("")
@@ -213,17 +221,17 @@ async def test_a_generated_api_key_matches_and_is_shown_masked(tmp_path: Path) -
         assert state.configured and not state.pinned
         assert state.masked is not None and state.masked.endswith(key[-4:])
         assert key[:-4] not in state.masked
-    async with Store.open(tmp_path / "db.sqlite3") as store:  # kept across restarts
+    async with Store.open(database) as store:  # kept across restarts
         auth = await Auth.open(make_settings(tmp_path), store)
         assert auth.api_key_matches(key)
         await auth.revoke_api_key()
         assert not auth.api_key_required and not auth.api_key_matches(key)
 
 
-async def test_a_configured_api_key_is_pinned(tmp_path: Path) -> None:
+async def test_a_configured_api_key_is_pinned(tmp_path: Path, database: Path | str) -> None:
     key = "k" * 24
     settings = make_settings(tmp_path, {"MEDIARIP__SERVER__API_KEY": key})
-    async with Store.open(tmp_path / "db.sqlite3") as store:
+    async with Store.open(database) as store:
         auth = await Auth.open(settings, store)
         assert auth.api_key_matches(key) and auth.api_key_state().pinned
         with pytest.raises(PinnedByConfig):
@@ -232,16 +240,18 @@ async def test_a_configured_api_key_is_pinned(tmp_path: Path) -> None:
             await auth.revoke_api_key()
 
 
-async def test_the_server_secret_is_made_once(tmp_path: Path) -> None:
-    async with Store.open(tmp_path / "db.sqlite3") as store:
+async def test_the_server_secret_is_made_once(tmp_path: Path, database: Path | str) -> None:
+    async with Store.open(database) as store:
         first = (await Auth.open(make_settings(tmp_path), store)).secret
         assert len(first) == 32
         assert (await Auth.open(make_settings(tmp_path), store)).secret == first
 
 
-async def test_a_wrong_username_costs_as_much_as_a_wrong_password(tmp_path: Path) -> None:
+async def test_a_wrong_username_costs_as_much_as_a_wrong_password(
+    tmp_path: Path, database: Path | str
+) -> None:
     settings = make_settings(tmp_path, {"MEDIARIP__ADMIN__PASSWORD": PASSWORD})
-    async with Store.open(tmp_path / "db.sqlite3") as store:
+    async with Store.open(database) as store:
         auth = await Auth.open(settings, store)
         timings = {}
         for name, username in (("wrong name", "root"), ("wrong password", "admin")):

@@ -569,6 +569,7 @@ def test_settings_to_dict_is_plain_json(tmp_path: Path) -> None:
         "admin",
         "metrics",
         "auth",
+        "database",
     }
 
 

@@ -1,6 +1,7 @@
 """The purge (SPEC §8, issue 5): what goes, what stays, and the schedule, with real files.
 
-Each test runs the real store, broker and download service on a temporary folder, puts jobs,
+Each test runs the real store (on SQLite and on PostgreSQL), broker and download service on a
+temporary folder, puts jobs,
 sessions and files in place, and runs the real purge. The schedule's tests run on trio's mock
 clock (``autojump_clock``) with a wall clock that follows it, so a day of cron passes at once.
 """
@@ -104,10 +105,13 @@ class World:
 
 
 @asynccontextmanager
-async def world(tmp_path: Path, env: Mapping[str, str] | None = None) -> AsyncIterator[World]:
+async def world(
+    database: Path | str, tmp_path: Path, env: Mapping[str, str] | None = None
+) -> AsyncIterator[World]:
+    """The store (on either engine: ``database``), broker and download service."""
     settings = make_settings(tmp_path, env)
     Path(settings.downloads.output_dir).mkdir(parents=True)
-    async with Store.open(tmp_path / "data" / "db.sqlite3") as store:
+    async with Store.open(database) as store:
         broker = Broker()
         async with DownloadService.open(store, job_events_to(broker), settings) as downloads:
             yield World(settings, store, downloads, broker)
@@ -135,8 +139,9 @@ async def removed_ids(mailbox: Mailbox) -> list[str]:
 
 async def test_old_finished_jobs_go_with_their_files_and_the_folders_left_empty(
     tmp_path: Path,
+    database: Path | str,
 ) -> None:
-    async with world(tmp_path) as w:  # purge.max_age_minutes: 1440 by default
+    async with world(database, tmp_path) as w:  # purge.max_age_minutes: 1440 by default
         old_done = await w.add(JobStatus.COMPLETED, ago(days=2), file="show/s01/e01.mp4", size=700)
         old_failed = await w.add(JobStatus.FAILED, ago(days=3))
         old_cancelled = await w.add(JobStatus.CANCELLED, ago(hours=25))
@@ -163,15 +168,19 @@ async def test_old_finished_jobs_go_with_their_files_and_the_folders_left_empty(
         )
 
 
-async def test_the_downloads_folder_itself_stays_when_everything_goes(tmp_path: Path) -> None:
-    async with world(tmp_path) as w:
+async def test_the_downloads_folder_itself_stays_when_everything_goes(
+    tmp_path: Path, database: Path | str
+) -> None:
+    async with world(database, tmp_path) as w:
         await w.add(JobStatus.COMPLETED, ago(days=2), file="a/b/c/only.mp4")
         await run_purge(w, NOW)
         assert w.downloads_dir.is_dir() and list(w.downloads_dir.iterdir()) == []
 
 
-async def test_a_playlist_goes_whole_and_never_while_a_child_is_active(tmp_path: Path) -> None:
-    async with world(tmp_path) as w:
+async def test_a_playlist_goes_whole_and_never_while_a_child_is_active(
+    tmp_path: Path, database: Path | str
+) -> None:
+    async with world(database, tmp_path) as w:
         done = await w.add(JobStatus.COMPLETED, ago(days=2), kind=JobKind.PLAYLIST)
         done_children = [
             await w.add(
@@ -200,8 +209,10 @@ async def test_a_playlist_goes_whole_and_never_while_a_child_is_active(tmp_path:
         assert {young.id, old_child_of_young.id} <= remaining  # a child goes with its playlist
 
 
-async def test_idle_sessions_with_nothing_left_go_with_their_cookies(tmp_path: Path) -> None:
-    async with world(tmp_path, {"MEDIARIP__SESSION__TIMEOUT_HOURS": "24"}) as w:
+async def test_idle_sessions_with_nothing_left_go_with_their_cookies(
+    tmp_path: Path, database: Path | str
+) -> None:
+    async with world(database, tmp_path, {"MEDIARIP__SESSION__TIMEOUT_HOURS": "24"}) as w:
         idle = await w.session("idle", ago(hours=25))
         idle_with_old_job = await w.session("idle-old-job", ago(days=3))
         await w.add(JobStatus.COMPLETED, ago(days=3), session_id="idle-old-job")
@@ -221,21 +232,25 @@ async def test_idle_sessions_with_nothing_left_go_with_their_cookies(tmp_path: P
         assert await w.ids() == {kept_job.id}
 
 
-async def test_a_users_cookies_file_outlives_their_idle_session_row(tmp_path: Path) -> None:
+async def test_a_users_cookies_file_outlives_their_idle_session_row(
+    tmp_path: Path, database: Path | str
+) -> None:
     # issue 14: a user's owner id ("user:<id>") is touched like a session, but the cookies.txt
     # belongs to the account, not to a browser that went quiet.
-    async with world(tmp_path, {"MEDIARIP__SESSION__TIMEOUT_HOURS": "24"}) as w:
+    async with world(database, tmp_path, {"MEDIARIP__SESSION__TIMEOUT_HOURS": "24"}) as w:
         user = await w.session("user:7", ago(days=5))
         await run_purge(w, NOW)
         assert user.is_file()
 
 
-async def test_privacy_mode_removes_old_error_entries_and_session_data(tmp_path: Path) -> None:
+async def test_privacy_mode_removes_old_error_entries_and_session_data(
+    tmp_path: Path, database: Path | str
+) -> None:
     env = {
         "MEDIARIP__PURGE__PRIVACY_MODE": "true",
         "MEDIARIP__PURGE__PRIVACY_RETENTION_MINUTES": "60",
     }
-    async with world(tmp_path, env) as w:
+    async with world(database, tmp_path, env) as w:
         for minutes in (90, 61, 30):
             entry = ErrorEntry(ago(minutes=minutes), f"job-{minutes}", "s1", "u", "c", "m")
             await w.store.insert_error(entry)
@@ -257,8 +272,10 @@ async def test_privacy_mode_removes_old_error_entries_and_session_data(tmp_path:
         assert await w.ids() == {finished.id, running.id}
 
 
-async def test_without_privacy_mode_the_error_log_is_kept(tmp_path: Path) -> None:
-    async with world(tmp_path) as w:
+async def test_without_privacy_mode_the_error_log_is_kept(
+    tmp_path: Path, database: Path | str
+) -> None:
+    async with world(database, tmp_path) as w:
         await w.store.insert_error(ErrorEntry(ago(days=30), "j", "s1", "u", "c", "m"))
         assert (await run_purge(w, NOW)).errors == 0
         assert len(await w.store.list_errors(10)) == 1
@@ -268,9 +285,9 @@ async def test_without_privacy_mode_the_error_log_is_kept(tmp_path: Path) -> Non
 
 
 async def test_the_schedule_fires_on_its_cron_times(
-    tmp_path: Path, autojump_clock: trio.testing.MockClock
+    tmp_path: Path, autojump_clock: trio.testing.MockClock, database: Path | str
 ) -> None:
-    async with world(tmp_path, {"MEDIARIP__PURGE__MAX_AGE_MINUTES": "10"}) as w:
+    async with world(database, tmp_path, {"MEDIARIP__PURGE__MAX_AGE_MINUTES": "10"}) as w:
         first = await w.add(JobStatus.COMPLETED, ago(minutes=5), file="a.mp4")  # 13 min at 00:15
         second = await w.add(JobStatus.COMPLETED, ago(minutes=-10), file="b.mp4")  # 00:17
         schedule = PurgeSchedule(w, wall_clock=virtual_wall_clock)
@@ -310,9 +327,12 @@ class FlakyStore:
 
 
 async def test_a_failed_run_is_logged_and_the_next_one_does_the_work(
-    tmp_path: Path, autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    autojump_clock: trio.testing.MockClock,
+    caplog: pytest.LogCaptureFixture,
+    database: Path | str,
 ) -> None:
-    async with world(tmp_path) as w:
+    async with world(database, tmp_path) as w:
         old = await w.add(JobStatus.COMPLETED, ago(days=2), file="old.mp4")
         flaky = attrs.evolve(w, store=FlakyStore(w.store))  # type: ignore[arg-type]
         schedule = PurgeSchedule(flaky, wall_clock=virtual_wall_clock)
@@ -332,9 +352,9 @@ async def test_a_failed_run_is_logged_and_the_next_one_does_the_work(
 
 
 async def test_a_disabled_purge_does_nothing_until_enabled(
-    tmp_path: Path, autojump_clock: trio.testing.MockClock
+    tmp_path: Path, autojump_clock: trio.testing.MockClock, database: Path | str
 ) -> None:
-    async with world(tmp_path, {"MEDIARIP__PURGE__ENABLED": "false"}) as w:
+    async with world(database, tmp_path, {"MEDIARIP__PURGE__ENABLED": "false"}) as w:
         old = await w.add(JobStatus.COMPLETED, ago(days=2), file="old.mp4")
         schedule = PurgeSchedule(w, wall_clock=virtual_wall_clock)
         async with trio.open_nursery() as nursery:
@@ -351,8 +371,10 @@ async def test_a_disabled_purge_does_nothing_until_enabled(
         assert await w.ids() == set()
 
 
-async def test_purge_now_runs_even_when_the_schedule_is_off(tmp_path: Path) -> None:
-    async with world(tmp_path, {"MEDIARIP__PURGE__ENABLED": "false"}) as w:
+async def test_purge_now_runs_even_when_the_schedule_is_off(
+    tmp_path: Path, database: Path | str
+) -> None:
+    async with world(database, tmp_path, {"MEDIARIP__PURGE__ENABLED": "false"}) as w:
         await w.add(JobStatus.FAILED, ago(days=2))
         report = await PurgeSchedule(w).run_now(NOW)
         assert report.jobs == 1 and await w.ids() == set()

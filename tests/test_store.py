@@ -1,4 +1,4 @@
-"""The SQLite store: schema, journal choice, what it keeps and returns."""
+"""The store: schema, journal choice, what it keeps and returns (on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 
 import attrs
 import pytest
+from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
 
 from mediarip.models import Job, JobError, JobKind, JobStatus, MediaType, new_job_id, utcnow
 from mediarip.store import JOB_COLUMNS, MIGRATIONS, Store, choose_journal_mode, filesystem_of
@@ -53,7 +55,7 @@ async def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> Non
             pass
 
 
-async def test_jobs_round_trip_with_every_field(tmp_path: Path) -> None:
+async def test_jobs_round_trip_with_every_field(database: Path | str) -> None:
     job = _job(
         kind=JobKind.PLAYLIST,
         title="Ünïcode title",
@@ -61,20 +63,23 @@ async def test_jobs_round_trip_with_every_field(tmp_path: Path) -> None:
         media_type=MediaType.AUDIO,
         output_format="mp3",
         progress=42.5,
+        downloaded_bytes=5_000_000_000,  # past 2 GiB: a long video
+        total_bytes=6_000_000_000,
+        filesize=6_000_000_000,
         error=JobError("not_found", "gone"),
         started_at=utcnow(),
     )
-    async with Store.open(tmp_path / "db.sqlite3") as store:
+    async with Store.open(database) as store:
         await store.insert_jobs([job])
         assert await store.get_job(job.id) == job
-    async with Store.open(tmp_path / "db.sqlite3") as store:  # and it survives a reopen
+    async with Store.open(database) as store:  # and it survives a reopen
         assert await store.get_job(job.id) == job
 
 
-async def test_listing_is_newest_first_scoped_filtered_and_paged(tmp_path: Path) -> None:
+async def test_listing_is_newest_first_scoped_filtered_and_paged(database: Path | str) -> None:
     mine = [_job() for _ in range(5)]
     theirs = _job(session_id="s2")
-    async with Store.open(tmp_path / "db.sqlite3") as store:
+    async with Store.open(database) as store:
         for job in [*mine, theirs]:
             await store.insert_jobs([job])
         await store.update_job(mine[0].id, status=JobStatus.COMPLETED)
@@ -87,32 +92,30 @@ async def test_listing_is_newest_first_scoped_filtered_and_paged(tmp_path: Path)
         assert [j.id for j in page] == [mine[2].id, mine[1].id]
 
 
-async def test_expanding_a_playlist_is_one_transaction(tmp_path: Path) -> None:
+async def test_expanding_a_playlist_is_one_transaction(database: Path | str) -> None:
     parent = _job()
-    async with Store.open(tmp_path / "db.sqlite3") as store:
+    async with Store.open(database) as store:
         await store.insert_jobs([parent])
         duplicate = _job(parent_id=parent.id)
         children = [_job(parent_id=parent.id), duplicate, attrs.evolve(duplicate, url="x")]
-        with pytest.raises(sqlite3.IntegrityError):  # the third child reuses an id
+        with pytest.raises(IntegrityError):  # the third child reuses an id
             await store.expand_playlist(parent.id, children, kind=JobKind.PLAYLIST)
         assert (await store.get_job(parent.id)) == parent  # nothing half-done
         assert await store.list_jobs(parent_id=parent.id) == []
 
 
-async def test_sessions_are_created_and_touched(tmp_path: Path) -> None:
-    async with Store.open(tmp_path / "db.sqlite3") as store:
+async def test_sessions_are_created_and_touched(database: Path | str) -> None:
+    async with Store.open(database) as store:
         assert not await store.session_exists("abc")
         await store.touch_session("abc", utcnow())
         await store.touch_session("abc", utcnow())
         assert await store.session_exists("abc")
 
 
-async def test_every_job_field_has_its_column(tmp_path: Path) -> None:
+async def test_every_job_field_has_its_column(database: Path | str) -> None:
     """The jobs table holds what the Job declares: the columns come from its fields."""
-    async with Store.open(tmp_path / "db.sqlite3"):
-        pass
-    db = sqlite3.connect(tmp_path / "db.sqlite3")
-    columns = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+    async with Store.open(database) as store:
+        columns = await store._read(lambda db: {c["name"] for c in inspect(db).get_columns("jobs")})
     assert columns == {*JOB_COLUMNS, "seq"}  # seq: the store's own order of insertion
     fields = {field.name for field in attrs.fields(Job)} - {"error"}
     assert fields | {"error_code", "error_message"} == set(JOB_COLUMNS)

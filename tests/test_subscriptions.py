@@ -147,11 +147,16 @@ class World:
 
 @asynccontextmanager
 async def world(
-    root: Path, env: Mapping[str, str] | None = None, *, checker: bool = True
+    database: Path | str,
+    root: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    checker: bool = True,
 ) -> AsyncIterator[World]:
+    """The store (on either engine: ``database``), broker, download service and checker."""
     settings = make_settings(root, env)
     Path(settings.downloads.output_dir).mkdir(parents=True, exist_ok=True)
-    async with Store.open(root / "data" / "db.sqlite3") as store:
+    async with Store.open(database) as store:
         broker = Broker()
         async with DownloadService.open(store, job_events_to(broker), settings) as downloads:
             w = World(settings, store, broker, downloads)
@@ -170,12 +175,12 @@ def titles(jobs: list[Job]) -> set[str | None]:
 
 
 async def test_first_check_takes_only_new_items_then_a_new_item_is_one_job(
-    tmp_path: Path, media: MediaServer, clock: trio.testing.MockClock
+    tmp_path: Path, media: MediaServer, clock: trio.testing.MockClock, database: Path | str
 ) -> None:
     channel = Channel(media)
     channel.add("Old one", published=START - dt.timedelta(days=2))
     channel.add("Old two", published=START - dt.timedelta(days=1))
-    async with world(tmp_path) as w:
+    async with world(database, tmp_path) as w:
         sub = await w.subscribe(channel.url)  # first_check: new_only (the default)
         await w.wait_checks(1)
         assert await w.jobs() == []
@@ -200,12 +205,12 @@ async def test_first_check_takes_only_new_items_then_a_new_item_is_one_job(
 
 
 async def test_first_check_latest_n_takes_the_newest(
-    tmp_path: Path, media: MediaServer, clock: trio.testing.MockClock
+    tmp_path: Path, media: MediaServer, clock: trio.testing.MockClock, database: Path | str
 ) -> None:
     channel = Channel(media)
     for n in range(1, 5):
         channel.add(f"Episode {n}", published=START - dt.timedelta(days=10 - n))
-    async with world(tmp_path) as w:
+    async with world(database, tmp_path) as w:
         sub = await w.subscribe(channel.url, first_check="latest", first_count=2)
         await w.wait_checks(1)
         assert titles(await w.jobs(sub)) == {"Episode 4", "Episode 3"}
@@ -216,11 +221,11 @@ async def test_first_check_latest_n_takes_the_newest(
 
 
 async def test_an_item_is_never_downloaded_twice_across_restart_purge_and_subscriptions(
-    tmp_path: Path, media: MediaServer, clock: trio.testing.MockClock
+    tmp_path: Path, media: MediaServer, clock: trio.testing.MockClock, database: Path | str
 ) -> None:
     channel = Channel(media)
     channel.add("Only once", published=START - dt.timedelta(hours=1))
-    async with world(tmp_path) as w:
+    async with world(database, tmp_path) as w:
         first = await w.subscribe(channel.url, first_check="latest", first_count=5)
         await w.wait_checks(1)
         [done] = await w.wait_jobs_done(first)
@@ -228,7 +233,7 @@ async def test_an_item_is_never_downloaded_twice_across_restart_purge_and_subscr
         assert await w.store.archive_keys("s1") == [f"generic {channel.name}-1"]
 
     # A restart: the same database, a new process's worth of services.
-    async with world(tmp_path) as w:
+    async with world(database, tmp_path) as w:
         second = await w.subscribe(channel.url, first_check="latest", first_count=5)
         await w.wait_checks(1)
         assert await w.jobs(second) == []
@@ -247,7 +252,7 @@ async def test_an_item_is_never_downloaded_twice_across_restart_purge_and_subscr
 
 
 async def test_filters_by_title_duration_and_date(
-    tmp_path: Path, media: MediaServer, clock: trio.testing.MockClock
+    tmp_path: Path, media: MediaServer, clock: trio.testing.MockClock, database: Path | str
 ) -> None:
     channel = Channel(media)
     old = START - dt.timedelta(days=40)
@@ -265,7 +270,7 @@ async def test_filters_by_title_duration_and_date(
         "max_duration": 3600,
         "published_after": (START - dt.timedelta(days=7)).date().isoformat(),
     }
-    async with world(tmp_path) as w:
+    async with world(database, tmp_path) as w:
         sub = await w.subscribe(channel.url, first_check="latest", first_count=10, filters=filters)
         await w.wait_checks(1)
         assert titles(await w.jobs(sub)) == {"Talk: keep me"}
@@ -280,10 +285,10 @@ async def test_filters_by_title_duration_and_date(
 
 
 async def test_at_most_n_items_per_check_and_the_rest_next_time(
-    tmp_path: Path, media: MediaServer, clock: trio.testing.MockClock
+    tmp_path: Path, media: MediaServer, clock: trio.testing.MockClock, database: Path | str
 ) -> None:
     channel = Channel(media)
-    async with world(tmp_path) as w:
+    async with world(database, tmp_path) as w:
         sub = await w.subscribe(channel.url, first_check="latest", max_items_per_check=2)
         channel.add("A", published=START - dt.timedelta(days=1))
         await w.wait_checks(1)
@@ -305,13 +310,13 @@ async def test_at_most_n_items_per_check_and_the_rest_next_time(
 
 
 async def test_a_broken_channel_backs_off_with_a_readable_error_and_the_others_go_on(
-    tmp_path: Path, media: MediaServer, clock: trio.testing.MockClock
+    tmp_path: Path, media: MediaServer, clock: trio.testing.MockClock, database: Path | str
 ) -> None:
     good, bad = Channel(media), Channel(media)
     good.add("Good old", published=START - dt.timedelta(days=1))
     bad.add("Bad old", published=START - dt.timedelta(days=1))
     bad.fail(500)
-    async with world(tmp_path) as w:
+    async with world(database, tmp_path) as w:
         broken = await w.subscribe(bad.url)
         fine = await w.subscribe(good.url)
         await w.wait_checks(2)
@@ -380,11 +385,11 @@ def test_two_hundred_subscriptions_on_one_schedule_are_spread_over_the_period() 
 
 
 async def test_cron_schedule_on_the_mock_clock(
-    tmp_path: Path, media: MediaServer, clock: trio.testing.MockClock
+    tmp_path: Path, media: MediaServer, clock: trio.testing.MockClock, database: Path | str
 ) -> None:
     channel = Channel(media)
     channel.add("Before", published=START - dt.timedelta(days=1))
-    async with world(tmp_path) as w:
+    async with world(database, tmp_path) as w:
         sub = await w.subscribe(channel.url, interval_minutes=None, cron="0 * * * *")
         await w.wait_checks(1)
         stored = await w.store.get_subscription(sub.id)
@@ -425,14 +430,14 @@ async def test_cancelling_the_checker_mid_check_leaves_no_half_written_state(
     """Cancel the checker task at many moments of a check (listing, deciding, recording): the
     database holds either the whole check (its history entry, the items it dealt with, exactly
     its jobs) or nothing of it, and the next start completes it."""
-    db_path = tmp_path / "data" / "db.sqlite3"
+    db_path = tmp_path / "data" / "db.sqlite3"  # SQLite only: _state reads the file directly
     outcomes = set()
     for attempt, delay in enumerate([0.0, 0.001, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0]):
         channel = Channel(media)
         for n in range(3):
             channel.add(f"Item {n}", published=START - dt.timedelta(days=3 - n))
         root = tmp_path
-        async with world(root, checker=False) as w:
+        async with world(db_path, root, checker=False) as w:
             sub = await w.subscribe(channel.url, first_check="latest", first_count=3)
             async with trio.open_nursery() as nursery:
                 await nursery.start(w.subscriptions.run)
@@ -456,7 +461,8 @@ async def test_cancelling_the_checker_mid_check_leaves_no_half_written_state(
 async def test_shutdown_mid_listing_stops_the_check_at_once(
     tmp_path: Path, media: MediaServer, clock: trio.testing.MockClock
 ) -> None:
-    async with world(tmp_path, checker=False) as w:
+    # SQLite only: _state reads the file behind the store's back.
+    async with world(tmp_path / "data" / "db.sqlite3", tmp_path, checker=False) as w:
         sub = await w.subscribe(media.url("/stall-page.html"))  # a page that stops mid-body
         async with trio.open_nursery() as nursery:
             await nursery.start(w.subscriptions.run)
@@ -468,12 +474,12 @@ async def test_shutdown_mid_listing_stops_the_check_at_once(
 
 
 async def test_deleting_a_subscription_keeps_or_removes_its_downloads(
-    tmp_path: Path, media: MediaServer, clock: trio.testing.MockClock
+    tmp_path: Path, media: MediaServer, clock: trio.testing.MockClock, database: Path | str
 ) -> None:
     one, two = Channel(media), Channel(media)
     one.add("Kept", published=START - dt.timedelta(days=1))
     two.add("Removed", published=START - dt.timedelta(days=1))
-    async with world(tmp_path) as w:
+    async with world(database, tmp_path) as w:
         keep = await w.subscribe(one.url, first_check=FirstCheck.LATEST.value)
         drop = await w.subscribe(two.url, first_check=FirstCheck.LATEST.value)
         await w.wait_checks(2)
@@ -489,15 +495,17 @@ async def test_deleting_a_subscription_keeps_or_removes_its_downloads(
         assert len(await w.store.archive_keys(None)) == 2  # the archive remembers both
 
 
-async def test_the_check_timeout_and_parallelism_are_settings(tmp_path: Path) -> None:
+async def test_the_check_timeout_and_parallelism_are_settings(
+    tmp_path: Path, database: Path | str
+) -> None:
     env = {
         "MEDIARIP__SUBSCRIPTIONS__CHECK_TIMEOUT_SECONDS": "45",
         "MEDIARIP__SUBSCRIPTIONS__MAX_PARALLEL_CHECKS": "3",
     }
-    async with world(tmp_path, env, checker=False) as w:
+    async with world(database, tmp_path, env, checker=False) as w:
         checker = Subscriptions(w)
         assert checker.timeout == 45 and checker.max_parallel == 3
-    async with world(tmp_path / "defaults", checker=False) as w:
+    async with world(database, tmp_path / "defaults", checker=False) as w:
         checker = Subscriptions(w)  # half of the 4 probe slots; two minutes
         assert checker.timeout == 120 and checker.max_parallel == 2
 
@@ -506,11 +514,11 @@ async def test_the_check_timeout_and_parallelism_are_settings(tmp_path: Path) ->
 
 
 async def test_a_subscriptions_preset_applies_to_its_items_and_a_deleted_one_says_so(
-    tmp_path: Path, media: MediaServer, clock: trio.testing.MockClock
+    tmp_path: Path, media: MediaServer, clock: trio.testing.MockClock, database: Path | str
 ) -> None:
     channel = Channel(media)
     channel.add("Talk", published=START - dt.timedelta(hours=1))
-    async with world(tmp_path) as w:
+    async with world(database, tmp_path) as w:
         preset = await w.presets.create(
             NewPreset(name="Podcast mp3", media_type=MediaType.AUDIO, output_format="mp3")
         )

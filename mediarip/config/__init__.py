@@ -31,9 +31,11 @@ Public API::
 
     class ConfigError(Exception)                  # .problems: tuple[str, ...]
     class Settings                                # server, downloads, ytdlp, session, purge,
-                                                  # subscriptions, ui, admin, pinned
+                                                  # subscriptions, ui, admin, metrics,
+                                                  # auth, database, pinned
     ServerSettings, DownloadSettings, YtdlpSettings, SessionSettings, PurgeSettings,
-    SubscriptionsSettings, UiSettings, AdminSettings   # one frozen class per section
+    SubscriptionsSettings, UiSettings, AdminSettings, …, DatabaseSettings
+                                                  # one frozen class per section
     load_settings(environ=None, config_path=None, cwd=None) -> Settings
     defaults() -> Settings
     with_overrides(settings, overrides, source="admin settings") -> Settings
@@ -58,6 +60,7 @@ from ._fields import (
     AdminSettings,
     AuthMode,
     AuthSettings,
+    DatabaseSettings,
     Declared,
     DownloadSettings,
     LogLevel,
@@ -98,6 +101,7 @@ __all__ = [
     "AuthMode",
     "AuthSettings",
     "ConfigError",
+    "DatabaseSettings",
     "Declared",
     "DownloadSettings",
     "LogLevel",

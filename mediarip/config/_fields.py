@@ -24,6 +24,7 @@ from ._parse import (
     API_KEY,
     BCRYPT_HASH,
     CRON,
+    DATABASE_URL,
     DEFAULT_TEMPLATE,
     EXTRA_OPTIONS,
     EXTRACTOR_ARGS,
@@ -358,6 +359,21 @@ class AuthSettings:
 
 
 @attrs.frozen
+class DatabaseSettings:
+    """``database``: where the store keeps everything (issue 16)."""
+
+    url: str | None = setting(
+        None,
+        optional(DATABASE_URL),
+        "The database: sqlite:///PATH (a file; empty: mediarip.sqlite3 in server.data_dir) or "
+        "postgresql://USER:PASSWORD@HOST:PORT/NAME. `mediarip db copy` moves an install "
+        "from one to the other.",
+        restart=True,
+        secret=True,  # a PostgreSQL URL carries its password
+    )
+
+
+@attrs.frozen
 class Settings:
     """All settings. ``pinned`` holds the dotted keys ("downloads.max_concurrent") the
     environment set, which the admin panel shows read-only and ``with_overrides`` skips."""
@@ -372,6 +388,7 @@ class Settings:
     admin: AdminSettings = AdminSettings()
     metrics: MetricsSettings = MetricsSettings()
     auth: AuthSettings = AuthSettings()
+    database: DatabaseSettings = DatabaseSettings()
     pinned: frozenset[str] = frozenset()
 
 

@@ -176,6 +176,19 @@ def _bcrypt_hash(value: object) -> str:
     raise _invalid("a bcrypt hash ($2b$..., 60 characters)")
 
 
+def _database_url(value: object) -> str:
+    """A URL :func:`mediarip.database_url.parse_database_url` takes, kept as given."""
+    from ..database_url import EXPECTED, parse_database_url  # imports SQLAlchemy: when set
+
+    if isinstance(value, str):
+        try:
+            parse_database_url(value)
+        except ValueError as exc:
+            raise _invalid(f"{EXPECTED} ({exc})") from None
+        return value
+    raise _invalid(EXPECTED)
+
+
 def _secure_cookies(value: object) -> bool | None:
     if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
         return None
@@ -495,6 +508,7 @@ INDEX_URL: Final = Kind(
     text=True,
 )
 API_KEY: Final = Kind(_api_key, "text", text=True)
+DATABASE_URL: Final = Kind(_database_url, "text", text=True)
 BCRYPT_HASH: Final = Kind(_bcrypt_hash, "text", text=True)
 SECURE_COOKIES: Final = Kind(_secure_cookies, "choice", choices=("auto", "true", "false"))
 NETWORKS: Final = Kind(_networks, "list")

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from collections.abc import Iterable, Mapping
 
 import attrs
+from sqlalchemy import Connection, delete, insert, select
 
 from ._base import StoreBase, utc_iso
+from ._schema import admin_sessions, error_log, meta, setting_overrides
+from ._sql import insert_ignore, upsert
 
 __all__ = ["AdminSession", "AdminTables", "ErrorEntry"]
 
@@ -40,52 +42,39 @@ class AdminTables(StoreBase):
     # -- single values: the server secret, admin credentials, the API key ---------------------
 
     async def get_meta(self, key: str) -> str | None:
-        sql = "SELECT value FROM meta WHERE key = ?"
-
-        def query() -> str | None:
-            row = self._db.execute(sql, (key,)).fetchone()
-            return None if row is None else str(row[0])
-
-        return await self._call(query)
+        query = select(meta.c.value).where(meta.c.key == key)
+        return await self._read(lambda db: _text_or_none(db.execute(query).scalar()))
 
     async def set_meta(self, key: str, value: str | None) -> None:
         """Store ``value`` under ``key``; None removes it."""
-        params: tuple[str, ...]
         if value is None:
-            sql, params = "DELETE FROM meta WHERE key = ?", (key,)
+            gone = delete(meta).where(meta.c.key == key)
+            await self._write(lambda db: db.execute(gone))
         else:
-            sql = (
-                "INSERT INTO meta (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
-            )
-            params = (key, value)
-        await self._call(self._write, lambda db: db.execute(sql, params))
+            await self._write(lambda db: upsert(db, meta, {"key": key, "value": value}, ["key"]))
 
     async def ensure_meta(self, key: str, value: str) -> str:
         """The value stored under ``key``, storing ``value`` first if there is none."""
 
-        def statements(db: sqlite3.Connection) -> str:
-            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
-            return str(db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0])
+        def statements(db: Connection) -> str:
+            insert_ignore(db, meta, {"key": key, "value": value})
+            return str(db.execute(select(meta.c.value).where(meta.c.key == key)).scalar_one())
 
         stored = await self.get_meta(key)  # no write when it is there (a read-only start)
         if stored is not None:
             return stored
-        return await self._call(self._write, statements)
+        return await self._write(statements)
 
     async def set_admin_credentials(self, values: Mapping[str, str]) -> None:
         """Store the admin's credentials (meta keys) and end every admin session, together:
         a new password never leaves an old admin cookie valid."""
+        rows = [{"key": key, "value": value} for key, value in values.items()]
 
-        def statements(db: sqlite3.Connection) -> None:
-            db.executemany(
-                "INSERT INTO meta (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                list(values.items()),
-            )
-            db.execute("DELETE FROM admin_sessions")
+        def statements(db: Connection) -> None:
+            upsert(db, meta, rows, ["key"])
+            db.execute(delete(admin_sessions))
 
-        await self._call(self._write, statements)
+        await self._write(statements)
 
     # -- admin sessions -----------------------------------------------------------------------
 
@@ -93,91 +82,87 @@ class AdminTables(StoreBase):
         self, token_hash: str, session: AdminSession, *, expired_before: dt.datetime
     ) -> None:
         """Store an admin session, and forget those created before ``expired_before``."""
-        insert = "INSERT INTO admin_sessions (token_hash, created_at, generation) VALUES (?, ?, ?)"
-        row = (token_hash, utc_iso(session.created_at), session.generation)
-        cutoff = utc_iso(expired_before)
+        row = {
+            "token_hash": token_hash,
+            "created_at": utc_iso(session.created_at),
+            "generation": session.generation,
+        }
+        expired = delete(admin_sessions).where(
+            admin_sessions.c.created_at < utc_iso(expired_before)
+        )
 
-        def statements(db: sqlite3.Connection) -> None:
-            db.execute("DELETE FROM admin_sessions WHERE created_at < ?", (cutoff,))
-            db.execute(insert, row)
+        def statements(db: Connection) -> None:
+            db.execute(expired)
+            db.execute(insert(admin_sessions).values(row))
 
-        await self._call(self._write, statements)
+        await self._write(statements)
 
     async def get_admin_session(self, token_hash: str) -> AdminSession | None:
-        sql = "SELECT created_at, generation FROM admin_sessions WHERE token_hash = ?"
+        query = select(admin_sessions.c.created_at, admin_sessions.c.generation).where(
+            admin_sessions.c.token_hash == token_hash
+        )
 
-        def query() -> AdminSession | None:
-            row = self._db.execute(sql, (token_hash,)).fetchone()
+        def run(db: Connection) -> AdminSession | None:
+            row = db.execute(query).first()
             return None if row is None else AdminSession(dt.datetime.fromisoformat(row[0]), row[1])
 
-        return await self._call(query)
+        return await self._read(run)
 
     async def delete_admin_session(self, token_hash: str) -> None:
-        sql = "DELETE FROM admin_sessions WHERE token_hash = ?"
-        await self._call(self._write, lambda db: db.execute(sql, (token_hash,)))
+        gone = delete(admin_sessions).where(admin_sessions.c.token_hash == token_hash)
+        await self._write(lambda db: db.execute(gone))
 
     # -- settings changed in the admin panel --------------------------------------------------
 
     async def get_setting_overrides(self) -> dict[str, object]:
         """Dotted key -> value, as the admin gave it (JSON)."""
-        sql = "SELECT key, value FROM setting_overrides ORDER BY key"
-        return await self._call(lambda: {k: json.loads(v) for k, v in self._db.execute(sql)})
+        query = select(setting_overrides.c.key, setting_overrides.c.value).order_by(
+            setting_overrides.c.key
+        )
+        return await self._read(lambda db: {k: json.loads(v) for k, v in db.execute(query)})
 
     async def set_setting_overrides(
         self, changes: Mapping[str, object], removed: Iterable[str] = ()
     ) -> None:
         """Store ``changes`` and drop the overrides of ``removed``, in one transaction."""
-        rows = [(key, json.dumps(value)) for key, value in changes.items()]
-        gone = [(key,) for key in removed]
+        rows = [{"key": key, "value": json.dumps(value)} for key, value in changes.items()]
+        gone = delete(setting_overrides).where(setting_overrides.c.key.in_(list(removed)))
 
-        def statements(db: sqlite3.Connection) -> None:
-            db.executemany(
-                "INSERT INTO setting_overrides (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                rows,
-            )
-            db.executemany("DELETE FROM setting_overrides WHERE key = ?", gone)
+        def statements(db: Connection) -> None:
+            upsert(db, setting_overrides, rows, ["key"])
+            db.execute(gone)
 
-        await self._call(self._write, statements)
+        await self._write(statements)
 
     # -- the error log ------------------------------------------------------------------------
 
     async def insert_error(self, entry: ErrorEntry) -> None:
-        sql = (
-            "INSERT INTO error_log (at, job_id, session_id, url, code, message, detail) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)"
-        )
-        row = (
-            utc_iso(entry.at),
-            entry.job_id,
-            entry.session_id,
-            entry.url,
-            entry.code,
-            entry.message,
-            entry.detail,
-        )
-        await self._call(self._write, lambda db: db.execute(sql, row))
+        row = {**attrs.asdict(entry), "at": utc_iso(entry.at)}
+        await self._write(lambda db: db.execute(insert(error_log).values(row)))
 
     async def list_errors(self, limit: int) -> list[ErrorEntry]:
         """The newest ``limit`` entries, newest first."""
-        sql = (
-            "SELECT at, job_id, session_id, url, code, message, detail FROM error_log "
-            "ORDER BY seq DESC LIMIT ?"
+        c = error_log.c
+        query = (
+            select(c.at, c.job_id, c.session_id, c.url, c.code, c.message, c.detail)
+            .order_by(c.seq.desc())
+            .limit(limit)
         )
 
-        def query() -> list[ErrorEntry]:
+        def run(db: Connection) -> list[ErrorEntry]:
             return [
-                ErrorEntry(dt.datetime.fromisoformat(at), *rest)
-                for at, *rest in self._db.execute(sql, (limit,))
+                ErrorEntry(dt.datetime.fromisoformat(at), *rest) for at, *rest in db.execute(query)
             ]
 
-        return await self._call(query)
+        return await self._read(run)
 
     async def delete_errors(self, before: dt.datetime | None = None) -> int:
         """Delete the entries older than ``before`` (None: all of them); return how many."""
-        params: tuple[str, ...]
-        if before is None:
-            sql, params = "DELETE FROM error_log", ()
-        else:
-            sql, params = "DELETE FROM error_log WHERE at < ?", (utc_iso(before),)
-        return await self._call(self._write, lambda db: db.execute(sql, params).rowcount)
+        gone = delete(error_log)
+        if before is not None:
+            gone = gone.where(error_log.c.at < utc_iso(before))
+        return await self._write(lambda db: int(db.execute(gone).rowcount))
+
+
+def _text_or_none(value: object) -> str | None:
+    return None if value is None else str(value)

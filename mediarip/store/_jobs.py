@@ -2,24 +2,43 @@
 it (enums as their values, moments as ISO 8601 strings in UTC, so comparing the strings compares
 the times), with ``error`` in two columns (``error_code``, ``error_message``) and collections as
 JSON. :data:`JOB_COLUMNS` is derived from the Job's fields, so a new field is a new column by the
-same name (and a migration)."""
+same name (and a migration).
+
+The statements are built once per shape (which columns change, which filters a listing has)
+and given their values as bound parameters: building a Core statement and its cache key costs
+~200 µs, three times what SQLite takes to run a progress write, and these are the store's
+busiest paths (see ``bench/store.py``)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
-import sqlite3
 import typing
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Select,
+    Update,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from ..models import Job, JobStatus, converter
 from ._archive import ArchiveEntry, insert_archive
 from ._base import StoreBase, utc_iso
+from ._schema import jobs
+from ._sql import run_hot, run_hot_many
 
-__all__ = ["INSERT_JOB", "JOB_COLUMNS", "JobsTable", "job_to_row"]
+__all__ = ["JOB_COLUMNS", "JobsTable", "insert_job_rows", "job_to_row"]
 
 
 def _columns_of(field: attrs.Attribute[Any]) -> tuple[str, ...]:
@@ -40,11 +59,73 @@ _JSON_FIELDS = frozenset(
         for t in (typing.get_args(field.type) or (field.type,))
     )
 )
-_SELECT_JOB = f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs"
-INSERT_JOB = (
-    f"INSERT INTO jobs ({', '.join(JOB_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c for c in JOB_COLUMNS)})"
-)
+_SELECT_JOB = select(*(jobs.c[name] for name in JOB_COLUMNS))
+_INSERT_JOB = insert(jobs)
+_GET_JOB = _SELECT_JOB.where(jobs.c.id == bindparam("id"))
+_IDS_IN: BindParameter[Any] = bindparam("ids", expanding=True)
+_STATUSES_IN: BindParameter[Any] = bindparam("statuses", expanding=True)
+_DELETE_JOBS = delete(jobs).where(jobs.c.id.in_(_IDS_IN))
+_IDS_WITH_STATUS = select(jobs.c.id).where(jobs.c.status.in_(_STATUSES_IN))
+_COUNT_WITH_STATUS = select(func.count()).select_from(jobs).where(jobs.c.status.in_(_STATUSES_IN))
+_FINISHED_BEFORE = _SELECT_JOB.where(
+    jobs.c.finished_at.is_not(None),
+    jobs.c.finished_at < bindparam("cutoff"),
+    jobs.c.status.in_(_STATUSES_IN),
+).order_by(jobs.c.finished_at)
+_COUNTS = select(jobs.c.status, func.count()).group_by(jobs.c.status)
+#: How many ids go in one ``IN (…)``: well under SQLite's and PostgreSQL's limits on parameters.
+_CHUNK = 500
+
+
+def insert_job_rows(db: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert rows made by :func:`job_to_row` (in the caller's transaction)."""
+    run_hot_many(db, _INSERT_JOB, rows)
+
+
+def _values(columns: Mapping[str, Any]) -> dict[str, Any]:
+    """Column values as the parameters of :func:`_update_where`'s statement."""
+    return {f"v_{name}": value for name, value in columns.items()}
+
+
+@functools.cache
+def _update_where(names: tuple[str, ...], where: str) -> Update:
+    """``UPDATE jobs SET <names> WHERE <where>`` with every value a parameter (``v_<name>``;
+    ``where_id`` for one job, ``where_ids`` or ``where_statuses`` for many: SQLAlchemy keeps
+    the columns' own names for the SET clause)."""
+    condition = {
+        "id": jobs.c.id == bindparam("where_id"),
+        "ids": jobs.c.id.in_(bindparam("where_ids", expanding=True)),
+        "statuses": jobs.c.status.in_(bindparam("where_statuses", expanding=True)),
+    }[where]
+    return update(jobs).where(condition).values({n: bindparam(f"v_{n}") for n in names})
+
+
+@functools.cache
+def _listing(
+    session: str, statuses: bool, parent: bool, subscription: bool, before: bool, limit: bool
+) -> Select[Any]:
+    """A listing's statement for the filters it has (``session``: "", "one" or "many")."""
+    query = _SELECT_JOB
+    if session == "many":
+        query = query.where(jobs.c.session_id.in_(bindparam("sessions", expanding=True)))
+    elif session == "one":
+        query = query.where(jobs.c.session_id == bindparam("session"))
+    if statuses:
+        query = query.where(jobs.c.status.in_(_STATUSES_IN))
+    if parent:
+        query = query.where(jobs.c.parent_id == bindparam("parent"))
+    if subscription:
+        query = query.where(jobs.c.subscription_id == bindparam("subscription"))
+    if before:
+        older = select(jobs.c.seq).where(jobs.c.id == bindparam("before")).scalar_subquery()
+        query = query.where(jobs.c.seq < older)
+    query = query.order_by(jobs.c.seq.desc())
+    return query.limit(bindparam("limit")) if limit else query
+
+
+def _chunks(ids: Sequence[str]) -> Iterable[list[str]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield list(ids[start : start + _CHUNK])
 
 
 def _to_column(name: str, value: Any) -> Any:
@@ -86,7 +167,7 @@ class JobsTable(StoreBase):
     async def insert_jobs(self, jobs: Iterable[Job]) -> None:
         """Insert jobs in one transaction: all of them, or none."""
         rows = [job_to_row(job) for job in jobs]
-        await self._call(self._write, lambda db: db.executemany(INSERT_JOB, rows))
+        await self._write(lambda db: insert_job_rows(db, rows))
 
     async def update_job(
         self, job_id: str, *, archive: ArchiveEntry | None = None, **changes: Any
@@ -96,25 +177,29 @@ class JobsTable(StoreBase):
         columns = _changes_to_columns(changes)
         if not columns:
             return
-        assignments = ", ".join(f"{name} = :{name}" for name in columns)
-        sql = f"UPDATE jobs SET {assignments} WHERE id = :_id"
+        statement = _update_where(tuple(columns), "id")
+        params = {**_values(columns), "where_id": job_id}
 
-        def statements(db: sqlite3.Connection) -> None:
-            db.execute(sql, {**columns, "_id": job_id})
+        def statements(db: Connection) -> None:
+            run_hot(db, statement, params)
             if archive is not None:
                 insert_archive(db, [archive])
 
-        await self._call(self._write, statements)
+        await self._write(statements)
 
     async def update_jobs(self, job_ids: Iterable[str], **changes: Any) -> None:
         """The same ``changes`` on many jobs, in one transaction."""
         columns = _changes_to_columns(changes)
-        ids = [{**columns, "_id": job_id} for job_id in job_ids]
+        ids = list(job_ids)
         if not columns or not ids:
             return
-        assignments = ", ".join(f"{name} = :{name}" for name in columns)
-        sql = f"UPDATE jobs SET {assignments} WHERE id = :_id"
-        await self._call(self._write, lambda db: db.executemany(sql, ids))
+        statement, values = _update_where(tuple(columns), "ids"), _values(columns)
+
+        def statements(db: Connection) -> None:
+            for chunk in _chunks(ids):
+                db.execute(statement, {**values, "where_ids": chunk})
+
+        await self._write(statements)
 
     async def expand_playlist(
         self, parent_id: str, children: Sequence[Job], **changes: Any
@@ -123,13 +208,14 @@ class JobsTable(StoreBase):
         a crash there is either a parent with all its children or a job still to expand."""
         rows = [job_to_row(job) for job in children]
         columns = _changes_to_columns(changes)
-        update = f"UPDATE jobs SET {', '.join(f'{n} = :{n}' for n in columns)} WHERE id = :_id"
+        statement = _update_where(tuple(columns), "id")
+        params = {**_values(columns), "where_id": parent_id}
 
-        def statements(db: sqlite3.Connection) -> None:
-            db.execute(update, {**columns, "_id": parent_id})
-            db.executemany(INSERT_JOB, rows)
+        def statements(db: Connection) -> None:
+            db.execute(statement, params)
+            insert_job_rows(db, rows)
 
-        await self._call(self._write, statements)
+        await self._write(statements)
 
     async def update_jobs_where_status(
         self, statuses: Iterable[JobStatus], **changes: Any
@@ -137,34 +223,31 @@ class JobsTable(StoreBase):
         """Set ``changes`` on every job in one of ``statuses``; return their ids."""
         wanted = [s.value for s in statuses]
         columns = _changes_to_columns(changes)
-        marks = ", ".join("?" for _ in wanted)
-        assignments = ", ".join(f"{name} = ?" for name in columns)
+        statement = _update_where(tuple(columns), "statuses")
+        params = {**_values(columns), "where_statuses": wanted}
 
-        def statements(db: sqlite3.Connection) -> list[str]:
-            ids = [
-                r[0] for r in db.execute(f"SELECT id FROM jobs WHERE status IN ({marks})", wanted)
-            ]
-            db.execute(
-                f"UPDATE jobs SET {assignments} WHERE status IN ({marks})",
-                [*columns.values(), *wanted],
-            )
+        def statements(db: Connection) -> list[str]:
+            ids = [r[0] for r in db.execute(_IDS_WITH_STATUS, {"statuses": wanted})]
+            db.execute(statement, params)
             return ids
 
-        ids: list[str] = await self._call(self._write, statements)
-        return ids
+        return await self._write(statements)
 
     async def delete_jobs(self, job_ids: Iterable[str]) -> None:
-        ids = [(i,) for i in job_ids]
-        await self._call(
-            self._write, lambda db: db.executemany("DELETE FROM jobs WHERE id = ?", ids)
-        )
+        ids = list(job_ids)
+
+        def statements(db: Connection) -> None:
+            for chunk in _chunks(ids):
+                db.execute(_DELETE_JOBS, {"ids": chunk})
+
+        await self._write(statements)
 
     async def get_job(self, job_id: str) -> Job | None:
-        def query() -> Job | None:
-            row = self._db.execute(f"{_SELECT_JOB} WHERE id = ?", (job_id,)).fetchone()
+        def run(db: Connection) -> Job | None:
+            row = run_hot(db, _GET_JOB, {"id": job_id})
             return None if row is None else _job_from_row(row)
 
-        return await self._call(query)
+        return await self._read(run)
 
     async def list_jobs(
         self,
@@ -178,43 +261,33 @@ class JobsTable(StoreBase):
     ) -> list[Job]:
         """Jobs newest first; ``session_id=None`` means every session's, a set those
         sessions'."""
-        where: list[str] = []
-        params: list[Any] = []
+        params: dict[str, Any] = {
+            "session": session_id,
+            "parent": parent_id,
+            "subscription": subscription_id,
+            "before": before,
+            "limit": limit,
+        }
         if isinstance(session_id, frozenset):
-            where.append(f"session_id IN ({', '.join('?' for _ in session_id)})")
-            params.extend(sorted(session_id))
-        elif session_id is not None:
-            where.append("session_id = ?")
-            params.append(session_id)
+            params["sessions"] = sorted(session_id)
         if statuses is not None:
-            wanted = [s.value for s in statuses]
-            where.append(f"status IN ({', '.join('?' for _ in wanted)})")
-            params.extend(wanted)
-        if parent_id is not None:
-            where.append("parent_id = ?")
-            params.append(parent_id)
-        if subscription_id is not None:
-            where.append("subscription_id = ?")
-            params.append(subscription_id)
-        if before is not None:
-            where.append("seq < (SELECT seq FROM jobs WHERE id = ?)")
-            params.append(before)
-        sql = (
-            _SELECT_JOB + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY seq DESC"
+            params["statuses"] = [s.value for s in statuses]
+        query = _listing(
+            "many" if isinstance(session_id, frozenset) else "one" if session_id else "",
+            statuses is not None,
+            parent_id is not None,
+            subscription_id is not None,
+            before is not None,
+            limit is not None,
         )
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
-
-        def query() -> list[Job]:
-            return [_job_from_row(row) for row in self._db.execute(sql, params)]
-
-        return await self._call(query)
+        used = {key: value for key, value in params.items() if value is not None}
+        return await self._read(lambda db: [_job_from_row(row) for row in db.execute(query, used)])
 
     async def count_jobs(self, statuses: Iterable[JobStatus]) -> int:
         wanted = [s.value for s in statuses]
-        sql = f"SELECT count(*) FROM jobs WHERE status IN ({', '.join('?' for _ in wanted)})"
-        return await self._call(lambda: int(self._db.execute(sql, wanted).fetchone()[0]))
+        return await self._read(
+            lambda db: int(db.execute(_COUNT_WITH_STATUS, {"statuses": wanted}).scalar_one())
+        )
 
     # -- for the purge and the admin ----------------------------------------------------------
 
@@ -222,17 +295,11 @@ class JobsTable(StoreBase):
         self, cutoff: dt.datetime, statuses: Iterable[JobStatus]
     ) -> list[Job]:
         """Jobs in ``statuses`` whose ``finished_at`` is before ``cutoff``, oldest first."""
-        wanted = [s.value for s in statuses]
-        sql = (
-            f"{_SELECT_JOB} WHERE finished_at IS NOT NULL AND finished_at < ? "
-            f"AND status IN ({', '.join('?' for _ in wanted)}) ORDER BY finished_at"
-        )
-        params = [utc_iso(cutoff), *wanted]
-        return await self._call(
-            lambda: [_job_from_row(row) for row in self._db.execute(sql, params)]
+        params = {"cutoff": utc_iso(cutoff), "statuses": [s.value for s in statuses]}
+        return await self._read(
+            lambda db: [_job_from_row(row) for row in db.execute(_FINISHED_BEFORE, params)]
         )
 
     async def job_counts(self) -> dict[str, int]:
         """How many jobs there are in each status (statuses with none are left out)."""
-        sql = "SELECT status, count(*) FROM jobs GROUP BY status"
-        return await self._call(lambda: {s: int(n) for s, n in self._db.execute(sql)})
+        return await self._read(lambda db: {s: int(n) for s, n in db.execute(_COUNTS)})

@@ -7,26 +7,29 @@ import datetime as dt
 import json
 from typing import Any
 
+from sqlalchemy import delete, insert, select, update
+
 from ..notifications.models import Event, Target, TargetKind
 from ._base import StoreBase, utc_iso
 from ._presets import unique_name
+from ._schema import notification_targets as targets
 
 __all__ = ["NotificationsTable"]
 
-_COLUMNS = "id, name, kind, url, secret, events, enabled, created_at"
+_COLUMNS = ("id", "name", "kind", "url", "secret", "events", "enabled", "created_at")
+_SELECT = select(*(targets.c[name] for name in _COLUMNS))
 
 
-def _target_row(target: Target) -> tuple[Any, ...]:
-    events = json.dumps([event.value for event in target.events])
-    return (
-        target.id,
-        target.name,
-        target.kind.value,
-        target.url,
-        target.secret,
-        events,
-        int(target.enabled),
-    )
+def _target_row(target: Target) -> dict[str, Any]:
+    """The columns a target's owner may change (all but ``id`` and ``created_at``)."""
+    return {
+        "name": target.name,
+        "kind": target.kind.value,
+        "url": target.url,
+        "secret": target.secret,
+        "events": json.dumps([event.value for event in target.events]),
+        "enabled": int(target.enabled),
+    }
 
 
 def _target(*row: Any) -> Target:
@@ -45,23 +48,20 @@ def _target(*row: Any) -> Target:
 
 class NotificationsTable(StoreBase):
     async def list_targets(self) -> list[Target]:
-        sql = f"SELECT {_COLUMNS} FROM notification_targets ORDER BY seq"
-        return await self._call(lambda: [_target(*row) for row in self._db.execute(sql)])
+        query = _SELECT.order_by(targets.c.seq)
+        return await self._read(lambda db: [_target(*row) for row in db.execute(query)])
 
     async def insert_target(self, target: Target) -> None:
         """Raises :class:`NameTaken` when another target has the name (in any case)."""
-        sql = f"INSERT INTO notification_targets ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-        params = (*_target_row(target), utc_iso(target.created_at))
-        await self._call(self._write, unique_name(lambda db: db.execute(sql, params)))
+        statement = insert(targets).values(
+            id=target.id, created_at=utc_iso(target.created_at), **_target_row(target)
+        )
+        await self._write(unique_name(lambda db: db.execute(statement)))
 
     async def update_target(self, target: Target) -> None:
-        sql = (
-            "UPDATE notification_targets SET name = ?, kind = ?, url = ?, secret = ?, "
-            "events = ?, enabled = ? WHERE id = ?"
-        )
-        _id, *rest = _target_row(target)
-        await self._call(self._write, unique_name(lambda db: db.execute(sql, (*rest, _id))))
+        statement = update(targets).where(targets.c.id == target.id).values(_target_row(target))
+        await self._write(unique_name(lambda db: db.execute(statement)))
 
     async def delete_target(self, target_id: str) -> None:
-        sql = "DELETE FROM notification_targets WHERE id = ?"
-        await self._call(self._write, lambda db: db.execute(sql, (target_id,)))
+        statement = delete(targets).where(targets.c.id == target_id)
+        await self._write(lambda db: db.execute(statement))

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..models import converter
 from ..presets import Preset, preset_body
 from ._base import StoreBase, iso, now
+from ._schema import presets
 
 __all__ = ["NameTaken", "PresetsTable", "unique_name"]
 
@@ -18,12 +21,15 @@ class NameTaken(ValueError):
     """Another preset already has this name: name_taken."""
 
 
-def unique_name(statements: Callable[[sqlite3.Connection], Any]) -> Callable[..., None]:
-    def run(db: sqlite3.Connection) -> None:
+def unique_name(statements: Callable[[Connection], Any]) -> Callable[[Connection], None]:
+    """``statements``, with a unique-name clash said as :class:`NameTaken`. The transaction
+    is rolled back on the way out, on either engine."""
+
+    def run(db: Connection) -> None:
         try:
             statements(db)
-        except sqlite3.IntegrityError as exc:
-            raise NameTaken(str(exc)) from None
+        except IntegrityError as exc:
+            raise NameTaken(str(exc.orig)) from None
 
     return run
 
@@ -32,31 +38,41 @@ def _preset(preset_id: str, name: str, body: str) -> Preset:
     return converter.structure({**json.loads(body), "id": preset_id, "name": name}, Preset)
 
 
+_SELECT = select(presets.c.id, presets.c.name, presets.c.body)
+
+
 class PresetsTable(StoreBase):
     async def list_presets(self) -> list[Preset]:
-        sql = "SELECT id, name, body FROM presets ORDER BY seq"
-        return await self._call(lambda: [_preset(*row) for row in self._db.execute(sql)])
+        query = _SELECT.order_by(presets.c.seq)
+        return await self._read(lambda db: [_preset(*row) for row in db.execute(query)])
 
     async def get_preset(self, preset_id: str) -> Preset | None:
-        sql = "SELECT id, name, body FROM presets WHERE id = ?"
+        query = _SELECT.where(presets.c.id == preset_id)
 
-        def query() -> Preset | None:
-            row = self._db.execute(sql, (preset_id,)).fetchone()
+        def run(db: Connection) -> Preset | None:
+            row = db.execute(query).first()
             return None if row is None else _preset(*row)
 
-        return await self._call(query)
+        return await self._read(run)
 
     async def insert_preset(self, preset: Preset) -> None:
         """Raises :class:`NameTaken` when another preset has the name (in any case)."""
-        sql = "INSERT INTO presets (id, name, body, created_at) VALUES (?, ?, ?, ?)"
-        params = (preset.id, preset.name, json.dumps(preset_body(preset)), iso(now()))
-        await self._call(self._write, unique_name(lambda db: db.execute(sql, params)))
+        statement = insert(presets).values(
+            id=preset.id,
+            name=preset.name,
+            body=json.dumps(preset_body(preset)),
+            created_at=iso(now()),
+        )
+        await self._write(unique_name(lambda db: db.execute(statement)))
 
     async def update_preset(self, preset: Preset) -> None:
-        sql = "UPDATE presets SET name = ?, body = ? WHERE id = ?"
-        params = (preset.name, json.dumps(preset_body(preset)), preset.id)
-        await self._call(self._write, unique_name(lambda db: db.execute(sql, params)))
+        statement = (
+            update(presets)
+            .where(presets.c.id == preset.id)
+            .values(name=preset.name, body=json.dumps(preset_body(preset)))
+        )
+        await self._write(unique_name(lambda db: db.execute(statement)))
 
     async def delete_preset(self, preset_id: str) -> None:
-        sql = "DELETE FROM presets WHERE id = ?"
-        await self._call(self._write, lambda db: db.execute(sql, (preset_id,)))
+        statement = delete(presets).where(presets.c.id == preset_id)
+        await self._write(lambda db: db.execute(statement))

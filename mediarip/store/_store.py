@@ -1,7 +1,8 @@
-"""The store: every table's methods over one connection."""
+"""The store: every table's methods over one engine."""
 
 from __future__ import annotations
 
+from ._accounts import AccountsTable
 from ._admin import AdminTables
 from ._archive import ArchiveTable
 from ._jobs import JobsTable
@@ -21,6 +22,8 @@ class Store(
     ArchiveTable,
     SubscriptionsTable,
     NotificationsTable,
+    AccountsTable,
 ):
-    """SQLite behind ``trio.to_thread``; open it with :meth:`open`. One class per table group
-    (each in its own module), one connection and one writer for all of them."""
+    """SQLite or PostgreSQL behind ``trio.to_thread``; open it with :meth:`open`. One class
+    per table group (each in its own module), one engine and one writer at a time for all of
+    them."""

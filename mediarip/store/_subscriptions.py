@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
 
 from ..models import Job, converter
 from ..subscriptions.models import CheckItem, CheckRecord, CheckResult, Subscription
 from ._base import StoreBase, utc_iso
-from ._jobs import INSERT_JOB, job_to_row
+from ._jobs import insert_job_rows, job_to_row
+from ._schema import subscription_checks, subscription_seen, subscriptions
+from ._sql import upsert
 
 __all__ = ["SubscriptionsTable"]
 
@@ -31,7 +34,7 @@ _SUBSCRIPTION_COLUMNS = [
     "failures",
     "checks",
 ]
-_SELECT_SUBSCRIPTION = f"SELECT {', '.join(_SUBSCRIPTION_COLUMNS)} FROM subscriptions"
+_SELECT_SUBSCRIPTION = select(*(subscriptions.c[name] for name in _SUBSCRIPTION_COLUMNS))
 
 
 def _subscription_to_row(sub: Subscription) -> dict[str, Any]:
@@ -55,58 +58,58 @@ def _subscription_from_row(row: Sequence[Any]) -> Subscription:
     return converter.structure(data, Subscription)
 
 
+def _update(row: dict[str, Any]) -> Any:
+    """The statement that stores ``row`` over its subscription (the owner never changes)."""
+    changes = {c: v for c, v in row.items() if c not in ("id", "session_id")}
+    return update(subscriptions).where(subscriptions.c.id == row["id"]).values(changes)
+
+
 class SubscriptionsTable(StoreBase):
     async def insert_subscription(self, sub: Subscription) -> None:
-        row = _subscription_to_row(sub)
-        sql = (
-            f"INSERT INTO subscriptions ({', '.join(row)}) "
-            f"VALUES ({', '.join(':' + c for c in row)})"
-        )
-        await self._call(self._write, lambda db: db.execute(sql, row))
+        statement = insert(subscriptions).values(_subscription_to_row(sub))
+        await self._write(lambda db: db.execute(statement))
 
     async def get_subscription(self, subscription_id: str) -> Subscription | None:
-        sql = f"{_SELECT_SUBSCRIPTION} WHERE id = ?"
+        query = _SELECT_SUBSCRIPTION.where(subscriptions.c.id == subscription_id)
 
-        def query() -> Subscription | None:
-            row = self._db.execute(sql, (subscription_id,)).fetchone()
+        def run(db: Connection) -> Subscription | None:
+            row = db.execute(query).first()
             return None if row is None else _subscription_from_row(row)
 
-        return await self._call(query)
+        return await self._read(run)
 
     async def list_subscriptions(self, session_id: str | None = None) -> list[Subscription]:
         """Subscriptions newest first; ``session_id=None`` means everyone's."""
-        sql, params = _SELECT_SUBSCRIPTION, []
+        query = _SELECT_SUBSCRIPTION
         if session_id is not None:
-            sql, params = f"{sql} WHERE session_id = ?", [session_id]
-        sql += " ORDER BY seq DESC"
-        return await self._call(
-            lambda: [_subscription_from_row(r) for r in self._db.execute(sql, params)]
-        )
+            query = query.where(subscriptions.c.session_id == session_id)
+        query = query.order_by(subscriptions.c.seq.desc())
+        return await self._read(lambda db: [_subscription_from_row(r) for r in db.execute(query)])
 
     async def update_subscription(self, sub: Subscription) -> None:
         """Store ``sub`` as it is now (settings and state; the owner never changes)."""
-        row = _subscription_to_row(sub)
-        assignments = ", ".join(f"{c} = :{c}" for c in row if c not in ("id", "session_id"))
-        sql = f"UPDATE subscriptions SET {assignments} WHERE id = :id"
-        await self._call(self._write, lambda db: db.execute(sql, row))
+        statement = _update(_subscription_to_row(sub))
+        await self._write(lambda db: db.execute(statement))
 
     async def delete_subscription(self, subscription_id: str) -> None:
         """Remove the subscription, what it has seen and its history (not its jobs, not the
         archive)."""
 
-        def statements(db: sqlite3.Connection) -> None:
+        def statements(db: Connection) -> None:
             for table, column in (
-                ("subscription_seen", "subscription_id"),
-                ("subscription_checks", "subscription_id"),
-                ("subscriptions", "id"),
+                (subscription_seen, subscription_seen.c.subscription_id),
+                (subscription_checks, subscription_checks.c.subscription_id),
+                (subscriptions, subscriptions.c.id),
             ):
-                db.execute(f"DELETE FROM {table} WHERE {column} = ?", (subscription_id,))
+                db.execute(delete(table).where(column == subscription_id))
 
-        await self._call(self._write, statements)
+        await self._write(statements)
 
     async def seen_items(self, subscription_id: str) -> set[str]:
-        sql = "SELECT item FROM subscription_seen WHERE subscription_id = ?"
-        return await self._call(lambda: {r[0] for r in self._db.execute(sql, (subscription_id,))})
+        query = select(subscription_seen.c.item).where(
+            subscription_seen.c.subscription_id == subscription_id
+        )
+        return await self._read(lambda db: {r[0] for r in db.execute(query)})
 
     async def record_check(
         self,
@@ -122,49 +125,57 @@ class SubscriptionsTable(StoreBase):
         subscription's new state. After a crash or a cancel, a check happened whole or not at
         all."""
         job_rows = [job_to_row(job) for job in jobs]
-        sub_row = _subscription_to_row(sub)
-        assignments = ", ".join(f"{c} = :{c}" for c in sub_row if c not in ("id", "session_id"))
-        check_row = (
-            sub.id,
-            utc_iso(record.started_at),
-            utc_iso(record.finished_at),
-            converter.dumps(record.result),  # type: ignore[attr-defined]
-            converter.dumps(record.items),  # type: ignore[attr-defined]
+        # One row per item, the last outcome winning (as row-by-row upserts would leave it):
+        # PostgreSQL refuses to touch one row twice in one statement.
+        seen_rows = [
+            {"subscription_id": sub.id, "item": item, "outcome": outcome}
+            for item, outcome in dict(seen).items()
+        ]
+        check_row = {
+            "subscription_id": sub.id,
+            "started_at": utc_iso(record.started_at),
+            "finished_at": utc_iso(record.finished_at),
+            "result": converter.dumps(record.result),  # type: ignore[attr-defined]
+            "items": converter.dumps(record.items),  # type: ignore[attr-defined]
+        }
+        checks = subscription_checks.c
+        # The history beyond the newest ``keep`` entries: at or below the (keep+1)-th's seq.
+        oldest_kept = (
+            select(checks.seq)
+            .where(checks.subscription_id == sub.id)
+            .order_by(checks.seq.desc())
+            .limit(1)
+            .offset(keep)
+            .scalar_subquery()
         )
+        trim = delete(subscription_checks).where(
+            checks.subscription_id == sub.id, checks.seq <= oldest_kept
+        )
+        exists = select(subscriptions.c.id).where(subscriptions.c.id == sub.id)
+        store_sub = _update(_subscription_to_row(sub))
 
-        def statements(db: sqlite3.Connection) -> None:
-            exists = db.execute("SELECT 1 FROM subscriptions WHERE id = ?", (sub.id,)).fetchone()
-            if exists is None:
+        def statements(db: Connection) -> None:
+            if db.execute(exists).first() is None:
                 raise LookupError(sub.id)  # deleted while it was being checked
-            db.executemany(INSERT_JOB, job_rows)
-            db.executemany(
-                "INSERT OR REPLACE INTO subscription_seen (subscription_id, item, outcome) "
-                "VALUES (?, ?, ?)",
-                [(sub.id, item, outcome) for item, outcome in seen],
-            )
-            db.execute(
-                "INSERT INTO subscription_checks "
-                "(subscription_id, started_at, finished_at, result, items) VALUES (?, ?, ?, ?, ?)",
-                check_row,
-            )
-            db.execute(
-                "DELETE FROM subscription_checks WHERE subscription_id = ? AND seq <= ("
-                "SELECT seq FROM subscription_checks WHERE subscription_id = ? "
-                "ORDER BY seq DESC LIMIT 1 OFFSET ?)",
-                (sub.id, sub.id, keep),
-            )
-            db.execute(f"UPDATE subscriptions SET {assignments} WHERE id = :id", sub_row)
+            insert_job_rows(db, job_rows)
+            upsert(db, subscription_seen, seen_rows, ["subscription_id", "item"])
+            db.execute(insert(subscription_checks).values(check_row))
+            db.execute(trim)
+            db.execute(store_sub)
 
-        await self._call(self._write, statements)
+        await self._write(statements)
 
     async def check_history(self, subscription_id: str, limit: int = 50) -> list[CheckRecord]:
         """The subscription's last ``limit`` checks, newest first."""
-        sql = (
-            "SELECT started_at, finished_at, result, items FROM subscription_checks "
-            "WHERE subscription_id = ? ORDER BY seq DESC LIMIT ?"
+        checks = subscription_checks.c
+        query = (
+            select(checks.started_at, checks.finished_at, checks.result, checks["items"])
+            .where(checks.subscription_id == subscription_id)
+            .order_by(checks.seq.desc())
+            .limit(limit)
         )
 
-        def query() -> list[CheckRecord]:
+        def run(db: Connection) -> list[CheckRecord]:
             return [
                 CheckRecord(
                     dt.datetime.fromisoformat(started),
@@ -172,9 +183,7 @@ class SubscriptionsTable(StoreBase):
                     converter.loads(result, CheckResult),  # type: ignore[attr-defined]
                     converter.loads(items, list[CheckItem]),  # type: ignore[attr-defined]
                 )
-                for started, finished, result, items in self._db.execute(
-                    sql, (subscription_id, limit)
-                )
+                for started, finished, result, items in db.execute(query)
             ]
 
-        return await self._call(query)
+        return await self._read(run)

@@ -1,0 +1,134 @@
+"""Bringing a database to the schema this code expects, on either engine, at every start.
+
+Alembic's revisions (``migrations/versions``, shipped in the package and run from here: no
+``alembic.ini`` at runtime) are the one history from now on. Before them, SQLite databases were
+migrated by the hand-written chain of :mod:`._migrations`, counted in ``PRAGMA user_version``
+(1-7). The first revision *is* version 7, so the two histories meet there:
+
+- a fresh database (either engine) is built by the revisions from nothing;
+- a SQLite database at version 7 is stamped with the first revision and carries on;
+- an older SQLite database (1-6) first runs the rest of the old chain to 7, then is stamped;
+- a ``user_version`` above 7 is a newer mediarip's: refused, as before.
+
+``user_version`` stays at 7 while the schema is version 7's, so the mediarip that came before
+Alembic still opens a database made now; a revision that changes the schema should raise it to
+lock that mediarip out with its own "newer than this mediarip knows" message.
+
+On PostgreSQL a session-level advisory lock serialises migrations, so several processes
+starting together against one database do not race to create the same tables.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import Connection, func, inspect, select
+
+from ._migrations import MIGRATIONS, migrate
+from ._schema import metadata
+
+__all__ = ["BASELINE", "current_revision", "head_revision", "upgrade"]
+
+#: The first Alembic revision: the schema of the old chain's version 7.
+BASELINE = "0001"
+_LEGACY_VERSION = len(MIGRATIONS)
+log = logging.getLogger("mediarip.store")
+#: Serialises migrations on PostgreSQL ("migrate" in ASCII; any 64-bit number would do).
+_MIGRATION_LOCK = 0x6D696772617465
+
+
+def _scripts() -> ScriptDirectory:
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    return ScriptDirectory.from_config(config)
+
+
+def head_revision() -> str:
+    head = _scripts().get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(connection: Connection) -> None:
+    """Migrate the database behind ``connection`` to the newest revision, then commit.
+    Runs in a worker thread (it blocks)."""
+    if connection.dialect.name == "postgresql":
+        # PostgreSQL-only SQL: held until unlocked below, across Alembic's own transaction.
+        connection.execute(select(func.pg_advisory_lock(_MIGRATION_LOCK)))
+        connection.commit()
+        try:
+            _upgrade(connection)
+        finally:
+            connection.execute(select(func.pg_advisory_unlock(_MIGRATION_LOCK)))
+            connection.commit()
+    else:
+        _adopt_legacy_sqlite(connection)
+        _upgrade(connection)
+
+
+def _upgrade(connection: Connection) -> None:
+    scripts = _scripts()
+    before = current_revision(connection)
+    if before == scripts.get_current_head():
+        return  # the usual start: nothing to do, and no Alembic environment to set up
+
+    def steps(revision: Any, context: Any) -> Any:
+        return scripts._upgrade_revs("head", revision)  # what `alembic upgrade head` does
+
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # The driver is in autocommit; our own transaction makes the whole upgrade (DDL
+        # included: SQLite's is transactional) happen or not.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    try:
+        with EnvironmentContext(Config(), scripts, fn=steps, destination_rev="head") as env:
+            env.configure(connection=connection, target_metadata=metadata)
+            with env.begin_transaction():
+                env.run_migrations()
+    except CommandError as exc:
+        connection.rollback()
+        raise RuntimeError(
+            f"the database's schema ({exc}) is newer than this mediarip knows; upgrade "
+            "mediarip or restore a backup"
+        ) from None
+    except BaseException:
+        connection.rollback()
+        raise
+    connection.commit()
+    log.info("database schema migrated from %s to %s", before or "nothing", head_revision())
+
+
+def _adopt_legacy_sqlite(connection: Connection) -> None:
+    """Run the rest of the old chain on a SQLite database made before Alembic, and stamp it."""
+    raw = connection.connection.driver_connection
+    assert isinstance(raw, sqlite3.Connection)
+    version = raw.execute("PRAGMA user_version").fetchone()[0]
+    if version > _LEGACY_VERSION:
+        raise RuntimeError(
+            f"the database is at schema version {version}, newer than this mediarip knows "
+            f"({_LEGACY_VERSION}); upgrade mediarip or restore a backup"
+        )
+    if version == 0:
+        return  # a new database: the revisions build it
+    if "alembic_version" in inspect(connection).get_table_names():
+        return  # adopted already
+    migrate(raw)  # to version 7, each step its own transaction (as it always was)
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    try:
+        MigrationContext.configure(connection).stamp(_scripts(), BASELINE)
+    except BaseException:
+        connection.rollback()
+        raise
+    connection.commit()

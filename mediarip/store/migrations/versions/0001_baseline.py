@@ -1,0 +1,55 @@
+"""The schema of the store as the pre-Alembic chain left it at ``user_version`` 7.
+
+Revision ID: 0001
+Revises: (none)
+
+A SQLite database made before Alembic is stamped with this revision instead of running it
+(:mod:`mediarip.store._migrate`). The tables are created from :mod:`mediarip.store._schema`,
+which is exactly version 7 while this is the only revision; tests/test_store_migrations.py
+checks that a database built here matches one built by the old chain, so the day the schema
+changes that test fails until this revision is given a frozen copy of version 7's tables.
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+from mediarip.store._schema import metadata, presets
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+# The two presets version 4 added, out of the box.
+_PRESETS = [
+    {
+        "id": "audio-mp3-cover",
+        "name": "Audio: mp3 with cover art",
+        "body": '{"media_type": "audio", "output_format": "mp3", "quality": "best",\n'
+        '          "options": {"embed_thumbnail": true, "embed_metadata": true}}',
+        "created_at": "2026-12-02T00:00:00.000+00:00",
+    },
+    {
+        "id": "video-mp4-subs",
+        "name": "Video: best mp4 with subtitles embedded",
+        "body": '{"media_type": "video", "output_format": "mp4", "quality": "best",\n'
+        '          "options": {"subtitles": {"languages": ["en"], "mode": "embed"},\n'
+        '                      "embed_thumbnail": true, "embed_metadata": true}}',
+        "created_at": "2026-12-02T00:00:00.000+00:00",
+    },
+]
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    metadata.create_all(bind)
+    op.bulk_insert(presets, _PRESETS)
+    if bind.dialect.name == "sqlite":
+        # SQLite-only: the old chain's counter, so a mediarip from before Alembic opening this
+        # database sees version 7 (what it is) rather than an empty one to build.
+        op.execute("PRAGMA user_version = 7")
+
+
+def downgrade() -> None:
+    metadata.drop_all(op.get_bind())
