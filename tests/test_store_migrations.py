@@ -10,6 +10,8 @@ That is a real version-7 file as the previous code left it, without a binary fix
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from sqlalchemy import create_engine, inspect
 
 from mediarip.models import JobStatus
 from mediarip.store import MIGRATIONS, Store
-from mediarip.store._migrate import BASELINE, head_revision
+from mediarip.store._migrate import BASELINE, HEAD, head_revision
 from mediarip.store._migrations import migrate
 from mediarip.store._schema import metadata
 
@@ -143,3 +145,27 @@ def test_a_database_of_a_newer_mediarip_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(RuntimeError, match="newer than this mediarip"):
         trio.run(open_it)
+
+
+def test_the_head_the_usual_start_checks_is_alembics_own() -> None:
+    """``HEAD`` lets a start skip importing Alembic; it must name the newest revision."""
+    assert head_revision() == HEAD
+
+
+def test_a_database_at_the_head_opens_without_importing_alembic(tmp_path: Path) -> None:
+    code = (
+        "import sys, trio\n"
+        "from pathlib import Path\n"
+        "from mediarip.store import Store\n"
+        "async def main():\n"
+        "    async with Store.open(Path(sys.argv[1])):\n"
+        "        pass\n"
+        "trio.run(main)\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    path = tmp_path / "mediarip.sqlite3"
+    first = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
+    again = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    assert first.stdout.split() == ["True"]  # a new database: Alembic builds it
+    assert again.stdout.split() == ["False"]  # at the head already: Alembic not needed

@@ -23,22 +23,25 @@ from __future__ import annotations
 import logging
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic.config import Config
-from alembic.runtime.environment import EnvironmentContext
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
-from sqlalchemy import Connection, func, inspect, select
+from sqlalchemy import Connection, column, func, inspect, select, table
 
 from ._migrations import MIGRATIONS, migrate
 from ._schema import metadata
 
-__all__ = ["BASELINE", "current_revision", "head_revision", "upgrade"]
+if TYPE_CHECKING:
+    from alembic.script import ScriptDirectory
+
+__all__ = ["BASELINE", "HEAD", "current_revision", "head_revision", "upgrade"]
 
 #: The first Alembic revision: the schema of the old chain's version 7.
 BASELINE = "0001"
+#: The newest revision under ``migrations/versions`` (a test holds it to Alembic's own head).
+#: A database already there, the usual start, is checked without importing Alembic: its
+#: ~10 MB would otherwise stay in the server's memory for good. Raise it with each revision.
+HEAD = "0001"
+_VERSION_TABLE = table("alembic_version", column("version_num"))
 _LEGACY_VERSION = len(MIGRATIONS)
 log = logging.getLogger("mediarip.store")
 #: Serialises migrations on PostgreSQL ("migrate" in ASCII; any 64-bit number would do).
@@ -46,6 +49,9 @@ _MIGRATION_LOCK = 0x6D696772617465
 
 
 def _scripts() -> ScriptDirectory:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
     return ScriptDirectory.from_config(config)
@@ -58,12 +64,16 @@ def head_revision() -> str:
 
 
 def current_revision(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(connection).get_current_revision()
 
 
 def upgrade(connection: Connection) -> None:
     """Migrate the database behind ``connection`` to the newest revision, then commit.
     Runs in a worker thread (it blocks)."""
+    if _at_head(connection):
+        return
     if connection.dialect.name == "postgresql":
         # PostgreSQL-only SQL: held until unlocked below, across Alembic's own transaction.
         connection.execute(select(func.pg_advisory_lock(_MIGRATION_LOCK)))
@@ -78,7 +88,22 @@ def upgrade(connection: Connection) -> None:
         _upgrade(connection)
 
 
+def _at_head(connection: Connection) -> bool:
+    """Whether the database is at :data:`HEAD` already (read with plain SQL, no Alembic)."""
+    try:
+        if "alembic_version" not in inspect(connection).get_table_names():
+            return False
+        versions = connection.execute(select(_VERSION_TABLE.c.version_num)).scalars().all()
+    finally:
+        connection.rollback()  # end the read's transaction: the migration opens its own
+    return versions == [HEAD]
+
+
 def _upgrade(connection: Connection) -> None:
+    from alembic.config import Config
+    from alembic.runtime.environment import EnvironmentContext
+    from alembic.util import CommandError
+
     scripts = _scripts()
     before = current_revision(connection)
     if before == scripts.get_current_head():
@@ -124,6 +149,8 @@ def _adopt_legacy_sqlite(connection: Connection) -> None:
         return  # a new database: the revisions build it
     if "alembic_version" in inspect(connection).get_table_names():
         return  # adopted already
+    from alembic.runtime.migration import MigrationContext
+
     migrate(raw)  # to version 7, each step its own transaction (as it always was)
     connection.exec_driver_sql("BEGIN IMMEDIATE")
     try:
