@@ -80,3 +80,21 @@ def test_progress_hooks_run_and_yt_dlps_own_line_only_when_shown(
     assert downloading[-1]["downloaded_bytes"] == downloading[-1]["total_bytes"]
     # yt-dlp's console line (its "_percent_str" and friends) is made only when it is shown.
     assert all(("_percent_str" in s) is not noprogress for s in downloading)
+
+
+def test_a_speed_up_that_no_longer_fits_yt_dlp_is_left_out_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """yt-dlp is updated in place: a release that renamed what a speed-up patches must still
+    start, without that speed-up."""
+    from mediarip.engine.ytdl import optional_patch
+
+    def _reach_into_a_renamed_internal() -> None:
+        import yt_dlp
+
+        _ = yt_dlp.YoutubeDL.renamed_in_a_future_release  # type: ignore[attr-defined]
+
+    with caplog.at_level("WARNING", logger="mediarip.engine"):
+        assert optional_patch(_reach_into_a_renamed_internal) is False
+    assert "reach_into_a_renamed_internal left out" in caplog.text
+    assert optional_patch(lambda: None) is True

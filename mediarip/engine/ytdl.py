@@ -24,7 +24,7 @@ import os
 import socket
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -168,6 +168,24 @@ def _track_ffmpeg_processes() -> None:
 _track_ffmpeg_processes()
 
 
+def optional_patch(install: Callable[[], None]) -> bool:
+    """Apply one of the speed-ups below, which reach into yt-dlp's internals. yt-dlp is updated
+    in place (``mediarip.ytdlp``): a release that renamed what one of them touches must still
+    start, only without that speed-up, and the log says which. (The ffmpeg tracking above is
+    not optional: cancelling relies on it.)"""
+    try:
+        install()
+    except (AttributeError, ImportError, TypeError) as exc:
+        log.warning(
+            "yt-dlp %s: %s left out, it no longer fits (%r)",
+            yt_dlp.version.__version__,
+            install.__name__.strip("_"),
+            exc,
+        )
+        return False
+    return True
+
+
 # How long one read of a download should take. yt-dlp sizes its reads to about a second of
 # data (FileDownloader.best_block_size), calls the progress hook once per read, and a read of a
 # throttled or slow download blocks until the whole block is there: progress came every
@@ -192,7 +210,7 @@ def _steady_reads() -> None:
     HttpFD.best_block_size = staticmethod(_read_size)
 
 
-_steady_reads()
+optional_patch(_steady_reads)
 
 
 # Every YoutubeDL's request handler builds its own TLS context, and loading the CA bundle into
@@ -229,7 +247,7 @@ def _share_tls_contexts() -> None:
     RequestHandler._make_sslcontext = shared
 
 
-_share_tls_contexts()
+optional_patch(_share_tls_contexts)
 
 
 def _no_truncation_of_empty_files() -> None:
@@ -261,7 +279,7 @@ def _no_truncation_of_empty_files() -> None:
     locked_file.__enter__ = __enter__
 
 
-_no_truncation_of_empty_files()
+optional_patch(_no_truncation_of_empty_files)
 
 
 def _no_unseen_progress_lines() -> None:
@@ -285,7 +303,7 @@ def _no_unseen_progress_lines() -> None:
     FileDownloader.report_progress = report_progress
 
 
-_no_unseen_progress_lines()
+optional_patch(_no_unseen_progress_lines)
 
 # yt-dlp builds its list of ~1,750 extractors for every YoutubeDL, through an ordered-set helper
 # that is quadratic: ~300 ms of pure Python per job and per probe, holding the GIL while the
@@ -354,8 +372,8 @@ class CancellableYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
         # own code runs as before).
         params = self.params
         if (
-            params["forceprint"].get(key)
-            or params["print_to_file"].get(key)
+            (params.get("forceprint") or {}).get(key)
+            or (params.get("print_to_file") or {}).get(key)
             or any(params.get(option) for option in _PRINTING_OPTIONS)
         ):
             return super()._forceprint(key, info_dict)
