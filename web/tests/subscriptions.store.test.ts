@@ -93,3 +93,40 @@ describe('answers and events', () => {
     expect(store.byId.get('sub-1')?.title).toBe('New')
   })
 })
+
+describe('the list on its way while events come', () => {
+  it('never puts an older state over what events brought, nor brings back a removed one', async () => {
+    const store = useSubscriptionsStore()
+    const stale = makeSubscription({ id: 'sub-1' })
+    const gone = makeSubscription({ id: 'sub-2' })
+    let answer: (r: Response) => void = () => {}
+    vi.stubGlobal('fetch', vi.fn(() => new Promise<Response>((resolve) => (answer = resolve))))
+    const loading = store.load()
+    // While the GET is on its way: the first check fails, and another subscription is deleted.
+    store.upsert(
+      makeSubscription({
+        id: 'sub-1',
+        last_check_at: '2026-01-01T00:00:01+00:00',
+        failures: 1,
+        last_error: { code: 'source_error', message: 'HTTP 500' },
+      }),
+    )
+    store.remove('sub-2')
+    answer(jsonResponse(200, { subscriptions: [stale, gone] }))
+    await loading
+    expect(store.byId.get('sub-1')?.last_error?.message).toBe('HTTP 500')
+    expect(store.byId.has('sub-2')).toBe(false)
+    expect(store.loaded).toBe(true)
+  })
+
+  it('replaces the store whole when nothing changed meanwhile', async () => {
+    const store = useSubscriptionsStore()
+    store.upsert(makeSubscription({ id: 'old' }))
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => jsonResponse(200, { subscriptions: [makeSubscription({ id: 'new' })] })),
+    )
+    await store.load()
+    expect([...store.byId.keys()]).toEqual(['new'])
+  })
+})

@@ -25,7 +25,14 @@ export const useSubscriptionsStore = defineStore('subscriptions', () => {
     [...byId.value.values()].sort((a, b) => b.created_at.localeCompare(a.created_at)),
   )
 
+  /** Counts the changes events and answers made, so that a list that was on its way while
+   *  they came knows it is older than they are. */
+  let changes = 0
+  /** Ids removed while a list was on its way (it may still hold them). */
+  const removedDuringLoad = new Set<string>()
+
   function upsert(sub: Subscription): void {
+    changes++
     const next = new Map(byId.value)
     next.set(sub.id, sub)
     byId.value = next
@@ -45,6 +52,8 @@ export const useSubscriptionsStore = defineStore('subscriptions', () => {
   }
 
   function remove(id: string): void {
+    changes++
+    removedDuringLoad.add(id)
     if (!byId.value.has(id)) return
     const next = new Map(byId.value)
     next.delete(id)
@@ -57,9 +66,18 @@ export const useSubscriptionsStore = defineStore('subscriptions', () => {
     lastResult.value = next
   }
 
+  /** The list from the API. If events or answers changed the store while it was on its way
+   *  (a subscription made and checked meanwhile), it is merged as an older answer would be,
+   *  never put over them: the first check of a new subscription once lost its error that way. */
   async function load(): Promise<void> {
+    const before = changes
+    removedDuringLoad.clear()
     const subs = await api.listSubscriptions()
-    byId.value = new Map(subs.map((s) => [s.id, s]))
+    if (changes === before) {
+      byId.value = new Map(subs.map((s) => [s.id, s]))
+    } else {
+      for (const sub of subs) if (!removedDuringLoad.has(sub.id)) fromAnswer(sub)
+    }
     loaded.value = true
   }
 
