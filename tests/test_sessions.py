@@ -163,6 +163,32 @@ async def test_the_session_cookie_is_private_long_and_expires(app: RunningApp) -
         assert second is not None and second.value != cookie.value
 
 
+async def test_every_page_of_the_web_app_gives_its_session_before_the_apps_calls(
+    app: RunningApp,
+) -> None:
+    """Opened at any of its pages, the web app makes its first calls at once and in parallel
+    (settings, lists, the event stream). If the page did not bring the session, each call would
+    be given a different one and the event stream could watch another session than the one the
+    page then changes: a subscription made from /subscriptions never showed its first check."""
+    for page in ("/", "/subscriptions", "/add-anywhere", "/admin", "/a/route/of/the/app"):
+        async with app.new_client() as browser:
+            response = await browser.get(page)
+            assert response.status_code == 200, (page, response.status_code)
+            given = session_cookie(response)
+            assert given is not None, page
+            assert browser.cookies.get("mrip_csrf"), page
+            async with trio.open_nursery() as nursery:
+                answers: list[httpx.Response] = []
+
+                async def call(path: str) -> None:
+                    answers.append(await browser.get(path))
+
+                for path in ("/api/config/public", "/api/downloads", "/api/subscriptions"):
+                    nursery.start_soon(call, path)
+            assert [session_cookie(a) for a in answers] == [None, None, None], page
+            assert browser.cookies.get(COOKIE) == given.value
+
+
 async def test_a_forged_session_cookie_is_replaced_never_adopted(
     app: RunningApp, media: MediaServer
 ) -> None:

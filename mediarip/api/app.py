@@ -43,7 +43,8 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'"
 )
 MAX_BODY = 2 * 1024 * 1024  # a 1 MiB cookies.txt in multipart, with room to spare
-SESSION_START_PATHS = frozenset({"/", "/api/config/public"})
+#: Besides every response that serves the web app's page (``spa``), these start a session.
+SESSION_START_PATHS = frozenset({"/api/config/public"})
 
 
 def routed_app() -> QuartTrio:
@@ -95,7 +96,9 @@ def create_app(services: Services) -> QuartTrio:
         )
         if g.get("cross_origin"):
             cors.decorate(response)
-        elif request.path in SESSION_START_PATHS and response.status_code < 400:
+        elif response.status_code < 400 and (
+            g.get("serves_web_app") or request.path in SESSION_START_PATHS
+        ):
             # The web app gets its session and CSRF cookies with its page and its first call.
             await tracker.current()
         if g.get("session_id") and not g.get("cross_origin"):

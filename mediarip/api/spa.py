@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from quart import Blueprint, Response, request
+from quart import Blueprint, Response, g, request
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import PathConverter
 
@@ -36,6 +36,11 @@ def find_web_dist() -> Path | None:
 
 
 async def _index(dist: Path | None) -> Response:
+    # The page gives the browser its session before the app's first calls run: they run at
+    # once, in parallel, and each would otherwise be given a session of its own. The browser
+    # keeps whichever cookie came last, so the event stream could watch one session while the
+    # page's changes were made in another (a subscription's first check never showed).
+    g.serves_web_app = True
     if dist is None:
         return Response(_NOT_BUILT, status=503, content_type="text/html; charset=utf-8")
     return await file_response(request, dist / "index.html", cache_control="no-cache")
