@@ -32,7 +32,9 @@ __all__ = ["JobRun", "Progress", "StopReason"]
 
 log = logging.getLogger("mediarip.engine")
 
-PUBLISH_STEP, PUBLISH_INTERVAL = 1.0, 0.15  # percent, seconds (a page sees one every ~0.2 s)
+#: Percent, seconds: below the worker's report interval (worker.REPORT_INTERVAL), so a lone
+#: download's every report reaches the page, ~0.2 s apart.
+PUBLISH_STEP, PUBLISH_INTERVAL = 1.0, 0.12
 #: Progress events a second across all jobs, before each job's interval stretches. Every event
 #: goes to every open page: one download gets an update every 0.2 s, sixteen at once one every
 #: ~0.7 s each (measured: 16 downloads x 100 pages at 5 events/s each took hook -> page p99
