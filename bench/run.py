@@ -441,7 +441,15 @@ async def run_wrk(url: str, cookie: str | None) -> WrkResult:
     return parse_wrk(result.stdout.decode())
 
 
+LISTING_PASSES = 3
+#: MeTube's p99 on the same 100-job list, on this machine (issue 9): 35-44 ms.
+METUBE_LIST_P99_MS = 44.0
+
+
 async def measure_listing(bench: Bench, cookie: str) -> list[Row]:
+    """The 100-job list and, for reference, ``/api/health``, in alternating passes: the list's
+    rate against health's in the same run, and whether it drifts from pass to pass (it once
+    fell 998 -> 815 -> 736 req/s with flat CPU)."""
     async with httpx.AsyncClient(
         base_url=bench.base_url, headers={"Cookie": cookie}, timeout=60
     ) as client:
@@ -449,30 +457,52 @@ async def measure_listing(bench: Bench, cookie: str) -> list[Row]:
     jobs = len(response.json()["jobs"])
     if jobs != POSTS_PER_SESSION:
         raise RuntimeError(f"the listing session has {jobs} jobs, not {POSTS_PER_SESSION}")
-    rows = []
-    for name, path, session, target in (
-        (f"GET /api/downloads, {jobs} jobs ({len(response.content) / 1024:.0f} KiB)",
-         "/api/downloads", cookie, 1500.0),
-        ("GET /api/health (reference)", "/api/health", None, None),
-    ):  # fmt: skip
-        result = await run_wrk(bench.base_url + path, session)
-        note(f"wrk {path}: {result.requests_per_s:.0f} req/s")
-        section = "6 wrk -t2 -c20 -d10s"
-        errors = f"{result.bad_responses} non-2xx" + (
-            f", socket errors: {result.socket_errors}" if result.socket_errors else ""
+    lists: list[WrkResult] = []
+    healths: list[WrkResult] = []
+    for _ in range(LISTING_PASSES):
+        lists.append(await run_wrk(bench.base_url + "/api/downloads", cookie))
+        healths.append(await run_wrk(bench.base_url + "/api/health", None))
+        note(
+            f"wrk /api/downloads: {lists[-1].requests_per_s:.0f} req/s, "
+            f"/api/health: {healths[-1].requests_per_s:.0f} req/s"
         )
-        rows += [
-            Row(
-                section,
-                name,
-                f"{result.requests_per_s:,.0f} req/s",
-                f">= {target:,.0f} req/s" if target else "",
-                result.requests_per_s >= target if target else None,
-            ),
-            Row(section, "  latency p50 / p99", f"{result.p50_ms:.1f} / {result.p99_ms:.1f} ms"),
-            Row(section, "  errors", errors, "0 non-2xx", result.bad_responses == 0),
-        ]
-    return rows
+    section = "6 wrk -t2 -c20 -d10s"
+
+    def rates(results: list[WrkResult]) -> str:
+        return " / ".join(f"{r.requests_per_s:,.0f}" for r in results) + " req/s"
+
+    def worst_p99(results: list[WrkResult]) -> float:
+        return max(r.p99_ms for r in results)
+
+    def errors(results: list[WrkResult]) -> tuple[str, bool]:
+        bad = sum(r.bad_responses for r in results)
+        socket = "; ".join(r.socket_errors for r in results if r.socket_errors)
+        return f"{bad} non-2xx" + (f", socket errors: {socket}" if socket else ""), bad == 0
+
+    list_rate = statistics.median(r.requests_per_s for r in lists)
+    health_rate = statistics.median(r.requests_per_s for r in healths)
+    ratio = list_rate / health_rate
+    drift = lists[-1].requests_per_s / lists[0].requests_per_s
+    list_errors, list_clean = errors(lists)
+    health_errors, health_clean = errors(healths)
+    size = f"{len(response.content) / 1024:.0f} KiB"
+    return [
+        Row(section, f"GET /api/downloads, {jobs} jobs ({size}), passes 1 / 2 / 3", rates(lists)),
+        Row(section, "  latency p50 / p99 (worst pass)",
+            f"{max(r.p50_ms for r in lists):.1f} / {worst_p99(lists):.1f} ms",
+            f"p99 <= {METUBE_LIST_P99_MS:.0f} ms (MeTube)",
+            worst_p99(lists) <= METUBE_LIST_P99_MS),
+        Row(section, "  last pass / first pass (drift)", f"{drift:.2f}", ">= 0.90",
+            drift >= 0.90),
+        Row(section, "  errors", list_errors, "0 non-2xx", list_clean),
+        Row(section, "GET /api/health, passes 1 / 2 / 3", rates(healths), ">= 1,500 req/s",
+            health_rate >= 1500),
+        Row(section, "  latency p50 / p99 (worst pass)",
+            f"{max(r.p50_ms for r in healths):.1f} / {worst_p99(healths):.1f} ms"),
+        Row(section, "  errors", health_errors, "0 non-2xx", health_clean),
+        Row(section, "list / health, medians of the passes", f"{ratio:.2f}", ">= 0.90",
+            ratio >= 0.90),
+    ]  # fmt: skip
 
 
 # --- 1. throughput -------------------------------------------------------------------------------

@@ -19,10 +19,11 @@ import trio
 from sqlalchemy import create_engine, inspect
 
 from mediarip.models import JobStatus
-from mediarip.store import MIGRATIONS, Store
+from mediarip.store import MIGRATIONS, Store, _migrate
 from mediarip.store._migrate import BASELINE, HEAD, head_revision
 from mediarip.store._migrations import migrate
-from mediarip.store._schema import metadata
+from mediarip.store._schema import SEEDED_PRESETS, metadata
+from tests.postgres import Cluster
 
 STAMP = "2026-11-30T10:00:00.000+00:00"
 
@@ -167,5 +168,77 @@ def test_a_database_at_the_head_opens_without_importing_alembic(tmp_path: Path) 
     first = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
     again = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True)
     assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
-    assert first.stdout.split() == ["True"]  # a new database: Alembic builds it
+    assert first.stdout.split() == ["False"]  # a new database: built in one step
     assert again.stdout.split() == ["False"]  # at the head already: Alembic not needed
+
+
+def _everything(path: Path) -> dict[str, object]:
+    """A SQLite database's whole schema as SQLite keeps it, its counter and its rows."""
+    db = sqlite3.connect(path)
+    everything: dict[str, object] = {
+        "schema": sorted(db.execute("SELECT type, name, tbl_name, sql FROM sqlite_master")),
+        "user_version": db.execute("PRAGMA user_version").fetchone()[0],
+    }
+    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+        everything[name] = sorted(db.execute(f"SELECT * FROM {name}"))
+    db.close()
+    return everything
+
+
+def test_a_new_database_built_in_one_step_is_what_the_revisions_build(tmp_path: Path) -> None:
+    """The one-step build (no Alembic) and Alembic's revisions run from nothing give the same
+    file: every table, index and constraint as SQLite stores its SQL, the version, the rows."""
+    one_step = tmp_path / "one-step.sqlite3"
+    trio.run(_open_and_close, one_step)
+    by_revisions = tmp_path / "revisions.sqlite3"
+    engine = create_engine(f"sqlite:///{by_revisions}", isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        _migrate._upgrade(connection)  # what a new database went through before
+    engine.dispose()
+    built = _everything(one_step)
+    assert built == _everything(by_revisions)
+    assert built["alembic_version"] == [(HEAD,)]
+    assert len(built["presets"]) == len(SEEDED_PRESETS)  # type: ignore[arg-type]
+
+
+async def _open_and_close(path: Path | str) -> None:
+    async with Store.open(path):
+        pass
+
+
+def _reflected(url: str) -> dict[str, object]:
+    """A PostgreSQL database's tables, columns, keys, indexes and constraints, and its rows."""
+    engine = create_engine(url.replace("://", "+psycopg://", 1))
+    with engine.connect() as connection:
+        seen = inspect(connection)
+        reflected: dict[str, object] = {}
+        for name in sorted(seen.get_table_names()):
+            reflected[name] = {
+                "columns": [
+                    (c["name"], str(c["type"]), c["nullable"], c["default"])
+                    for c in seen.get_columns(name)
+                ],
+                "key": seen.get_pk_constraint(name),
+                "indexes": sorted(map(repr, seen.get_indexes(name))),
+                "unique": sorted(map(repr, seen.get_unique_constraints(name))),
+                "foreign": sorted(map(repr, seen.get_foreign_keys(name))),
+                "rows": sorted(map(tuple, connection.exec_driver_sql(f'SELECT * FROM "{name}"'))),
+            }
+    engine.dispose()
+    return reflected
+
+
+def test_on_postgresql_too_the_one_step_build_is_what_the_revisions_build(
+    postgres: Cluster,
+) -> None:
+    one_step = postgres.new_database("template0")
+    trio.run(_open_and_close, one_step)
+    by_revisions = postgres.new_database("template0")
+    engine = create_engine(by_revisions.replace("://", "+psycopg://", 1))
+    with engine.connect() as connection:
+        _migrate._upgrade(connection)
+    engine.dispose()
+    built = _reflected(one_step)
+    assert built == _reflected(by_revisions)
+    assert set(built) == set(metadata.tables) | {"alembic_version"}
+    assert built["alembic_version"]["rows"] == [(HEAD,)]  # type: ignore[index]

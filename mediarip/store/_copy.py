@@ -18,13 +18,13 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, Table, func, insert, select, tuple_
 
-from ._schema import TABLES_IN_ORDER, presets
+from ._schema import SEEDED_PRESETS, TABLES_IN_ORDER, presets
 from ._store import Store
 
 __all__ = ["TargetNotEmpty", "copy_database"]
 
-#: The preset ids a new database starts with (the first revision's): not "data" to refuse.
-_SEEDED_PRESETS = frozenset({"audio-mp3-cover", "video-mp4-subs"})
+#: The preset ids a new database starts with: not "data" to refuse.
+_SEEDED_PRESETS = frozenset(preset["id"] for preset in SEEDED_PRESETS)
 
 
 class TargetNotEmpty(Exception):

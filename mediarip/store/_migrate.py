@@ -5,7 +5,11 @@ Alembic's revisions (``migrations/versions``, shipped in the package and run fro
 migrated by the hand-written chain of :mod:`._migrations`, counted in ``PRAGMA user_version``
 (1-7). The first revision *is* version 7, so the two histories meet there:
 
-- a fresh database (either engine) is built by the revisions from nothing;
+- a new, empty database (either engine) is built at the newest revision in one step, as
+  Alembic's cookbook has it ("create_all, then stamp head"): the tables from :mod:`._schema`,
+  the seeded rows and the version, without importing Alembic (~10 MB that stayed in a new
+  install's memory, and every test server's start-up). A test holds the result equal to what
+  the revisions build;
 - a SQLite database at version 7 is stamped with the first revision and carries on;
 - an older SQLite database (1-6) first runs the rest of the old chain to 7, then is stamped;
 - a ``user_version`` above 7 is a newer mediarip's: refused, as before.
@@ -25,10 +29,23 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, column, func, inspect, select, table
+from sqlalchemy import (
+    Column,
+    Connection,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    column,
+    func,
+    insert,
+    inspect,
+    select,
+    table,
+)
 
 from ._migrations import MIGRATIONS, migrate
-from ._schema import metadata
+from ._schema import SEEDED_PRESETS, metadata, presets
 
 if TYPE_CHECKING:
     from alembic.script import ScriptDirectory
@@ -42,6 +59,14 @@ BASELINE = "0001"
 #: ~10 MB would otherwise stay in the server's memory for good. Raise it with each revision.
 HEAD = "0001"
 _VERSION_TABLE = table("alembic_version", column("version_num"))
+#: Alembic's version table as Alembic itself declares it (``MigrationContext``), for the
+#: one-step build of a new database.
+_NEW_VERSION_TABLE = Table(
+    "alembic_version",
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
 _LEGACY_VERSION = len(MIGRATIONS)
 log = logging.getLogger("mediarip.store")
 #: Serialises migrations on PostgreSQL ("migrate" in ASCII; any 64-bit number would do).
@@ -79,13 +104,52 @@ def upgrade(connection: Connection) -> None:
         connection.execute(select(func.pg_advisory_lock(_MIGRATION_LOCK)))
         connection.commit()
         try:
-            _upgrade(connection)
+            _build_or_upgrade(connection)  # another process may have done it meanwhile
         finally:
             connection.execute(select(func.pg_advisory_unlock(_MIGRATION_LOCK)))
             connection.commit()
     else:
         _adopt_legacy_sqlite(connection)
+        _build_or_upgrade(connection)
+
+
+def _build_or_upgrade(connection: Connection) -> None:
+    if _is_empty(connection):
+        _build_new(connection)
+    else:
         _upgrade(connection)
+
+
+def _is_empty(connection: Connection) -> bool:
+    """No table at all (and, on SQLite, no version of the old chain either)."""
+    try:
+        if inspect(connection).get_table_names():
+            return False
+        if connection.dialect.name == "sqlite":
+            version: int = connection.exec_driver_sql("PRAGMA user_version").scalar_one()
+            return version == 0
+        return True
+    finally:
+        connection.rollback()
+
+
+def _build_new(connection: Connection) -> None:
+    """Build an empty database at :data:`HEAD` in one transaction, without Alembic."""
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")  # as in _upgrade: all of it or nothing
+    try:
+        metadata.create_all(connection)
+        connection.execute(insert(presets), list(SEEDED_PRESETS))
+        if sqlite:  # the old chain's counter, as the first revision sets it
+            connection.exec_driver_sql(f"PRAGMA user_version = {_LEGACY_VERSION}")
+        _NEW_VERSION_TABLE.create(connection)
+        connection.execute(insert(_NEW_VERSION_TABLE).values(version_num=HEAD))
+    except BaseException:
+        connection.rollback()
+        raise
+    connection.commit()
+    log.info("new database built at schema revision %s", HEAD)
 
 
 def _at_head(connection: Connection) -> bool:

@@ -28,7 +28,7 @@ from sqlalchemy import (
     text,
 )
 
-__all__ = ["TABLES_IN_ORDER", "metadata"]
+__all__ = ["SEEDED_PRESETS", "TABLES_IN_ORDER", "metadata"]
 
 metadata = MetaData()
 
@@ -235,6 +235,26 @@ presets = Table(
     sqlite_autoincrement=True,
 )
 Index("presets_name_any_case", func.lower(presets.c.name), unique=True).ddl_if(dialect="postgresql")
+
+#: The presets a new database starts with (version 4 added them; the first revision and a new
+#: database's one-step build both insert them).
+SEEDED_PRESETS = (
+    {
+        "id": "audio-mp3-cover",
+        "name": "Audio: mp3 with cover art",
+        "body": '{"media_type": "audio", "output_format": "mp3", "quality": "best",\n'
+        '          "options": {"embed_thumbnail": true, "embed_metadata": true}}',
+        "created_at": "2026-12-02T00:00:00.000+00:00",
+    },
+    {
+        "id": "video-mp4-subs",
+        "name": "Video: best mp4 with subtitles embedded",
+        "body": '{"media_type": "video", "output_format": "mp4", "quality": "best",\n'
+        '          "options": {"subtitles": {"languages": ["en"], "mode": "embed"},\n'
+        '                      "embed_thumbnail": true, "embed_metadata": true}}',
+        "created_at": "2026-12-02T00:00:00.000+00:00",
+    },
+)
 
 notification_targets = Table(
     "notification_targets",

@@ -14,37 +14,18 @@ from __future__ import annotations
 
 from alembic import op
 
-from mediarip.store._schema import metadata, presets
+from mediarip.store._schema import SEEDED_PRESETS, metadata, presets
 
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
 
-# The two presets version 4 added, out of the box.
-_PRESETS = [
-    {
-        "id": "audio-mp3-cover",
-        "name": "Audio: mp3 with cover art",
-        "body": '{"media_type": "audio", "output_format": "mp3", "quality": "best",\n'
-        '          "options": {"embed_thumbnail": true, "embed_metadata": true}}',
-        "created_at": "2026-12-02T00:00:00.000+00:00",
-    },
-    {
-        "id": "video-mp4-subs",
-        "name": "Video: best mp4 with subtitles embedded",
-        "body": '{"media_type": "video", "output_format": "mp4", "quality": "best",\n'
-        '          "options": {"subtitles": {"languages": ["en"], "mode": "embed"},\n'
-        '                      "embed_thumbnail": true, "embed_metadata": true}}',
-        "created_at": "2026-12-02T00:00:00.000+00:00",
-    },
-]
-
 
 def upgrade() -> None:
     bind = op.get_bind()
     metadata.create_all(bind)
-    op.bulk_insert(presets, _PRESETS)
+    op.bulk_insert(presets, list(SEEDED_PRESETS))
     if bind.dialect.name == "sqlite":
         # SQLite-only: the old chain's counter, so a mediarip from before Alembic opening this
         # database sees version 7 (what it is) rather than an empty one to build.
