@@ -56,6 +56,7 @@ CANCEL_SAMPLES = 20
 POSTS_PER_SESSION = 100  # two sessions: 200 POSTs; the second session is the 100-job listing
 IDLE_POSTS = 20
 WRK_ARGS = ["-t2", "-c20", "-d10s", "--latency"]
+LAST_BYTE_RUNS = 5  # section 7
 CLIPS = 32  # section 9: this many ~10 MB clips ...
 CLIP_SLOTS = 3  # ... this many at once
 
@@ -763,7 +764,8 @@ POST_SPACING = 0.5  # seconds between the POSTs of section 8
 async def measure_cadence(bench: Bench) -> list[Row]:
     """A download throttled to 1 MB/s, alone, watched on an SSE stream for 5 s: how many
     progress updates reach the client and how far apart. Then one full-speed download: from
-    the worker's last progress report (the last byte) to the ``completed`` event."""
+    the worker's last progress report (the last byte) to the ``completed`` event, over
+    :data:`LAST_BYTE_RUNS` downloads (one is at the mercy of the page cache's write-back)."""
     updates: list[float] = []
     async with bench.client() as client:
         await start_session(client)
@@ -777,12 +779,18 @@ async def measure_cadence(bench: Bench) -> list[Row]:
                     if changed.get("id") == job["id"] and "progress" in changed:
                         updates.append(arrived)
             await client.delete(f"/api/downloads/{job['id']}")
-            job = await submit(client, bench.media.url("/media/big.mp4"))
-            await stream.until_job(job["id"], {"completed"})
-            completed_at = time.time()
-        await client.delete(f"/api/downloads/{job['id']}")
-    stamps = read_hook_log(bench.hook_log, {job["id"]})
-    done = completed_at - max(stamps.values())
+            completions: dict[str, float] = {}
+            for _ in range(LAST_BYTE_RUNS):
+                job = await submit(client, bench.media.url("/media/big.mp4"))
+                await stream.until_job(job["id"], {"completed"})
+                completions[job["id"]] = time.time()
+                await client.delete(f"/api/downloads/{job['id']}")
+    stamps = read_hook_log(bench.hook_log, set(completions))
+    waits = [
+        completions[job_id] - max(stamp for (job, _), stamp in stamps.items() if job == job_id)
+        for job_id in completions
+    ]
+    done = statistics.median(waits)
     gaps = [b - a for a, b in itertools.pairwise(updates)]
     count = len(updates) - 1  # updates within the 5 s after the first
     p50 = percentile(gaps, 50)
@@ -793,8 +801,9 @@ async def measure_cadence(bench: Bench) -> list[Row]:
             str(count), ">= 20", count >= 20),
         Row(section, "gap between updates p50 / p95",
             f"{ms(p50)} / {ms(percentile(gaps, 95))}", "p50 <= 250 ms", p50 <= 0.250),
-        Row(section, "last byte (last report) -> completed event, 200 MB at full speed",
-            ms(done), "< 10 ms", done < 0.010),
+        Row(section, f"last byte (last report) -> completed event, 200 MB at full speed: "
+            f"median / max of {LAST_BYTE_RUNS}", f"{ms(done)} / {ms(max(waits))}", "median < 10 ms",
+            done < 0.010),
     ]  # fmt: skip
 
 
