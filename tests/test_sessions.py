@@ -163,6 +163,12 @@ async def test_the_session_cookie_is_private_long_and_expires(app: RunningApp) -
         assert second is not None and second.value != cookie.value
 
 
+async def _get_into(
+    browser: httpx.AsyncClient, path: str, answers: list[httpx.Response]
+) -> None:
+    answers.append(await browser.get(path))
+
+
 async def test_every_page_of_the_web_app_gives_its_session_before_the_apps_calls(
     app: RunningApp,
 ) -> None:
@@ -177,14 +183,10 @@ async def test_every_page_of_the_web_app_gives_its_session_before_the_apps_calls
             given = session_cookie(response)
             assert given is not None, page
             assert browser.cookies.get("mrip_csrf"), page
+            answers: list[httpx.Response] = []
             async with trio.open_nursery() as nursery:
-                answers: list[httpx.Response] = []
-
-                async def call(path: str) -> None:
-                    answers.append(await browser.get(path))
-
                 for path in ("/api/config/public", "/api/downloads", "/api/subscriptions"):
-                    nursery.start_soon(call, path)
+                    nursery.start_soon(_get_into, browser, path, answers)
             assert [session_cookie(a) for a in answers] == [None, None, None], page
             assert browser.cookies.get(COOKIE) == given.value
 
