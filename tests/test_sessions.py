@@ -163,9 +163,7 @@ async def test_the_session_cookie_is_private_long_and_expires(app: RunningApp) -
         assert second is not None and second.value != cookie.value
 
 
-async def _get_into(
-    browser: httpx.AsyncClient, path: str, answers: list[httpx.Response]
-) -> None:
+async def _get_into(browser: httpx.AsyncClient, path: str, answers: list[httpx.Response]) -> None:
     answers.append(await browser.get(path))
 
 
