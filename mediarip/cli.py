@@ -1,5 +1,7 @@
-"""``mediarip`` / ``python -m mediarip``: load the settings and serve; ``mediarip db migrate``
-and ``mediarip db copy --from URL --to URL`` look after the database (:mod:`.dbcommands`).
+"""``mediarip`` / ``python -m mediarip``: load the settings, serve and download;
+``mediarip serve`` and ``mediarip worker`` do one of the two, for a cluster on PostgreSQL
+(:mod:`.cluster`); ``mediarip db migrate`` and ``mediarip db copy --from URL --to URL`` look
+after the database (:mod:`.dbcommands`).
 
 Order matters here: the yt-dlp update folder (``mediarip.ytdlp.folder``) must be put on
 ``sys.path`` before anything imports yt_dlp, and the server imports it; so the server is
@@ -33,6 +35,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, help="YAML config file (default: ./config.yaml)")
     parser.add_argument("--version", action="version", version=f"mediarip {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser(
+        "serve",
+        help="a cluster's web node: the API, web app and event streams, no downloads "
+        "(PostgreSQL; the workers download)",
+    )
+    commands.add_parser(
+        "worker",
+        help="a cluster's download worker: claims queued jobs and runs them, no HTTP (PostgreSQL)",
+    )
     db = commands.add_parser("db", help="look after the database (without serving)")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_commands.add_parser(
@@ -82,15 +93,23 @@ def main(argv: list[str] | None = None) -> int:
             "Install it (Debian/Ubuntu: apt-get install ffmpeg)."
         )
     folder.activate(settings.server.data_dir)
+    from .cluster.node import NeedsPostgreSQL
     from .server import ServerExit, reexec, run  # imports yt_dlp: after activate()
     from .store import StorageError
 
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            if run(settings) is ServerExit.RESTART:
+            if args.command == "worker":
+                from .cluster.worker import run_worker
+
+                return run_worker(settings)
+            if run(settings, cluster=args.command == "serve") is ServerExit.RESTART:
                 reexec(start_environ)
     except ConfigError as exc:  # found while starting (a stored setting, the admin password)
         print(f"mediarip: the configuration has a problem:\n{exc}", file=sys.stderr)
+        return 2
+    except NeedsPostgreSQL as exc:
+        print(f"mediarip: {exc}", file=sys.stderr)
         return 2
     except StorageError as exc:  # the database could not be opened at all
         print(f"mediarip: {exc.message}\n({exc.detail})", file=sys.stderr)

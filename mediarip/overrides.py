@@ -109,18 +109,14 @@ class LiveSettings:
     @classmethod
     async def load(cls, base: Settings, store: Store) -> LiveSettings:
         """The base settings with the stored overrides that still pass."""
-        usable: dict[str, object] = {}
-        for key, value in (await store.get_setting_overrides()).items():
-            if _read_only(key):
-                log.warning("ignoring the stored setting %s: the panel cannot set it", key)
-                continue
-            try:
-                with_overrides(base, {key: value}, source="the settings saved in the panel")
-            except ConfigError as error:
-                log.warning("ignoring a stored setting: %s", error)
-                continue
-            usable[key] = value
-        return cls(base, usable, store)
+        return cls(base, await _usable_overrides(base, store), store)
+
+    async def reload(self) -> None:
+        """Take the overrides another process of a cluster stored (issue 16), and tell this
+        process's listeners as after :meth:`change` if anything changed."""
+        overrides = await _usable_overrides(self._base, self._store)
+        if overrides != self._overrides:  # told of our own change: nothing to do
+            self._apply(overrides, with_overrides(self._base, overrides))
 
     @property
     def current(self) -> Settings:
@@ -207,3 +203,19 @@ class LiveSettings:
                 listener(updated)
             except Exception:
                 log.exception("applying the changed settings failed in %r", listener)
+
+
+async def _usable_overrides(base: Settings, store: Store) -> dict[str, object]:
+    """The stored overrides that still pass (the others are logged and skipped)."""
+    usable: dict[str, object] = {}
+    for key, value in (await store.get_setting_overrides()).items():
+        if _read_only(key):
+            log.warning("ignoring the stored setting %s: the panel cannot set it", key)
+            continue
+        try:
+            with_overrides(base, {key: value}, source="the settings saved in the panel")
+        except ConfigError as error:
+            log.warning("ignoring a stored setting: %s", error)
+            continue
+        usable[key] = value
+    return usable

@@ -19,6 +19,7 @@ fresh ``init`` from the new process; queued and interrupted jobs resume.
 from __future__ import annotations
 
 import enum
+import functools
 import gc
 import logging
 import os
@@ -83,16 +84,18 @@ def _hypercorn_config(settings: Settings) -> HypercornConfig:
 async def serve(
     settings: Settings,
     *,
+    cluster: bool = False,
     handle_signals: bool = True,
     task_status: trio.TaskStatus[ServerHandle] = trio.TASK_STATUS_IGNORED,
 ) -> ServerExit:
     """Serve until SIGTERM/SIGINT (or :meth:`ServerHandle.stop`, or the updater asking for a
-    restart), then shut down in order."""
+    restart), then shut down in order. ``cluster``: as a web node only (``mediarip serve``:
+    the workers download)."""
     stop = trio.Event()
     restart = False
     broker = Broker()
     async with open_services(
-        settings, broker, job_events_to(broker), subscription_events_to(broker)
+        settings, broker, job_events_to(broker), subscription_events_to(broker), cluster=cluster
     ) as services:
         app = create_app(services)
         # yt-dlp's ~1,800 extractor classes are loaded now and live for good: moving them out
@@ -220,8 +223,8 @@ async def _stop_on_signal(stop: Callable[[], None]) -> None:
             return
 
 
-def run(settings: Settings) -> ServerExit:
-    result: ServerExit = trio.run(serve, settings)
+def run(settings: Settings, *, cluster: bool = False) -> ServerExit:
+    result: ServerExit = trio.run(functools.partial(serve, settings, cluster=cluster))
     return result
 
 

@@ -19,6 +19,8 @@ import trio
 from .accounts import Accounts
 from .auth import Auth, forget_password_env, without_plaintext
 from .broker import Broker
+from .cluster.leading import while_leading
+from .cluster.node import NeedsPostgreSQL, WebNode
 from .config import Settings
 from .engine import DownloadService
 from .engine.events import EventSink, JobEvent
@@ -100,11 +102,17 @@ async def open_services(
     broker: Broker,
     on_job_event: EventSink,
     on_subscription_event: SubscriptionSink,
+    *,
+    cluster: bool = False,
 ) -> AsyncIterator[Services]:
     """Open the store, load the admin's credentials and settings, recover interrupted jobs, and
     run the download service and the purge. The engine's events go to ``on_job_event``, the
     subscription checker's to ``on_subscription_event`` (the API's wire form of them, on
     ``broker``).
+
+    ``cluster``: this is a web node of a cluster (``mediarip serve`` on PostgreSQL, issue 16):
+    the downloads run in the workers (:mod:`mediarip.cluster`), and what runs once across the
+    cluster (the purge, the subscription checker, notifications) runs while this node leads.
 
     On exit, in this order: the purge, the subscription checker and the notification sender
     stop (deliveries in flight are dropped), the event streams end,
@@ -119,10 +127,17 @@ async def open_services(
         metrics = Metrics()
         notifications = Notifications(store, metrics.observe_notification)
 
+        node = WebNode(store) if cluster else None
+        if node is not None and store.dialect != "postgresql":
+            raise NeedsPostgreSQL("serve")
+
         def on_event(event: JobEvent) -> None:
             on_job_event(event)
             metrics.observe(event)
-            notifications.observe(event)
+            if node is None or node.bus.leading:  # one node of a cluster notifies
+                notifications.observe(event)
+
+        sink: EventSink = on_event if node is None else node.sink(on_event)
 
         def on_subscription(event: SubscriptionEvent) -> None:
             on_subscription_event(event)
@@ -130,10 +145,11 @@ async def open_services(
 
         try:
             async with DownloadService.open(
-                store, on_event, current, on_failure=error_log_writer(store)
+                store, sink, current, on_failure=error_log_writer(store), dispatch=node
             ) as downloads:
                 config.subscribe(downloads.apply_settings)
-                await _recover(store, downloads)
+                if node is None:
+                    await _recover(store, downloads)
                 reports = AdminReports(store, downloads, auth.secret)
                 services = Services(
                     config,
@@ -150,10 +166,21 @@ async def open_services(
                 config.subscribe(services.purge.reschedule)
                 config.subscribe(services.ytdlp.reschedule)
                 async with trio.open_nursery() as nursery:
-                    nursery.start_soon(services.purge.run, name="purge schedule")
-                    await nursery.start(services.subscriptions.run, name="subscription checker")
+                    if node is None:
+                        nursery.start_soon(services.purge.run, name="purge schedule")
+                        await nursery.start(services.subscriptions.run, name="subscription checker")
+                        await nursery.start(notifications.run, name="notification sender")
+                    else:
+                        await nursery.start(
+                            node.run, downloads, config, notifications, name="cluster"
+                        )
+                        for once, name in (
+                            (services.purge.run, "purge schedule"),
+                            (services.subscriptions.run, "subscription checker"),
+                            (notifications.run, "notification sender"),
+                        ):
+                            nursery.start_soon(while_leading, node.bus, once, name=name)
                     await nursery.start(services.ytdlp.run, name="yt-dlp updates")
-                    await nursery.start(notifications.run, name="notification sender")
                     try:
                         yield services
                     finally:

@@ -69,15 +69,22 @@ class Cluster:
             str(self.bin / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
             "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
         )  # fmt: skip
-        options = (
+        self._options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} "
             f"-c unix_socket_directories={sockets} -c fsync=off -c synchronous_commit=off "
             "-c full_page_writes=off -c max_connections=200"
         )
+        self._pg_ctl("start")
+
+    def _pg_ctl(self, action: str) -> None:
         self._run(
-            str(self.bin / "pg_ctl"), "-D", str(data), "-o", options, "-l",
-            str(self.root / "server.log"), "-w", "-t", "60", "start",
+            str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-o", self._options, "-l",
+            str(self.root / "server.log"), "-m", "fast", "-w", "-t", "60", action,
         )  # fmt: skip
+
+    def restart(self) -> None:
+        """Stop the server (every connection is cut) and start it again on the same port."""
+        self._pg_ctl("restart")
 
     def stop(self) -> None:
         with contextlib.suppress(subprocess.SubprocessError, OSError):

@@ -17,6 +17,7 @@ from mediarip.notifications.models import Event, Target, TargetKind
 from mediarip.presets import Preset
 from mediarip.store import AdminSession, ArchiveEntry, ErrorEntry, Store
 from mediarip.store._accounts import ApiKeyView, KeyRow
+from mediarip.store._migrate import HEAD
 from mediarip.subscriptions.models import CheckRecord, CheckResult, Subscription
 from mediarip.subscriptions.models import SubscriptionSettings as SubSettings
 
@@ -41,9 +42,9 @@ def test_db_migrate_makes_the_database_and_exits(
     environment: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["db", "migrate"]) == 0
-    assert "schema at revision 0001" in capsys.readouterr().out
+    assert f"schema at revision {HEAD}" in capsys.readouterr().out
     db = sqlite3.connect(environment / "mediarip.sqlite3")
-    assert db.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+    assert db.execute("SELECT version_num FROM alembic_version").fetchone() == (HEAD,)
 
 
 def test_db_migrate_on_postgresql(
@@ -54,7 +55,7 @@ def test_db_migrate_on_postgresql(
 ) -> None:
     monkeypatch.setenv("MEDIARIP__DATABASE__URL", _url(database))
     assert main(["db", "migrate"]) == 0
-    assert "revision 0001" in capsys.readouterr().out
+    assert f"revision {HEAD}" in capsys.readouterr().out
 
 
 def test_a_bad_database_url_is_a_startup_error_naming_the_setting(

@@ -9,6 +9,7 @@ That is a real version-7 file as the previous code left it, without a binary fix
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from sqlalchemy import create_engine, inspect
 
 from mediarip.models import JobStatus
 from mediarip.store import MIGRATIONS, Store, _migrate
-from mediarip.store._migrate import BASELINE, HEAD, head_revision
+from mediarip.store._migrate import HEAD, head_revision
 from mediarip.store._migrations import migrate
 from mediarip.store._schema import SEEDED_PRESETS, metadata
 from tests.postgres import Cluster
@@ -94,7 +95,7 @@ async def test_an_older_database_runs_the_rest_of_the_old_chain_first(tmp_path: 
         assert await store.count_users() == 0  # version 7's table
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
-    assert db.execute("SELECT version_num FROM alembic_version").fetchone()[0] == BASELINE
+    assert db.execute("SELECT version_num FROM alembic_version").fetchone()[0] == HEAD
 
 
 def _shape(path: Path) -> dict[str, object]:
@@ -119,10 +120,20 @@ def _shape(path: Path) -> dict[str, object]:
 
 
 async def test_a_new_database_is_built_as_the_old_chain_built_version_7(tmp_path: Path) -> None:
+    """The old chain's version 7, stamped and taken through the later revisions, has the
+    shape a new database is given in one step; and version 7's tables are as the chain made
+    them (the baseline revision is version 7)."""
     _old_database(tmp_path / "old.sqlite3")
+    version_7 = _shape(tmp_path / "old.sqlite3")
+    async with Store.open(tmp_path / "old.sqlite3"):
+        pass
     async with Store.open(tmp_path / "new.sqlite3"):
         pass
-    assert _shape(tmp_path / "new.sqlite3") == _shape(tmp_path / "old.sqlite3")
+    new = _shape(tmp_path / "new.sqlite3")
+    assert _shape(tmp_path / "old.sqlite3") == new
+    baseline = importlib.import_module("mediarip.store.migrations.versions.0001_baseline")
+    kept = {k: v for k, v in new.items() if k.split(".")[0] in baseline.VERSION_7_TABLES}
+    assert kept == version_7
 
 
 async def test_every_table_is_made_on_either_engine(database: Path | str) -> None:

@@ -371,6 +371,15 @@ class DatabaseSettings:
         restart=True,
         secret=True,  # a PostgreSQL URL carries its password
     )
+    lease_seconds: int = setting(
+        15,
+        integer(3, 600),
+        "With PostgreSQL and several processes (mediarip serve, mediarip worker): seconds a "
+        "worker holds a job without renewing it before another worker may take the job over "
+        "(its host died). Renewed every third of that.",
+        panel=False,
+        restart=True,
+    )
 
 
 @attrs.frozen

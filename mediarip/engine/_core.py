@@ -5,7 +5,7 @@ and checks each part needs. The parts (:mod:`.pausing`, :mod:`.removal`, :mod:`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,10 @@ from .events import EventSink, JobChanged, JobEvent
 from .forgotten import Forgotten
 from .netguard import check_url
 from .playlists import Playlists
+from .progress import JobRun
 from .refusals import AddressBlocked, Conflict, JobNotFound
-from .tasks import FailureSink, JobTasks
+from .remote import Dispatch, RemoteRun, RemoteTasks
+from .tasks import FailureSink, JobTasks, RunHooks
 
 __all__ = ["ServiceCore"]
 
@@ -37,16 +39,33 @@ class ServiceCore:
         settings: Settings,
         nursery: trio.Nursery,
         on_failure: FailureSink | None = None,
+        *,
+        hooks: RunHooks | None = None,
+        dispatch: Dispatch | None = None,
     ) -> None:
         self._store = store
         self._on_event = on_event
         self._settings = settings
         self._playlists = Playlists(store, self._emit, nursery)
-        self._tasks = JobTasks(
-            store, self._emit, lambda: self._settings, nursery, self._playlists, on_failure
-        )
+        self._tasks: JobTasks | RemoteTasks
+        if dispatch is None:
+            self._tasks = JobTasks(
+                store,
+                self._emit,
+                lambda: self._settings,
+                nursery,
+                self._playlists,
+                on_failure,
+                hooks,
+            )
+        else:  # a web node of a cluster: the jobs run in the workers
+            self._tasks = RemoteTasks(
+                store, self._emit, lambda: self._settings, dispatch, settings.database.lease_seconds
+            )
         self._probe_threads = trio.CapacityLimiter(settings.downloads.max_probes)
         self._paused_queues: set[str] = set()
+        #: Called after a queue is paused or started (a cluster's web node tells the others).
+        self.on_queues_changed: Callable[[], None] = lambda: None
         self._forgotten = Forgotten()
         self._accepting = True
         #: Bumped whenever a job visibly changes, so a cached listing knows it went stale.
@@ -82,6 +101,11 @@ class ServiceCore:
         return [self._live(job.id) or job for job in jobs]
 
     # -- helpers ------------------------------------------------------------------------------
+
+    def _runs(self) -> list[JobRun | RemoteRun]:
+        """The jobs waiting or running: here, or anywhere in the cluster on a web node."""
+        runs: list[JobRun | RemoteRun] = [*self._tasks.runs.values()]
+        return runs
 
     def _live(self, job_id: str) -> Job | None:
         run = self._tasks.runs.get(job_id)

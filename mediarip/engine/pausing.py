@@ -11,8 +11,9 @@ import trio
 from ..models import ACTIVE_STATUSES, Job, JobKind, JobStatus, Scope
 from ._core import ServiceCore
 from .events import JobChanged
-from .progress import StopReason
+from .progress import JobRun, StopReason
 from .refusals import Conflict
+from .remote import RemoteRun
 
 __all__ = ["PAUSED_QUEUES", "PausedQueue"]
 
@@ -56,10 +57,9 @@ class PausedQueue(ServiceCore):
         what is added until :meth:`start_queue`. Returns how many jobs it held."""
         self._paused_queues.add(session_id or "*")
         await self._store.set_meta(PAUSED_QUEUES, json.dumps(sorted(self._paused_queues)))
-        runs = [
-            run
-            for run in list(self._tasks.runs.values())
-            if session_id is None or run.job.session_id == session_id
+        self.on_queues_changed()
+        runs: list[JobRun | RemoteRun] = [
+            run for run in self._runs() if session_id is None or run.job.session_id == session_id
         ]
         # Jobs still waiting for a slot have written nothing yet (their task sits in the
         # limiter: a job's status leaves QUEUED before its first write), so they are held
@@ -82,6 +82,7 @@ class PausedQueue(ServiceCore):
         if session_id is None:
             self._paused_queues.clear()
         await self._store.set_meta(PAUSED_QUEUES, json.dumps(sorted(self._paused_queues)))
+        self.on_queues_changed()
         paused = await self._store.list_jobs(session_id=session_id, statuses=[JobStatus.PAUSED])
         singles = [j for j in paused if j.kind is JobKind.SINGLE and j.id not in self._tasks.runs]
         with trio.CancelScope(shield=True):

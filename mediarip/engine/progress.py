@@ -50,6 +50,10 @@ class StopReason(enum.Enum):
     DELETE = "delete"
     SHUTDOWN = "shutdown"
     PAUSE = "pause"
+    #: A cluster's worker lost its lease on the job (another worker took it over after the
+    #: lease ran out): stop without writing anything or touching the partial files, which
+    #: are the new worker's now.
+    LOST = "lost"
 
 
 class JobRun:

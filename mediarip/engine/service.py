@@ -45,14 +45,15 @@ from ..models import (
 )
 from ..store import Store
 from . import paths
-from .events import EventSink, JobChanged
+from .events import EventSink, JobChanged, JobEvent
 from .lifecycle import RETRYABLE_STATUSES
 from .pausing import PausedQueue
 from .probing import Probes
 from .progress import StopReason
 from .refusals import AddressBlocked, Conflict, JobNotFound, ProbeFailed
+from .remote import Dispatch, RemoteTasks
 from .removal import Removal, Removals
-from .tasks import FailureSink
+from .tasks import FailureSink, RunHooks
 
 __all__ = [
     "AddressBlocked",
@@ -80,14 +81,22 @@ class DownloadService(PausedQueue, Removals, Probes):
         settings: Settings,
         *,
         on_failure: FailureSink | None = None,
+        hooks: RunHooks | None = None,
+        dispatch: Dispatch | None = None,
     ) -> AsyncIterator[DownloadService]:
-        """Run the service; on exit every job is stopped (left ``queued``) and awaited."""
+        """Run the service; on exit every job is stopped (left ``queued``) and awaited.
+
+        In a cluster (issue 16), a worker passes ``hooks`` (:class:`~.tasks.RunHooks`) and
+        starts the jobs it claims with :meth:`adopt`; a web node passes ``dispatch`` and runs
+        no job itself (:mod:`.remote`)."""
         # yt-dlp asks ffmpeg for its version once per process and caches the answer, also a
         # failed one: asked inside a job, a cancel that kills the question would leave the
         # whole process believing there is no ffmpeg. So ask now, outside any job.
         await trio.to_thread.run_sync(FFmpegPostProcessor.get_versions_and_features)
         async with trio.open_nursery() as nursery:
-            service = cls(store, on_event, settings, nursery, on_failure)
+            service = cls(
+                store, on_event, settings, nursery, on_failure, hooks=hooks, dispatch=dispatch
+            )
             retries = trio.CancelScope()
 
             async def retry_unwritten() -> None:
@@ -297,9 +306,43 @@ class DownloadService(PausedQueue, Removals, Probes):
         log.info("resumed %d interrupted job(s)", len(jobs))
         return len(jobs)
 
+    # -- a cluster's roles (issue 16) ---------------------------------------------------------
+
+    @property
+    def running_ids(self) -> list[str]:
+        """The jobs whose task waits or runs in this process."""
+        return list(self._tasks.runs)
+
+    async def adopt(self, jobs: Sequence[Job]) -> None:
+        """A worker: run jobs it has claimed (oldest first), resuming from partial files."""
+        for job in jobs:
+            if job.id in self._tasks.runs:
+                continue
+            if job.parent_id is not None:
+                await self._playlists.load(job.parent_id)
+            self._tasks.start(job)
+            self._emit(JobChanged(job, {"status": job.status}))
+
+    async def stop_here(self, job_ids: Iterable[str], reason: StopReason) -> None:
+        """A worker: stop the runs of ``job_ids`` it has, as a web node asked."""
+        await self._tasks.stop_and_wait(job_ids, reason)
+
+    @property
+    def remote(self) -> RemoteTasks:
+        """A web node: the cluster's jobs as it hears of them."""
+        assert isinstance(self._tasks, RemoteTasks)
+        return self._tasks
+
+    def observe(self, event: JobEvent) -> None:
+        """A web node: what another node says happened to a job, told to this node's
+        listeners as if it happened here."""
+        self._emit(event)
+
     def stop_all(self) -> None:
         """Shutdown: stop every job, leaving it ``queued`` for the next start. Returns at once;
         the service's nursery waits for the jobs' threads to unwind."""
         self._accepting = False
+        if isinstance(self._tasks, RemoteTasks):
+            return  # a web node: the jobs run in the workers, which stop them on their own
         for run in list(self._tasks.runs.values()):
             run.stop(StopReason.SHUTDOWN)

@@ -43,7 +43,7 @@ from .progress import JobRun, Progress, StopReason
 from .worker import Downloaded, PlaylistFound, WorkRequest, run_job
 from .ytdl import CancelToken, DownloadCancelled
 
-__all__ = ["FailureSink", "JobTasks", "in_thread"]
+__all__ = ["FailureSink", "JobTasks", "RunHooks", "in_thread"]
 
 log = logging.getLogger("mediarip.engine")
 T = TypeVar("T")
@@ -53,6 +53,17 @@ START_GATE_TIMEOUT = 2.0
 #: Called with each job that has just ended ``failed`` and the whole text of what failed, if
 #: known (the admin's error log).
 FailureSink = Callable[[Job, str | None], Awaitable[None]]
+
+
+@attrs.frozen
+class RunHooks:
+    """What a cluster's worker (:mod:`mediarip.cluster.worker`) adds to running jobs: it
+    leases a playlist's items before they are stored (so no other worker claims one), and it
+    hears when each run ends (to tell the web nodes and drop its lease)."""
+
+    before_children: Callable[[list[Job]], Awaitable[None]]
+    #: With the job and whether it is still to run (stopped by a shutdown, or taken over).
+    run_ended: Callable[[Job, bool], None]
 
 
 def _place_and_clean(
@@ -129,8 +140,10 @@ class JobTasks:
         nursery: trio.Nursery,
         playlists: Playlists,
         on_failure: FailureSink | None,
+        hooks: RunHooks | None = None,
     ) -> None:
         self._store = store
+        self._hooks = hooks
         self._emit = emit
         self._settings = settings
         self._nursery = nursery
@@ -209,6 +222,9 @@ class JobTasks:
             if self.runs.get(run.job.id) is run:
                 del self.runs[run.job.id]
             run.done.set()
+            if self._hooks is not None:
+                again = run.stop_reason in (StopReason.SHUTDOWN, StopReason.LOST)
+                self._hooks.run_ended(run.job, again and not run.settled)
             if not self.runs:
                 self._nursery.start_soon(self._release_memory_when_idle, name="release memory")
 
@@ -327,6 +343,8 @@ class JobTasks:
         parent = run.job
         children = children_of(parent, found)
         changes = expansion(parent, found)
+        if self._hooks is not None:
+            await self._hooks.before_children(children)
         await self._store.expand_playlist(parent.id, children, **changes)
         run.settled = True
         playlist = self._playlists.track(attrs.evolve(parent, **changes), children)
@@ -338,6 +356,10 @@ class JobTasks:
     async def _after_stop(self, run: JobRun) -> None:
         """Clean up after the task ended, according to why it was stopped (shielded)."""
         reason, job = run.stop_reason, run.job
+        if reason is StopReason.LOST:
+            run.unsaved.clear()
+            run.unsaved_archive = None
+            return
         work_dir = paths.work_dir_for(self.downloads_dir, job.id)
         if reason is None or run.settled:
             if reason is StopReason.DELETE:

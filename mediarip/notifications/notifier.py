@@ -78,6 +78,8 @@ class Notifications:
         self.retries = delivery.RETRIES
         self.backoff: Sequence[float] = delivery.BACKOFF
         self.try_seconds = delivery.TRY_SECONDS
+        #: Called after each change of the targets (a cluster's web node tells the others).
+        self.on_change: Callable[[], None] = lambda: None
 
     # -- what happened -------------------------------------------------------------------------
 
@@ -209,6 +211,11 @@ class Notifications:
         await self.get(target_id)
         await self._store.delete_target(target_id)
         self._targets = None
+        self.on_change()
+
+    def forget_targets(self) -> None:
+        """Read the targets again when next needed (another process changed them)."""
+        self._targets = None
 
     async def test(self, target_id: str) -> Delivery:
         """Send a test message now, once (no retries, so the panel hears back promptly)."""
@@ -226,6 +233,7 @@ class Notifications:
             raise TargetNameTaken(target.name) from None
         finally:
             self._targets = None  # read again: a failed save may still have raced another
+            self.on_change()
 
 
 def _secret_for(new: NewTarget) -> str | None:

@@ -322,5 +322,18 @@ user_invites = Table(
     Column("expires_at", Text, nullable=False),
 )
 
+#: Who runs each job in a cluster (issue 16): a worker holds a job while it renews the lease;
+#: once ``expires`` (seconds since the epoch, by the database's clock, so hosts' clocks do not
+#: matter) has passed, another worker may take the job over. No foreign key: a worker leases a
+#: playlist's items before their rows are written, so no other worker can take one in between.
+job_leases = Table(
+    "job_leases",
+    metadata,
+    Column("job_id", Text, primary_key=True),
+    Column("owner", Text, nullable=False),
+    Column("expires", _FLOAT, nullable=False),
+)
+Index("job_leases_by_owner", job_leases.c.owner)
+
 #: Every table, parents before the tables that refer to them (``db copy`` fills them so).
 TABLES_IN_ORDER: tuple[Table, ...] = tuple(metadata.sorted_tables)

@@ -6,6 +6,7 @@ from ._accounts import AccountsTable
 from ._admin import AdminTables
 from ._archive import ArchiveTable
 from ._jobs import JobsTable
+from ._leases import LeasesTable
 from ._notifications import NotificationsTable
 from ._presets import PresetsTable
 from ._sessions import SessionsTable
@@ -16,6 +17,7 @@ __all__ = ["Store"]
 
 class Store(
     JobsTable,
+    LeasesTable,
     PresetsTable,
     SessionsTable,
     AdminTables,
