@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             "Install it (Debian/Ubuntu: apt-get install ffmpeg)."
         )
     folder.activate(settings.server.data_dir)
-    from .cluster.node import NeedsPostgreSQL
+    from .cluster.tenancy import Refused
     from .server import ServerExit, reexec, run  # imports yt_dlp: after activate()
     from .store import StorageError
 
@@ -108,10 +108,21 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:  # found while starting (a stored setting, the admin password)
         print(f"mediarip: the configuration has a problem:\n{exc}", file=sys.stderr)
         return 2
-    except NeedsPostgreSQL as exc:
+    except Refused as exc:
         print(f"mediarip: {exc}", file=sys.stderr)
         return 2
     except StorageError as exc:  # the database could not be opened at all
         print(f"mediarip: {exc.message}\n({exc.detail})", file=sys.stderr)
         return 1
+    except BaseExceptionGroup as group:  # refused by a task started in a nursery
+        refused, rest = group.split(Refused)
+        if refused is None or rest is not None:
+            raise
+        print(f"mediarip: {_first_leaf(refused)}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first

@@ -20,7 +20,8 @@ from .accounts import Accounts
 from .auth import Auth, forget_password_env, without_plaintext
 from .broker import Broker
 from .cluster.leading import while_leading
-from .cluster.node import NeedsPostgreSQL, WebNode
+from .cluster.node import WebNode
+from .cluster.tenancy import NeedsPostgreSQL, hold_single_box
 from .config import Settings
 from .engine import DownloadService
 from .engine.events import EventSink, JobEvent
@@ -166,6 +167,8 @@ async def open_services(
                 config.subscribe(services.purge.reschedule)
                 config.subscribe(services.ytdlp.reschedule)
                 async with trio.open_nursery() as nursery:
+                    if node is None and store.dialect == "postgresql":
+                        await nursery.start(hold_single_box, store, name="database tenancy")
                     if node is None:
                         nursery.start_soon(services.purge.run, name="purge schedule")
                         await nursery.start(services.subscriptions.run, name="subscription checker")

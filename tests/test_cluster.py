@@ -44,7 +44,7 @@ class Node:
 
     def __init__(self, name: str, command: str, env: dict[str, str], root: Path) -> None:
         self.name, self.command = name, command
-        self.port = _free_port() if command == "serve" else None
+        self.port = _free_port() if command != "worker" else None
         self.log_path = root / f"{name}.log"
         self.env = dict(env)
         if self.port is not None:
@@ -58,7 +58,7 @@ class Node:
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mediarip", self.command],
+            [sys.executable, "-m", "mediarip", *([self.command] if self.command else [])],
             cwd=REPO_ROOT,
             env=self.env,
             stdout=log,
@@ -510,3 +510,30 @@ def _create_webhook_target(database_url: str, url: str) -> None:
             )
 
     trio.run(create)
+
+
+def _exits_refused(cluster: ClusterUnderTest, command: str) -> str:
+    node = Node(f"refused-{command or 'single'}", command, cluster.env, cluster.root)
+    node.start()
+    assert node.wait(timeout=60) == 2, node.log()
+    return node.log()
+
+
+def test_a_single_mediarip_and_a_cluster_never_share_a_database(
+    cluster: ClusterUnderTest,
+) -> None:
+    """A plain mediarip runs every job in the database as its own: beside workers it would
+    run jobs twice. Whichever comes second is refused, with what to do."""
+    (worker,) = cluster.start(web=0, workers=1)
+    assert "used by another mediarip or by a cluster" in _exits_refused(cluster, "")
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+    single = Node("single", "", cluster.env, cluster.root)
+    single.start()
+    cluster.nodes.append(single)
+    single.wait_ready()
+    assert "used by a single mediarip" in _exits_refused(cluster, "worker")
+    assert "used by a single mediarip" in _exits_refused(cluster, "serve")
+    assert "used by another mediarip" in _exits_refused(cluster, "")
+    job_id = _submit(single, cluster.media.url("/media/video.mp4"))
+    assert _wait(single, job_id, {"completed", "failed"})["status"] == "completed"

@@ -137,6 +137,38 @@ def test_the_compose_files_and_the_caddyfile_agree() -> None:
     assert any(v.startswith("./Caddyfile:") for v in caddy["volumes"])
 
 
+def test_the_cluster_compose_file_shares_what_must_be_shared() -> None:
+    """deploy/docker-compose.cluster.yml: every mediarip process on the same database and
+    folders, workers without the HTTP health check, Caddy over both web nodes."""
+    cluster = yaml.safe_load((REPO_ROOT / "deploy" / "docker-compose.cluster.yml").read_text())
+    services = cluster["services"]
+    commands = {name: s.get("command") for name, s in services.items() if "build" in s}
+    assert commands == {
+        "migrate": ["mediarip", "db", "migrate"],
+        "web1": ["mediarip", "serve"],
+        "web2": ["mediarip", "serve"],
+        "worker": ["mediarip", "worker"],
+    }
+    mounts = {name: sorted(services[name]["volumes"]) for name in commands}
+    assert len({tuple(m) for m in mounts.values()}) == 1, mounts
+    assert {"mediarip-data:/data", "mediarip-downloads:/downloads"} <= set(mounts["worker"])
+    urls = {services[name]["environment"]["MEDIARIP__DATABASE__URL"] for name in commands}
+    assert len(urls) == 1 and next(iter(urls)).startswith("postgresql://mediarip:")
+    assert services["worker"]["healthcheck"] == {"disable": True}
+    for web in ("web1", "web2"):
+        assert "healthcheck" not in services[web] and "ports" not in services[web]
+        assert services[web]["depends_on"]["migrate"]["condition"] == (
+            "service_completed_successfully"
+        )
+    caddyfile = (REPO_ROOT / "deploy" / "Caddyfile.cluster").read_text()
+    assert re.search(r"reverse_proxy\s+web1:8000\s+web2:8000\b", caddyfile)
+    assert "flush_interval -1" in caddyfile
+    caddy = services["caddy"]
+    assert "./Caddyfile.cluster:/etc/caddy/Caddyfile:ro" in caddy["volumes"]
+    caddy_ip = caddy["networks"]["mediarip"]["ipv4_address"]
+    assert services["web1"]["environment"]["MEDIARIP__SERVER__TRUSTED_PROXIES"] == caddy_ip
+
+
 # --- the wheel ------------------------------------------------------------------------------
 
 

@@ -9,13 +9,16 @@ the workers (:mod:`.node`, :mod:`mediarip.engine.remote`); a worker claims and r
 
 from .bus import Bus, Message
 from .leading import while_leading
-from .node import NeedsPostgreSQL, WebNode
+from .node import WebNode
+from .tenancy import DatabaseInUse, NeedsPostgreSQL, Refused
 from .worker import WorkerHandle, run_worker, work
 
 __all__ = [
     "Bus",
+    "DatabaseInUse",
     "Message",
     "NeedsPostgreSQL",
+    "Refused",
     "WebNode",
     "WorkerHandle",
     "run_worker",

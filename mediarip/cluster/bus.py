@@ -19,7 +19,8 @@ Leadership. What must run once across the cluster (the purge, the subscription c
 notification sender) runs on one web node, the leader: the node whose listening connection
 holds a session-level advisory lock. The lock goes with the connection, so a leader that dies
 or loses its connection stops leading at once, and another node takes the lock at its next try
-(every :data:`LEAD_RETRY` seconds).
+(every :data:`LEAD_RETRY` seconds). The same connection holds the cluster's share of the
+database's tenancy (:mod:`.tenancy`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import psycopg
 import trio
 
 from ..store import Store
+from .tenancy import DatabaseInUse, try_lock
 
 __all__ = ["CHANNEL", "Bus", "Message"]
 
@@ -144,6 +146,12 @@ class Bus:
         while True:
             try:
                 connection = await trio.to_thread.run_sync(_connect, conninfo)
+            except DatabaseInUse as exc:
+                if first:
+                    raise  # refused at start: the process says why and exits
+                log.error("%s", exc)
+                await trio.sleep(RECONNECT_PAUSES[-1])
+                continue
             except psycopg.Error as exc:
                 pause = RECONNECT_PAUSES[min(failures, len(RECONNECT_PAUSES) - 1)]
                 failures += 1
@@ -181,6 +189,9 @@ class Bus:
 
 def _connect(conninfo: str) -> psycopg.Connection[Any]:
     connection = psycopg.connect(conninfo, autocommit=True, connect_timeout=5)
+    if not try_lock(connection, shared=True):
+        connection.close()
+        raise DatabaseInUse(single_box=False)
     connection.execute(f"LISTEN {CHANNEL}")
     return connection
 

@@ -33,10 +33,11 @@ from .codec import JOB, REMOVED, decode_event, encode_event
 __all__ = [
     "CHANGED",
     "ENDED",
+    "QUEUES",
     "SETTINGS",
     "STOP",
+    "TARGETS",
     "WAKE",
-    "NeedsPostgreSQL",
     "WebNode",
     "node_name",
 ]
@@ -53,16 +54,6 @@ CHANGED = "changed"
 SETTINGS = "settings"  # the admin changed settings
 QUEUES = "queues"  # a queue was paused or started
 TARGETS = "targets"  # the notification targets changed
-
-
-class NeedsPostgreSQL(RuntimeError):
-    """A cluster's role started on SQLite, which one process has to itself."""
-
-    def __init__(self, command: str) -> None:
-        super().__init__(
-            f"mediarip {command} needs PostgreSQL (database.url) shared by the cluster's "
-            "processes; with SQLite, run mediarip alone, which serves and downloads"
-        )
 
 
 def node_name(role: str) -> str:

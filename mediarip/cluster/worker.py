@@ -35,7 +35,8 @@ from ..reports import error_log_writer
 from ..store import Store, open_store
 from .bus import Bus, Message
 from .codec import encode_event
-from .node import CHANGED, ENDED, SETTINGS, STOP, WAKE, NeedsPostgreSQL, node_name
+from .node import CHANGED, ENDED, SETTINGS, STOP, WAKE, node_name
+from .tenancy import NeedsPostgreSQL
 
 __all__ = ["WorkerHandle", "run_worker", "work"]
 
