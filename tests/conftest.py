@@ -99,3 +99,14 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
 async def app(settings: Settings) -> AsyncIterator[RunningApp]:
     async with running_app(settings) as running:
         yield running
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``MEDIARIP_TEST_ENGINE=postgresql``, only the tests whose app gets its database
+    from the ``settings`` fixture run (on PostgreSQL): the others do not depend on the
+    engine, or run on both already (the ``database`` and ``store`` fixtures, the cluster)."""
+    if os.environ.get("MEDIARIP_TEST_ENGINE") != "postgresql":
+        return
+    kept = [item for item in items if "settings" in getattr(item, "fixturenames", ())]
+    config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+    items[:] = kept
