@@ -128,7 +128,7 @@ async def open_services(
         metrics = Metrics()
         notifications = Notifications(store, metrics.observe_notification)
 
-        node = WebNode(store) if cluster else None
+        node = WebNode(store, on_subscription_event) if cluster else None
         if node is not None and store.dialect != "postgresql":
             raise NeedsPostgreSQL("serve")
 
@@ -161,7 +161,7 @@ async def open_services(
                     reports,
                     metrics,
                     notifications,
-                    on_subscription,
+                    on_subscription if node is None else node.subscription_sink(on_subscription),
                 )
                 await services.accounts.ensure_first_admin()
                 config.subscribe(services.purge.reschedule)
@@ -175,7 +175,12 @@ async def open_services(
                         await nursery.start(notifications.run, name="notification sender")
                     else:
                         await nursery.start(
-                            node.run, downloads, config, notifications, name="cluster"
+                            node.run,
+                            downloads,
+                            config,
+                            notifications,
+                            services.subscriptions,
+                            name="cluster",
                         )
                         for once, name in (
                             (services.purge.run, "purge schedule"),

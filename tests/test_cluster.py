@@ -197,6 +197,8 @@ class EventLog:
 
     def __init__(self, node: Node) -> None:
         self.updates: list[dict[str, Any]] = []
+        #: The name of every event, in order.
+        self.names: list[str] = []
         self._stop = threading.Event()
         self._connected = threading.Event()
         self._thread = threading.Thread(target=self._read, args=(node,), daemon=True)
@@ -217,6 +219,7 @@ class EventLog:
                     return
                 if line.startswith("event:"):
                     event = line[6:].strip()
+                    self.names.append(event)
                 elif line.startswith("data:") and event == "job_update":
                     self.updates.append(json.loads(line[5:])["job"])
 
@@ -537,3 +540,77 @@ def test_a_single_mediarip_and_a_cluster_never_share_a_database(
     assert "used by another mediarip" in _exits_refused(cluster, "")
     job_id = _submit(single, cluster.media.url("/media/video.mp4"))
     assert _wait(single, job_id, {"completed", "failed"})["status"] == "completed"
+
+
+def _leader_and_follower(web_a: Node, web_b: Node) -> tuple[Node, Node]:
+    deadline = time.monotonic() + 15
+    while True:
+        for node, other in ((web_a, web_b), (web_b, web_a)):
+            if "is now the cluster's leader" in node.log():
+                return node, other
+        assert time.monotonic() < deadline, "no leader"
+        time.sleep(0.1)
+
+
+def test_a_subscription_made_on_a_follower_is_checked_by_the_leader_and_on_demand(
+    cluster: ClusterUnderTest,
+) -> None:
+    """The leader runs the schedule (it hears of the new subscription from the follower);
+    "check now" on the follower checks there; every node's stream hears of the checks."""
+    import datetime as dt
+    import urllib.parse
+
+    web_a, web_b = cluster.start(web=2, workers=1)[:2]
+    leader, follower = _leader_and_follower(web_a, web_b)
+    channel = f"cluster-{os.getpid()}-{time.monotonic_ns()}"
+    old = int((dt.datetime.now(dt.UTC) - dt.timedelta(days=30)).timestamp())
+
+    def add(title: str, published: int) -> None:
+        query = urllib.parse.urlencode({"title": title, "published": published})
+        httpx.get(cluster.media.url(f"/channel/{channel}/add?{query}"), timeout=10)
+
+    add("first", old)
+    add("second", old + 60)
+    events = EventLog(follower)
+    try:
+        created = httpx.post(
+            f"{follower.base}/api/subscriptions",
+            json={
+                "url": cluster.media.url(f"/channel/{channel}.rss"),
+                "first_check": "latest",
+                "first_count": 2,
+            },
+            timeout=15,
+        )
+        assert created.status_code == 201, created.text
+        sub_id = created.json()["id"]
+        deadline = time.monotonic() + 30
+        while True:
+            sub = httpx.get(f"{follower.base}/api/subscriptions/{sub_id}", timeout=10).json()
+            if sub["checks"] >= 1:
+                break
+            assert time.monotonic() < deadline, sub
+            time.sleep(0.1)
+        assert sub["failures"] == 0, sub
+        # the first check ran on the leader; the follower's stream heard of it
+        assert f"subscription {sub_id} " in leader.log()
+        assert f"subscription {sub_id} " not in follower.log()
+        deadline = time.monotonic() + 10
+        while "subscription_checked" not in events.names:
+            assert time.monotonic() < deadline, events.names
+            time.sleep(0.1)
+        jobs = [
+            j
+            for j in httpx.get(f"{follower.base}/api/downloads", timeout=10).json()["jobs"]
+            if j.get("subscription_id") == sub_id
+        ]
+        assert len(jobs) == 2, jobs
+        for job in jobs:
+            assert _wait(follower, job["id"], {"completed", "failed"})["status"] == "completed"
+        add("third", int(time.time()))
+        checked = httpx.post(f"{follower.base}/api/subscriptions/{sub_id}/check", timeout=60)
+        assert checked.status_code == 200, checked.text
+        assert checked.json()["queued"] == 1, checked.json()
+        assert f"subscription {sub_id} " in follower.log(), "check now ran on the follower"
+    finally:
+        events.close()

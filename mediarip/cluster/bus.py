@@ -202,11 +202,9 @@ def _try_lead(connection: psycopg.Connection[Any]) -> bool:
 
 
 def _wait(connection: psycopg.Connection[Any]) -> list[str]:
-    """The payloads that arrive within :data:`WAIT` seconds (all that are there at once)."""
-    payloads = [n.payload for n in connection.notifies(timeout=WAIT, stop_after=1)]
-    if payloads:
-        payloads += [n.payload for n in connection.notifies(timeout=0.001, stop_after=BATCH)]
-    return payloads
+    """The first payload that arrives within :data:`WAIT` seconds, if any (the next loop
+    takes the next one at once: asking for more here would wait for them)."""
+    return [n.payload for n in connection.notifies(timeout=WAIT, stop_after=1)]
 
 
 def _close(connection: psycopg.Connection[Any]) -> None:

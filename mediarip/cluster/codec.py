@@ -9,18 +9,39 @@ after writing it, except progress, which the receiver then shows a moment late).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
+
+import attrs
 
 from ..engine.events import JobChanged, JobEvent, JobRemoved
 from ..models import Job, converter
 from ..store import Store
+from ..subscriptions.events import (
+    SubscriptionChanged,
+    SubscriptionChecked,
+    SubscriptionEvent,
+    SubscriptionRemoved,
+)
 from .bus import MAX_PAYLOAD
 
-__all__ = ["JOB", "REMOVED", "decode_event", "encode_event"]
+__all__ = [
+    "JOB",
+    "REMOVED",
+    "SUBSCRIPTION",
+    "decode_event",
+    "decode_subscription_event",
+    "encode_event",
+    "encode_subscription_event",
+]
 
 JOB = "job"
 REMOVED = "removed"
+SUBSCRIPTION = "subscription"
+_SUBSCRIPTION_EVENTS: dict[str, type[SubscriptionEvent]] = {
+    cls.__name__: cls for cls in (SubscriptionChanged, SubscriptionChecked, SubscriptionRemoved)
+}
 #: Room left in a payload for the envelope (kind, sender) around the body.
 _ENVELOPE = 200
 
@@ -54,3 +75,24 @@ async def decode_event(kind: str, body: Mapping[str, Any], store: Store) -> JobE
     changed = body.get("changed")
     changes = None if changed is None else {name: getattr(job, name) for name in changed}
     return JobChanged(job, changes, progress_only=bool(body.get("progress_only")))
+
+
+log = logging.getLogger("mediarip.cluster")
+
+
+def encode_subscription_event(event: SubscriptionEvent) -> dict[str, Any] | None:
+    """The body of a subscription event's message, without the jobs a check queued (the
+    other nodes hear of those as job events); None if it would still not fit."""
+    if isinstance(event, SubscriptionChecked):
+        event = attrs.evolve(event, jobs=())
+    body = {"type": type(event).__name__, "event": converter.unstructure(event)}
+    if len(json.dumps(body).encode()) > MAX_PAYLOAD - _ENVELOPE:
+        log.warning("a %s event is too big for the other nodes", type(event).__name__)
+        return None
+    return body
+
+
+def decode_subscription_event(body: Mapping[str, Any]) -> SubscriptionEvent:
+    cls = _SUBSCRIPTION_EVENTS[str(body["type"])]
+    event: SubscriptionEvent = converter.structure(body["event"], cls)
+    return event

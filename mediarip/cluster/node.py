@@ -27,8 +27,18 @@ from ..engine.progress import StopReason
 from ..notifications.notifier import Notifications
 from ..overrides import LiveSettings
 from ..store import Store
+from ..subscriptions.checker import Subscriptions
+from ..subscriptions.events import SubscriptionEvent, SubscriptionSink
 from .bus import Bus, Message
-from .codec import JOB, REMOVED, decode_event, encode_event
+from .codec import (
+    JOB,
+    REMOVED,
+    SUBSCRIPTION,
+    decode_event,
+    decode_subscription_event,
+    encode_event,
+    encode_subscription_event,
+)
 
 __all__ = [
     "CHANGED",
@@ -63,13 +73,16 @@ def node_name(role: str) -> str:
 
 
 class WebNode:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, show_subscription_event: SubscriptionSink) -> None:
         self.node = node_name("web")
+        #: This node's event streams (not its notifier: the node that checked notifies).
+        self._show_subscription_event = show_subscription_event
         self.bus = Bus(store, self.node, lead=True)
         self._store = store
         self._service: DownloadService | None = None
         self._config: LiveSettings | None = None
         self._notifications: Notifications | None = None
+        self._subscriptions: Subscriptions | None = None
         self._relaying = False
 
     # -- the engine's Dispatch ------------------------------------------------------------------
@@ -98,6 +111,17 @@ class WebNode:
 
         return on_event
 
+    def subscription_sink(self, inner: SubscriptionSink) -> SubscriptionSink:
+        """``inner`` (this node's listeners), which also tells the other nodes."""
+
+        def on_event(event: SubscriptionEvent) -> None:
+            inner(event)
+            body = encode_subscription_event(event)
+            if body is not None:
+                self.bus.publish(SUBSCRIPTION, body)
+
+        return on_event
+
     def settings_changed(self, _settings: object) -> None:
         """A :class:`LiveSettings` listener: tell the others to read the settings again. A
         node that changed nothing on reading them says nothing, so the echo stops there."""
@@ -116,12 +140,15 @@ class WebNode:
         service: DownloadService,
         config: LiveSettings,
         notifications: Notifications,
+        subscriptions: Subscriptions,
         *,
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
         """Send and hear messages until cancelled (a task of the services' nursery). Started
         once this node listens and knows the cluster's jobs."""
         self._service, self._config, self._notifications = service, config, notifications
+        self._subscriptions = subscriptions
+        subscriptions.checks_elsewhere = True
         config.subscribe(self.settings_changed)
         service.on_queues_changed = self.queues_changed
         notifications.on_change = self.targets_changed
@@ -149,6 +176,11 @@ class WebNode:
             event = await decode_event(message.kind, message.body, self._store)
             if event is not None:
                 self._relay(lambda: service.observe(event))
+        elif message.kind == SUBSCRIPTION:
+            heard = decode_subscription_event(message.body)
+            self._show_subscription_event(heard)
+            if self._subscriptions is not None:
+                self._subscriptions.heard(heard)
         elif message.kind == ENDED:
             service.remote.ended(str(message.body["id"]), again=bool(message.body.get("again")))
         elif message.kind == CHANGED:

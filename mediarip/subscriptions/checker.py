@@ -48,6 +48,7 @@ from ..store import Store
 from .events import (
     SubscriptionChanged,
     SubscriptionChecked,
+    SubscriptionEvent,
     SubscriptionRemoved,
     SubscriptionSink,
 )
@@ -140,6 +141,9 @@ class Subscriptions:
         self._nursery: trio.Nursery | None = None
         #: How many checks have ended (any outcome), for tests and the benchmark.
         self.checks_done = 0
+        #: A cluster's web node (issue 16): the schedule runs on the leader, which may be
+        #: another node; "check now" then runs the check here.
+        self.checks_elsewhere = False
 
     @property
     def timeout(self) -> float:
@@ -424,9 +428,16 @@ class Subscriptions:
         client that goes away does not cut it short."""
         await self.get(sub_id, scope)
         check = self._checks.get(sub_id)
-        if check is None:
-            if self._nursery is None:
+        if check is None and self._nursery is None:
+            if not self.checks_elsewhere:
                 raise Conflict("The subscription checker is not running; try again in a moment.")
+            # A cluster's web node that does not lead: the leader runs the schedule, this node
+            # runs the check asked of it (its items are recorded in the same transaction as
+            # the leader's would be, so an item is never queued twice).
+            check = _Check()
+            with trio.CancelScope(shield=True):
+                await self._check_task(sub_id, check)
+        elif check is None:
             check = self._spawn(sub_id)
         await check.done.wait()
         if check.result is None:
@@ -476,6 +487,20 @@ class Subscriptions:
         (:class:`PresetRefused` for a preset that does not exist, the engine's refusals)."""
         preset = await self._context.presets.for_request(settings.download)
         self._context.downloads.prepare(session_id, settings.new_job(settings.url, preset))
+
+    def heard(self, event: SubscriptionEvent) -> None:
+        """What another node of a cluster did to a subscription (made, edited, paused,
+        resumed, checked, removed): the schedule follows (the leader's is the one that runs)."""
+        if isinstance(event, SubscriptionRemoved):
+            self._due.pop(event.id, None)
+            running = self._checks.get(event.id)
+            if running is not None:
+                running.scope.cancel()
+            self._wake.set()
+        elif isinstance(event, SubscriptionChanged) or (
+            isinstance(event, SubscriptionChecked) and event.subscription.id not in self._checks
+        ):
+            self._schedule(event.subscription)
 
     def _first_due(self, sub: Subscription) -> dt.datetime:
         now = self._now()
