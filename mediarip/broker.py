@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections import OrderedDict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
@@ -151,6 +151,9 @@ class Broker:
         self._mailboxes: set[Mailbox] = set()
         self._history: deque[Event] = deque(maxlen=history)
         self._closed = False
+        #: Told of each :meth:`close_owner` and :meth:`resync_all` (action, owner): a cluster's
+        #: web node passes them on to the others (issue 16).
+        self.on_told: Callable[[str, str | None], None] = lambda action, owner: None
 
     @property
     def subscriber_count(self) -> int:
@@ -212,16 +215,21 @@ class Broker:
         self._mailboxes.discard(mailbox)
         mailbox.close()
 
-    def close_owner(self, owner: str) -> None:
+    def close_owner(self, owner: str, *, tell: bool = True) -> None:
         """End the streams ``owner`` opened (a user disabled, deleted, or whose password
-        changed: issue 14). Their clients reconnect and meet the login wall."""
+        changed: issue 14). Their clients reconnect and meet the login wall. ``tell``: the
+        other web nodes of a cluster do the same (:attr:`on_told`)."""
         for mailbox in [m for m in self._mailboxes if m.owner == owner]:
             self.unsubscribe(mailbox)
+        if tell:
+            self.on_told("close_owner", owner)
 
-    def resync_all(self) -> None:
+    def resync_all(self, *, tell: bool = True) -> None:
         """Send every stream a fresh ``init`` (jobs changed owners)."""
         for mailbox in self._mailboxes:
             mailbox.request_resync()
+        if tell:
+            self.on_told("resync_all", None)
 
     def close(self) -> None:
         """End every stream (shutdown); later subscribers get a closed mailbox."""

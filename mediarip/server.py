@@ -23,7 +23,6 @@ import functools
 import gc
 import logging
 import os
-import signal
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -38,6 +37,7 @@ from .api.wire import job_events_to, subscription_events_to
 from .broker import Broker
 from .config import Settings
 from .services import Services, open_services
+from .signals import stop_on_signal
 
 __all__ = ["ServerExit", "ServerHandle", "reexec", "run", "serve"]
 
@@ -124,7 +124,7 @@ async def serve(
         handle: ServerHandle
         async with trio.open_nursery() as nursery:
             if handle_signals:
-                nursery.start_soon(_stop_on_signal, stop.set)
+                nursery.start_soon(stop_on_signal, stop.set)
             binds = await nursery.start(
                 _serve_hypercorn,
                 close_when_asked(app),
@@ -213,14 +213,6 @@ async def _serve_hypercorn(
         )
     finally:
         when_done()
-
-
-async def _stop_on_signal(stop: Callable[[], None]) -> None:
-    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-        async for signum in signals:
-            log.info("received %s", signal.Signals(signum).name)
-            stop()
-            return
 
 
 def run(settings: Settings, *, cluster: bool = False) -> ServerExit:

@@ -128,14 +128,15 @@ async def open_services(
         metrics = Metrics()
         notifications = Notifications(store, metrics.observe_notification)
 
-        node = WebNode(store, on_subscription_event) if cluster else None
+        node = WebNode(store, broker, on_subscription_event) if cluster else None
         if node is not None and store.dialect != "postgresql":
             raise NeedsPostgreSQL("serve")
 
         def on_event(event: JobEvent) -> None:
             on_job_event(event)
-            metrics.observe(event)
-            if node is None or node.bus.leading:  # one node of a cluster notifies
+            # In a cluster every web node hears of every job: one counts and notifies.
+            if node is None or node.bus.leading:
+                metrics.observe(event)
                 notifications.observe(event)
 
         sink: EventSink = on_event if node is None else node.sink(on_event)
@@ -188,6 +189,8 @@ async def open_services(
                             (notifications.run, "notification sender"),
                         ):
                             nursery.start_soon(while_leading, node.bus, once, name=name)
+                        bus = node.bus
+                        services.ytdlp.may_auto_update = lambda: bus.leading
                     await nursery.start(services.ytdlp.run, name="yt-dlp updates")
                     try:
                         yield services

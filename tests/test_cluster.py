@@ -614,3 +614,42 @@ def test_a_subscription_made_on_a_follower_is_checked_by_the_leader_and_on_deman
         assert f"subscription {sub_id} " in follower.log(), "check now ran on the follower"
     finally:
         events.close()
+
+
+def test_a_disabled_users_streams_end_on_every_web_node(cluster: ClusterUnderTest) -> None:
+    """Accounts (issue 14) in a cluster: the admin disables a user on node A; the stream the
+    user has open on node B ends at once."""
+    env = {"MEDIARIP__AUTH__MODE": "local", "MEDIARIP__ADMIN__PASSWORD": ADMIN_PASSWORD}
+    web_a, web_b = cluster.start(web=2, workers=0, **env)
+    admin = _admin(web_a)
+    user = httpx.Client(base_url=web_b.base, timeout=15)
+    try:
+        made = admin.post(
+            "/api/admin/users",
+            json={"username": "alice", "password": "alice-password-1", "role": "user"},
+        )
+        assert made.status_code == 201, made.text
+        user.get("/api/config/public")
+        login = user.post(
+            "/api/auth/login",
+            json={"username": "alice", "password": "alice-password-1"},
+            headers={"X-CSRF-Token": user.cookies.get("mrip_csrf") or ""},
+        )
+        assert login.status_code == 200, login.text
+        ended = threading.Event()
+
+        def watch() -> None:
+            with contextlib.suppress(httpx.HTTPError), user.stream("GET", "/api/events") as events:
+                for _ in events.iter_lines():
+                    pass
+            ended.set()
+
+        threading.Thread(target=watch, daemon=True).start()
+        time.sleep(1.0)
+        assert not ended.is_set()
+        disabled = admin.patch(f"/api/admin/users/{made.json()['id']}", json={"disabled": True})
+        assert disabled.status_code == 200, disabled.text
+        assert ended.wait(10), "the stream on the other node did not end"
+    finally:
+        admin.close()
+        user.close()

@@ -123,6 +123,14 @@ async def test_only_the_leader_runs_a_once_task_and_another_takes_over_when_it_g
     assert sorted(stopped) == ["a", "b"]
 
 
+async def _downloading(client: httpx.AsyncClient, media: MediaServer) -> str:
+    """A new job of a throttled download, once its worker downloads it."""
+    created = await client.post("/api/downloads", json={"url": media.url("/slow/1000000/big.mp4")})
+    job_id: str = created.json()["id"]
+    await _wait_status(client, job_id, {"downloading"})
+    return job_id
+
+
 async def _wait_status(
     client: httpx.AsyncClient, job_id: str, statuses: set[str], timeout: float = 60
 ) -> dict[str, object]:
@@ -146,11 +154,7 @@ async def test_a_worker_stopped_mid_download_leaves_its_job_queued_and_free(
             functools.partial(work, settings, handle_signals=False)
         )
         async with httpx.AsyncClient(base_url=web.base_url, timeout=30) as client:
-            created = await client.post(
-                "/api/downloads", json={"url": media.url("/slow/1000000/big.mp4")}
-            )
-            job_id = created.json()["id"]
-            await _wait_status(client, job_id, {"downloading"})
+            job_id = await _downloading(client, media)
             started = time.monotonic()
             worker.stop()
             with trio.fail_after(10):
@@ -193,11 +197,7 @@ async def test_a_worker_cancelled_outright_ends_promptly_without_stray_threads(
 
         await nursery.start(run_worker)
         async with httpx.AsyncClient(base_url=web.base_url, timeout=30) as client:
-            created = await client.post(
-                "/api/downloads", json={"url": media.url("/slow/1000000/big.mp4")}
-            )
-            job_id = created.json()["id"]
-            await _wait_status(client, job_id, {"downloading"})
+            job_id = await _downloading(client, media)
             started = time.monotonic()
             scope.cancel()
             with trio.fail_after(10):

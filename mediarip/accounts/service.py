@@ -161,10 +161,13 @@ class Accounts:
         except NameRefused:
             log.warning("the admin's name %r is not a valid user name; no user was made", username)
             return None
-        with trio.CancelScope(shield=True):
-            user = await self._records.insert_user(
-                username, name_key(username), password_hash, "admin", "local", utcnow()
-            )
+        try:
+            with trio.CancelScope(shield=True):
+                user = await self._records.insert_user(
+                    username, name_key(username), password_hash, "admin", "local", utcnow()
+                )
+        except NameInUse:  # another process of a cluster, starting with this one, made it
+            return None
         log.info("local accounts: the admin %r is the first user", username)
         return user
 

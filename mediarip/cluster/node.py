@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 import trio
 
+from ..broker import Broker
 from ..engine import DownloadService
 from ..engine.events import EventSink, JobEvent, JobRemoved
 from ..engine.progress import StopReason
@@ -46,6 +47,7 @@ __all__ = [
     "QUEUES",
     "SETTINGS",
     "STOP",
+    "STREAMS",
     "TARGETS",
     "WAKE",
     "WebNode",
@@ -58,6 +60,9 @@ log = logging.getLogger("mediarip.cluster")
 WAKE = "wake"  # jobs wait to be claimed
 STOP = "stop"  # {"ids": [...], "reason": StopReason}: to the worker that runs them
 ENDED = "ended"  # {"id", "again"}: a worker's run of the job ended (again: to run elsewhere)
+#: {"action": "close_owner" or "resync_all", "owner"}: a web node's event streams of a user
+#: end (disabled, deleted, new password), or all resync (jobs changed owners).
+STREAMS = "streams"
 #: {"what": one of CHANGED_TOPICS}: something every web node keeps in memory changed: read it
 #: again from the database.
 CHANGED = "changed"
@@ -73,8 +78,12 @@ def node_name(role: str) -> str:
 
 
 class WebNode:
-    def __init__(self, store: Store, show_subscription_event: SubscriptionSink) -> None:
+    def __init__(
+        self, store: Store, broker: Broker, show_subscription_event: SubscriptionSink
+    ) -> None:
         self.node = node_name("web")
+        self._broker = broker
+        broker.on_told = self.streams_told
         #: This node's event streams (not its notifier: the node that checked notifies).
         self._show_subscription_event = show_subscription_event
         self.bus = Bus(store, self.node, lead=True)
@@ -121,6 +130,10 @@ class WebNode:
                 self.bus.publish(SUBSCRIPTION, body)
 
         return on_event
+
+    def streams_told(self, action: str, owner: str | None) -> None:
+        """A :class:`~mediarip.broker.Broker`'s ``on_told``: the other nodes do the same."""
+        self.bus.publish(STREAMS, {"action": action, "owner": owner})
 
     def settings_changed(self, _settings: object) -> None:
         """A :class:`LiveSettings` listener: tell the others to read the settings again. A
@@ -181,6 +194,11 @@ class WebNode:
             self._show_subscription_event(heard)
             if self._subscriptions is not None:
                 self._subscriptions.heard(heard)
+        elif message.kind == STREAMS:
+            if message.body.get("action") == "close_owner":
+                self._broker.close_owner(str(message.body["owner"]), tell=False)
+            else:
+                self._broker.resync_all(tell=False)
         elif message.kind == ENDED:
             service.remote.ended(str(message.body["id"]), again=bool(message.body.get("again")))
         elif message.kind == CHANGED:

@@ -17,8 +17,7 @@ another worker resumes them without waiting for the leases to run out.
 from __future__ import annotations
 
 import logging
-import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import attrs
 import trio
@@ -32,6 +31,7 @@ from ..engine.tasks import RunHooks
 from ..models import Job
 from ..overrides import LiveSettings
 from ..reports import error_log_writer
+from ..signals import stop_on_signal
 from ..store import Store, open_store
 from .bus import Bus, Message
 from .codec import encode_event
@@ -220,7 +220,7 @@ async def work(
             async with trio.open_nursery() as nursery:
                 worker._nursery = nursery
                 if handle_signals:
-                    nursery.start_soon(_stop_on_signal, stop.set)
+                    nursery.start_soon(stop_on_signal, stop.set)
                 nursery.start_soon(bus.send_loop, name="cluster sender")
                 await nursery.start(bus.listen, worker.on_message, worker.resync)
                 nursery.start_soon(worker.claim_loop, name="claims")
@@ -234,14 +234,6 @@ async def work(
                 with trio.move_on_after(2):
                     await bus.sent.wait()
                 nursery.cancel_scope.cancel()
-
-
-async def _stop_on_signal(stop: Callable[[], None]) -> None:
-    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-        async for signum in signals:
-            log.info("received %s", signal.Signals(signum).name)
-            stop()
-            return
 
 
 def run_worker(settings: Settings) -> int:

@@ -142,6 +142,10 @@ class YtdlpUpdater:
         self._check_lock = trio.Lock()
         self._rescheduled = trio.Event()
         self._nursery: trio.Nursery | None = None
+        #: Whether this process may update on its own (``ytdlp.auto_update``): in a cluster,
+        #: only the leading web node, so that one pip at a time installs into the shared data
+        #: folder (every process takes the update at its next start).
+        self.may_auto_update: Callable[[], bool] = lambda: True
         self.last_check: CheckResult | None = None
         self.progress = UpdateProgress()
         #: Set once an update or rollback is in place: the server then restarts.
@@ -371,6 +375,7 @@ class YtdlpUpdater:
         latest = result.latest
         if (
             settings.auto_update
+            and self.may_auto_update()
             and latest is not None
             and is_newer(latest.version, running_release().version)
             and self.progress.state != "installing"
