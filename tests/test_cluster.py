@@ -653,3 +653,37 @@ def test_a_disabled_users_streams_end_on_every_web_node(cluster: ClusterUnderTes
     finally:
         admin.close()
         user.close()
+
+
+def test_pause_start_and_delete_on_one_web_node_reach_the_worker(
+    cluster: ClusterUnderTest,
+) -> None:
+    """Pause keeps the partial file, start resumes from it (on any worker), delete stops the
+    worker's run and removes the job and its partial files; each answered on another node
+    than the one that queued the job, while a worker runs it."""
+    web_a, web_b = cluster.start(web=2, workers=0)
+    cluster.start(web=0, workers=1, MEDIARIP__DOWNLOADS__MAX_CONCURRENT="2")
+    media = cluster.media
+    paused_id = _submit(web_b, media.url("/slow/1000000/big.mp4?n=paused"))
+    doomed_id = _submit(web_b, media.url("/slow/1000000/big.mp4?n=doomed"))
+    for job_id in (paused_id, doomed_id):
+        _wait(web_a, job_id, {"downloading"})
+    time.sleep(0.5)
+    paused = httpx.post(f"{web_a.base}/api/downloads/{paused_id}/pause", timeout=30)
+    assert paused.status_code == 200, paused.text
+    assert paused.json()["status"] == "paused"
+    partial = cluster.downloads / ".mediarip-partial" / paused_id
+    assert partial.exists(), "a pause keeps the partial file"
+    deleted = httpx.delete(f"{web_a.base}/api/downloads/{doomed_id}", timeout=30)
+    assert deleted.status_code == 204, deleted.text
+    assert httpx.get(f"{web_b.base}/api/downloads/{doomed_id}", timeout=10).status_code == 404
+    assert not (cluster.downloads / ".mediarip-partial" / doomed_id).exists()
+    httpx.get(media.url("/_requests?clear"), timeout=5)
+    started = httpx.post(f"{web_b.base}/api/downloads/{paused_id}/start", timeout=30)
+    assert started.status_code == 200, started.text
+    done = _wait(web_a, paused_id, {"completed", "failed"})
+    assert done["status"] == "completed", done
+    assert _sha256(cluster.downloads / done["filename"]) == _sha256(media.media_dir / "big.mp4")
+    requests = httpx.get(media.url("/_requests"), timeout=5).json()
+    ranges = [r["headers"].get("Range", "") for r in requests if "paused" in r["path"]]
+    assert any(r.startswith("bytes=") and not r.startswith("bytes=0-") for r in ranges), ranges
