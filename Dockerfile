@@ -44,9 +44,17 @@ FROM ${PYTHON_IMAGE} AS runtime
 
 # ffmpeg comes from the Debian release the base image is built on; pinning its exact version
 # would break the build at every Debian point release, so it is deliberately not pinned.
-# hadolint ignore=DL3008
+# Debian's ffmpeg brings a graphics stack even without recommends (libavdevice links libGL,
+# whose packages depend on mesa's drivers, which need LLVM and Z3): ~160 of its ~457 MB. ffmpeg
+# loads with the libGL dispatch library alone and never opens a GL context here, so the drivers,
+# LLVM and Z3 are removed; ffmpeg and ffprobe must still start afterwards, or the build fails.
+# (SC2046: the package list is split into words on purpose.)
+# hadolint ignore=DL3008,SC2046
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ffmpeg \
+    && dpkg --purge --force-depends $(dpkg-query -W -f '${Package} ' \
+        'libllvm*' 'libz3-*' libgl1-mesa-dri mesa-vulkan-drivers 2>/dev/null || true) \
+    && ffmpeg -hide_banner -version > /dev/null && ffprobe -hide_banner -version > /dev/null \
     && rm -rf /var/lib/apt/lists/*
 
 # The user that runs media-rip: uid and gid 1000, which bind-mounted host folders must allow.
