@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             "Install it (Debian/Ubuntu: apt-get install ffmpeg)."
         )
     folder.activate(settings.server.data_dir)
-    from .cluster.tenancy import Refused
+    from .roles import Refused
     from .server import ServerExit, reexec, run  # imports yt_dlp: after activate()
     from .store import StorageError
 

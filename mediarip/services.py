@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import attrs
 import trio
@@ -19,9 +20,6 @@ import trio
 from .accounts import Accounts
 from .auth import Auth, forget_password_env, without_plaintext
 from .broker import Broker
-from .cluster.leading import while_leading
-from .cluster.node import WebNode
-from .cluster.tenancy import NeedsPostgreSQL, hold_single_box
 from .config import Settings
 from .engine import DownloadService
 from .engine.events import EventSink, JobEvent
@@ -35,6 +33,9 @@ from .store import StorageError, Store, open_store
 from .subscriptions.checker import Subscriptions
 from .subscriptions.events import SubscriptionEvent, SubscriptionSink
 from .ytdlp.updater import YtdlpUpdater
+
+if TYPE_CHECKING:
+    from .cluster.node import WebNode
 
 __all__ = ["Services", "open_services"]
 
@@ -128,9 +129,15 @@ async def open_services(
         metrics = Metrics()
         notifications = Notifications(store, metrics.observe_notification)
 
-        node = WebNode(store, broker, on_subscription_event) if cluster else None
-        if node is not None and store.dialect != "postgresql":
-            raise NeedsPostgreSQL("serve")
+        node: WebNode | None = None
+        if cluster:
+            # Imported here: psycopg's ~7.5 MB and the cluster's code load only where used.
+            from .cluster.node import WebNode
+            from .roles import NeedsPostgreSQL
+
+            if store.dialect != "postgresql":
+                raise NeedsPostgreSQL("serve")
+            node = WebNode(store, broker, on_subscription_event)
 
         def on_event(event: JobEvent) -> None:
             on_job_event(event)
@@ -169,12 +176,16 @@ async def open_services(
                 config.subscribe(services.ytdlp.reschedule)
                 async with trio.open_nursery() as nursery:
                     if node is None and store.dialect == "postgresql":
+                        from .cluster.tenancy import hold_single_box
+
                         await nursery.start(hold_single_box, store, name="database tenancy")
                     if node is None:
                         nursery.start_soon(services.purge.run, name="purge schedule")
                         await nursery.start(services.subscriptions.run, name="subscription checker")
                         await nursery.start(notifications.run, name="notification sender")
                     else:
+                        from .cluster.leading import while_leading
+
                         await nursery.start(
                             node.run,
                             downloads,

@@ -7,10 +7,10 @@ the workers (:mod:`.node`, :mod:`mediarip.engine.remote`); a worker claims and r
 (:mod:`.worker`); what must run once runs on the leader (:mod:`.leading`).
 """
 
+from ..roles import DatabaseInUse, NeedsPostgreSQL, Refused
 from .bus import Bus, Message
 from .leading import while_leading
 from .node import WebNode
-from .tenancy import DatabaseInUse, NeedsPostgreSQL, Refused
 from .worker import WorkerHandle, run_worker, work
 
 __all__ = [

@@ -36,8 +36,9 @@ import attrs
 import psycopg
 import trio
 
+from ..roles import DatabaseInUse
 from ..store import Store
-from .tenancy import DatabaseInUse, try_lock
+from .tenancy import try_lock
 
 __all__ = ["CHANNEL", "Bus", "Message"]
 

@@ -22,9 +22,10 @@ from typing import Any
 import psycopg
 import trio
 
+from ..roles import DatabaseInUse
 from ..store import Store
 
-__all__ = ["TENANCY_LOCK", "DatabaseInUse", "NeedsPostgreSQL", "Refused", "hold_single_box"]
+__all__ = ["TENANCY_LOCK", "hold_single_box", "try_lock"]
 
 log = logging.getLogger("mediarip.cluster")
 
@@ -32,37 +33,6 @@ log = logging.getLogger("mediarip.cluster")
 TENANCY_LOCK = 0x74656E616E6379
 #: Seconds between the single box's checks that its lock's connection is alive.
 CHECK_INTERVAL = 5.0
-
-
-class Refused(RuntimeError):
-    """A process that must not start on this database (the message says why and what to do)."""
-
-
-class NeedsPostgreSQL(Refused):
-    """A cluster's role started on SQLite, which one process has to itself."""
-
-    def __init__(self, command: str) -> None:
-        super().__init__(
-            f"mediarip {command} needs PostgreSQL (database.url) shared by the cluster's "
-            "processes; with SQLite, run mediarip alone, which serves and downloads"
-        )
-
-
-class DatabaseInUse(Refused):
-    def __init__(self, single_box: bool) -> None:
-        if single_box:
-            message = (
-                "this database is used by another mediarip or by a cluster (mediarip serve, "
-                "mediarip worker): run either one mediarip alone, or only serve and worker "
-                "processes on it"
-            )
-        else:
-            message = (
-                "this database is used by a single mediarip (started without serve or "
-                "worker), which runs every job as its own: stop it, then start the cluster's "
-                "processes"
-            )
-        super().__init__(message)
 
 
 def try_lock(connection: psycopg.Connection[Any], *, shared: bool) -> bool:

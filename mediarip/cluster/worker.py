@@ -31,12 +31,12 @@ from ..engine.tasks import RunHooks
 from ..models import Job
 from ..overrides import LiveSettings
 from ..reports import error_log_writer
+from ..roles import NeedsPostgreSQL
 from ..signals import stop_on_signal
 from ..store import Store, open_store
 from .bus import Bus, Message
 from .codec import encode_event
 from .node import CHANGED, ENDED, SETTINGS, STOP, WAKE, node_name
-from .tenancy import NeedsPostgreSQL
 
 __all__ = ["WorkerHandle", "run_worker", "work"]
 
