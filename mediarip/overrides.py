@@ -116,6 +116,12 @@ class LiveSettings:
         process's listeners as after :meth:`change` if anything changed."""
         overrides = await _usable_overrides(self._base, self._store)
         if overrides != self._overrides:  # told of our own change: nothing to do
+            changed = sorted(
+                key
+                for key in {*overrides, *self._overrides}
+                if overrides.get(key) != self._overrides.get(key)
+            )
+            log.info("settings changed by another process: %s", ", ".join(changed))
             self._apply(overrides, with_overrides(self._base, overrides))
 
     @property

@@ -448,7 +448,7 @@ def test_settings_changed_on_one_web_node_reach_the_others_and_the_workers(
 ) -> None:
     admin = {"MEDIARIP__ADMIN__PASSWORD": ADMIN_PASSWORD}
     web_a, web_b = cluster.start(web=2, workers=0, **admin)
-    cluster.start(web=0, workers=1, **admin)
+    (worker,) = cluster.start(web=0, workers=1, **admin)
     a, b = _admin(web_a), _admin(web_b)
     try:
         changed = a.patch("/api/admin/settings", json={"downloads.max_concurrent": 1})
@@ -464,7 +464,11 @@ def test_settings_changed_on_one_web_node_reach_the_others_and_the_workers(
     finally:
         a.close()
         b.close()
-    # the worker runs one job at a time now
+    # the worker runs one job at a time now (once it has read the settings again)
+    deadline = time.monotonic() + 10
+    while "settings changed by another process: downloads.max_concurrent" not in worker.log():
+        assert time.monotonic() < deadline, worker.log()
+        time.sleep(0.1)
     ids = [_submit(web_a, cluster.media.url(f"/slow/1000000/big.mp4?n={n}")) for n in range(3)]
     _wait(web_a, ids[0], {"downloading"})
     time.sleep(1.5)
