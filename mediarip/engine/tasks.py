@@ -30,6 +30,7 @@ from typing import TypeVar
 import attrs
 import outcome
 import trio
+import yt_dlp.utils
 
 from ..config import Settings
 from ..cookies import cookie_path
@@ -272,7 +273,15 @@ class JobTasks:
             raise AssertionError("a job's token was cancelled without a stop") from None
         except Exception as exc:
             error = describe_failure(exc)
-            log.info("job %s failed: %s (%r)", job.id, error.code, exc)
+            # yt-dlp's own errors say what failed; anything else (an OSError in the middle of
+            # a job, say) needs its traceback to be understood later.
+            log.info(
+                "job %s failed: %s (%r)",
+                job.id,
+                error.code,
+                exc,
+                exc_info=not isinstance(exc, yt_dlp.utils.DownloadError),
+            )
             run.failure_detail = _detail_of(exc)
             result = None
         # The worker is done: what it did is now recorded whole, even if a cancel arrives
