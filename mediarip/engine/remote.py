@@ -23,7 +23,7 @@ this module sees it only through :class:`Dispatch`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -71,7 +71,8 @@ class RemoteRun:
 class _NoUnwritten:
     """A web node keeps no job's unwritten changes: the workers write their own."""
 
-    unwritten: dict[str, Any] = {}
+    def __init__(self) -> None:
+        self.unwritten: dict[str, Any] = {}
 
     async def retry_loop(self) -> None:
         await trio.sleep_forever()
@@ -82,7 +83,7 @@ class RemoteTasks:
         self,
         store: Store,
         emit: EventSink,
-        settings: Any,
+        settings: Callable[[], Settings],
         dispatch: Dispatch,
         lease_seconds: float,
     ) -> None:
@@ -96,8 +97,7 @@ class RemoteTasks:
 
     @property
     def downloads_dir(self) -> Path:
-        settings: Settings = self._settings()
-        return Path(settings.downloads.output_dir)
+        return Path(self._settings().downloads.output_dir)
 
     def set_max_concurrent(self, value: int) -> None:
         """Each worker has its own ``downloads.max_concurrent``."""
