@@ -27,6 +27,7 @@ __all__ = [
     "WORK_FOLDER_NAME",
     "PathEscapeError",
     "confine",
+    "make_folder",
     "place_file",
     "place_files",
     "remove_empty_parents",
@@ -72,6 +73,26 @@ def confine(root: Path, relative: str | os.PathLike[str]) -> Path:
     return target
 
 
+def make_folder(folder: Path, attempts: int = 20) -> None:
+    """``mkdir -p`` that holds against a concurrent :func:`remove_empty_parents`.
+
+    A job that ends removes the folders it leaves empty: the shared ``.mediarip-partial``, a
+    template's subfolder. Another job, in another thread, may be making its own folder inside
+    that one at the same moment; it then loses the parent between making it and making its
+    folder in it, and ``Path.mkdir`` raises ``FileNotFoundError`` (or ``FileExistsError``,
+    from its own check of the parent). That failed one job in CI with a bare "No such file or
+    directory". Each retry starts over; the remover removes only empty folders, so the race is
+    lost a few times in a row at most (three threads making and removing 3,000 folders each
+    in a loop lost it 124 times, never twice in a row)."""
+    for _ in range(attempts - 1):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except (FileNotFoundError, FileExistsError):
+            continue  # a parent was removed under us: start over
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+
+
 def place_file(work_dir: Path, produced: Path, downloads_dir: Path) -> Path:
     """Move a finished file from the job's working folder to its place in the downloads folder,
     keeping the template's subfolders and never overwriting: ``name (1).ext`` if taken.
@@ -79,17 +100,24 @@ def place_file(work_dir: Path, produced: Path, downloads_dir: Path) -> Path:
     Returns the final path. Runs in a worker thread (it touches the disk)."""
     relative = produced.resolve().relative_to(work_dir.resolve())
     target = confine(downloads_dir, relative)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Check the folder we just made (or found) again: a symlink planted in the downloads
-    # folder must not redirect the move.
-    confine(downloads_dir, target.relative_to(downloads_dir.resolve()))
-    candidate, number = target, 1
+    candidate, number, lost_folder = target, 1, 0
     while True:
+        make_folder(target.parent)
+        # Check the folder we just made (or found) again: a symlink planted in the downloads
+        # folder must not redirect the move.
+        confine(downloads_dir, target.relative_to(downloads_dir.resolve()))
         try:
             _move_unless_taken(produced, candidate)
         except FileExistsError:
             candidate = target.with_name(f"{target.stem} ({number}){target.suffix}")
             number += 1
+            continue
+        except FileNotFoundError:
+            # The folder was empty until our file arrived, and a removed job's clean-up took
+            # it meanwhile (remove_empty_parents): make it again. A missing source is not that.
+            lost_folder += 1
+            if lost_folder >= 20 or not produced.exists():
+                raise
             continue
         return candidate
 

@@ -22,6 +22,7 @@ import attrs
 
 from ..download_options import DownloadOptions
 from ..models import JobStatus, MediaType, PlaylistEntry
+from . import paths
 from .archive import archive_key_of
 from .errors import UserFacingError, refuse_non_media
 from .netguard import NetworkPolicy
@@ -244,7 +245,7 @@ def run_job(
     Returns :class:`PlaylistFound` without downloading when the URL is a playlist and
     ``request.expand_playlist`` is set. Raises ``DownloadCancelled`` once ``token`` is
     cancelled, and any yt-dlp or OS error as is (the service describes it)."""
-    request.work_dir.mkdir(parents=True, exist_ok=True)
+    paths.make_folder(request.work_dir)
     reporter = _Reporter(token, report)
     produced: list[str] = []
     params = base_params(
