@@ -253,10 +253,14 @@ async def test_a_wrong_username_costs_as_much_as_a_wrong_password(tmp_path: Path
     settings = make_settings(tmp_path, {"MEDIARIP__ADMIN__PASSWORD": PASSWORD})
     async with Store.open(tmp_path / "mediarip.sqlite3") as store:
         auth = await Auth.open(settings, store)
-        timings = {}
-        for name, username in (("wrong name", "root"), ("wrong password", "admin")):
-            start = trio.current_time()
-            with pytest.raises(Exception, match="Wrong username or password"):
-                await auth.login(username, "not it at all", f"10.0.0.{len(timings)}")
-            timings[name] = trio.current_time() - start
-        assert timings["wrong name"] > 0.5 * timings["wrong password"]
+        # Interleaved rounds, and the fastest of each: a loaded machine (CI runs two test
+        # workers on two cores) once stretched a single wrong-password login to 0.65 s against
+        # 0.28 s for the wrong name before it, which says nothing about the code.
+        timings: dict[str, list[float]] = {"wrong name": [], "wrong password": []}
+        for attempt in range(3):
+            for name, username in (("wrong name", "root"), ("wrong password", "admin")):
+                start = trio.current_time()
+                with pytest.raises(Exception, match="Wrong username or password"):
+                    await auth.login(username, "not it at all", f"10.0.{attempt}.{len(name)}")
+                timings[name].append(trio.current_time() - start)
+        assert min(timings["wrong name"]) > 0.5 * min(timings["wrong password"]), timings
