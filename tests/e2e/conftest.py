@@ -301,15 +301,23 @@ def running_server(root: Path, env: dict[str, str] | None = None) -> Iterator[Ap
             print(f"--- server log ({server.log_path}) ---\n{server.log_tail()}")
 
 
+def serving_pages(
+    root: Path, open_contexts: list[BrowserContext], env: dict[str, str] | None = None
+) -> Iterator[AppServer]:
+    """A server for a test's pages: their browser contexts close before it stops, so no page
+    is left talking to a server that is going away."""
+    with running_server(root, env) as running:
+        yield running
+        for context in open_contexts:
+            context.close()
+
+
 @pytest.fixture
 def server(
     tmp_path: Path, web_dist: Path, open_contexts: list[BrowserContext]
 ) -> Iterator[AppServer]:
     """The real server in its default session mode, ``isolated``: each browser its own queue."""
-    with running_server(tmp_path / "app") as running:
-        yield running
-        for context in open_contexts:
-            context.close()
+    yield from serving_pages(tmp_path / "app", open_contexts)
 
 
 # ---- the page ------------------------------------------------------------------------------------
