@@ -21,16 +21,20 @@ async def test_memory_is_released_once_no_job_has_started_for_a_while(
         released.append(trio.current_time())
 
     monkeypatch.setattr(tasks, "release_memory", record)
-    monkeypatch.setattr(tasks, "RELEASE_AFTER_IDLE", 1.0)
+    # Wide margins, measured only from what the test itself knows: a loaded CI machine once
+    # made the tighter version miss by 3 ms.
+    monkeypatch.setattr(tasks, "RELEASE_AFTER_IDLE", 2.0)
     # A burst: each job fails at once and empties the queue before the next one comes.
     for _ in range(3):
+        submitted = trio.current_time()
         job = await app.submit(media.url("/fail/404"))
         await app.wait_for(job["id"], lambda j: j["status"] == "failed")
         await trio.sleep(0.3)
     assert released == []  # never between the jobs of the burst
-    last_ended = trio.current_time()
-    with trio.fail_after(10):
+    with trio.fail_after(15):
         while not released:
             await trio.sleep(0.05)
     assert len(released) == 1
-    assert released[0] - last_ended >= 1.0 - 0.3 - 0.05
+    # The last job emptied the queue after it was submitted; the release waits a whole idle
+    # period after that.
+    assert released[0] - submitted >= 2.0
