@@ -73,7 +73,12 @@ def confine(root: Path, relative: str | os.PathLike[str]) -> Path:
     return target
 
 
-def make_folder(folder: Path, attempts: int = 20) -> None:
+#: How often making a folder, or moving a file into one, is tried again when a concurrent
+#: clean-up removed a folder under it (see :func:`make_folder`).
+_LOST_FOLDER_RETRIES = 20
+
+
+def make_folder(folder: Path) -> None:
     """``mkdir -p`` that holds against a concurrent :func:`remove_empty_parents`.
 
     A job that ends removes the folders it leaves empty: the shared ``.mediarip-partial``, a
@@ -81,10 +86,10 @@ def make_folder(folder: Path, attempts: int = 20) -> None:
     that one at the same moment; it then loses the parent between making it and making its
     folder in it, and ``Path.mkdir`` raises ``FileNotFoundError`` (or ``FileExistsError``,
     from its own check of the parent). That failed one job in CI with a bare "No such file or
-    directory". Each retry starts over; the remover removes only empty folders, so the race is
-    lost a few times in a row at most (three threads making and removing 3,000 folders each
-    in a loop lost it 124 times, never twice in a row)."""
-    for _ in range(attempts - 1):
+    directory". Each retry starts over; the remover removes only empty folders, so losing the
+    race again and again needs another job to end at each try (three threads making and
+    removing 3,000 folders each in a loop lost it 124 times without retries, never with them)."""
+    for _ in range(_LOST_FOLDER_RETRIES):
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except (FileNotFoundError, FileExistsError):
@@ -116,7 +121,7 @@ def place_file(work_dir: Path, produced: Path, downloads_dir: Path) -> Path:
             # The folder was empty until our file arrived, and a removed job's clean-up took
             # it meanwhile (remove_empty_parents): make it again. A missing source is not that.
             lost_folder += 1
-            if lost_folder >= 20 or not produced.exists():
+            if lost_folder >= _LOST_FOLDER_RETRIES or not produced.exists():
                 raise
             continue
         return candidate
